@@ -1,0 +1,56 @@
+# gradclip: the two quick-start commands are `make serve` and `make test`.
+# Every target sets up what it needs, so both work on a fresh machine.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+PIP     = $(PY) -m pip
+export NO_MKDOCS_2_WARNING = 1
+export PIP_DISABLE_PIP_VERSION_CHECK = 1
+
+.PHONY: help venv site serve test test-fast bench browser clean
+
+help:
+	@echo "make serve   build the site and serve it on http://127.0.0.1:8000"
+	@echo "make test    set up and run every test (unit, property, PyTorch parity, site, browser)"
+	@echo "make site    build the site into site/"
+	@echo "make bench   run the benchmarks in bench/ (they print figures)"
+
+$(VENV)/.stamp: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e ".[test,docs]"
+	# PyTorch is only for the parity tests and benchmarks, never a dependency of gradclip.
+	# The CPU wheel is installed by exact version; it exists for Python 3.11.
+	$(PIP) install -q "torch==2.13.0" || echo "warning: torch not installed; parity tests will be skipped"
+	touch $@
+
+venv: $(VENV)/.stamp
+
+# A browser for the Playwright tests: Debian's chromium (GRADCLIP_CHROMIUM overrides the path),
+# else Playwright's own download, the normal path on a machine with internet.
+browser: venv
+	@if [ -n "$$GRADCLIP_CHROMIUM" ] || [ -x /usr/bin/chromium ]; then \
+	  echo "browser: $${GRADCLIP_CHROMIUM:-/usr/bin/chromium}"; \
+	else \
+	  $(VENV)/bin/playwright install chromium; \
+	fi
+
+site: venv
+	$(PY) -m mkdocs build --strict
+
+serve: site
+	@echo "serving http://127.0.0.1:8000/ (Ctrl-C stops)"
+	$(PY) -m http.server 8000 --bind 127.0.0.1 --directory site
+
+test: venv browser
+	$(PY) -m pytest
+
+test-fast: venv
+	$(PY) -m pytest -m "not browser and not site"
+
+bench: venv browser
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf site build dist .cache $(VENV)

@@ -1,0 +1,304 @@
+"""Demo registry: every live figure on the site is a function from parameters to plain data.
+
+A demo is declared once, in Python, as a :class:`DemoSpec`: its parameters (with
+ranges, defaults and labels), and a ``compute`` function that returns a
+:class:`DemoOutput` (display-list figures and result fields). The same function runs
+
+* at build time in CPython, to pre-render the default state as SVG and text, and
+* in the reader's browser under Pyodide, each time a control changes.
+
+The site's Markdown extension writes the controls from the parameter specs, so a
+demo's page markup, its validation and its computation cannot drift apart.
+
+Parameters arriving from a page (or a tampered URL) go through :func:`validate`:
+out-of-range numbers are clamped to the nearest allowed value and unknown choices
+fall back to the default, each with a plain-words notice; nothing raises.
+
+>>> out = run("vector", {"gx": 3.0, "gy": 4.0, "tau": 1.0})   # doctest: +SKIP
+>>> out["results"]["norm_clipped"]["text"]                    # doctest: +SKIP
+'1.00'
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+__all__ = [
+    "Param", "DemoSpec", "DemoOutput", "REGISTRY", "register", "validate", "run",
+    "run_iter", "run_json", "fmt_number", "result",
+]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One control of a demo.
+
+    kind: ``"float"`` (slider + number field; ``log`` for a log-scaled slider),
+    ``"int"``, ``"choice"`` (``choices``: tuple of (value, label)), ``"bool"``
+    (checkbox), or ``"hidden"`` (state that only figures set, e.g. a dragged point;
+    still range-checked when ``min``/``max`` are given).
+    """
+
+    name: str
+    kind: str
+    default: Any
+    label: str = ""
+    min: float | None = None
+    max: float | None = None
+    log: bool = False
+    step: float | None = None
+    choices: tuple[tuple[str, str], ...] = ()
+    help: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "kind": self.kind, "default": self.default,
+            "label": self.label or self.name, "min": self.min, "max": self.max,
+            "log": self.log, "step": self.step,
+            "choices": [list(c) for c in self.choices], "help": self.help,
+        }
+
+
+@dataclass
+class DemoOutput:
+    """What a demo computation returns.
+
+    figures: name -> display list (``Figure.to_dict()``), drawn on the canvas with
+    ``data-figure="<name>"``. results: field -> ``{"value": str, "text": str}`` via
+    :func:`result`. description: one sentence describing the figure for screen readers.
+    done: False for a partial output of a streaming demo.
+    """
+
+    figures: dict[str, dict[str, Any]] = field(default_factory=dict)
+    results: dict[str, dict[str, str]] = field(default_factory=dict)
+    description: str = ""
+    done: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DemoSpec:
+    """A demo: name, parameters, and the computation.
+
+    compute(params) returns a DemoOutput, or (``stream=True``) an iterator of them,
+    the last one with ``done=True``.
+    results: ordered (field, label) pairs the page shows in its results panel.
+    figures: ordered (name, caption) pairs, one canvas each.
+    """
+
+    name: str
+    title: str
+    params: tuple[Param, ...]
+    compute: Callable[[dict[str, Any]], Any]
+    results: tuple[tuple[str, str], ...] = ()
+    figures: tuple[tuple[str, str], ...] = ()
+    stream: bool = False
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "title": self.title, "stream": self.stream,
+            "params": [p.to_dict() for p in self.params],
+            "results": [list(r) for r in self.results],
+            "figures": [list(f) for f in self.figures],
+        }
+
+
+REGISTRY: dict[str, DemoSpec] = {}
+
+
+def register(spec: DemoSpec) -> DemoSpec:
+    """Add a demo to the registry (module import time); names are unique."""
+    if spec.name in REGISTRY and REGISTRY[spec.name] is not spec:
+        raise ValueError(f"demo {spec.name!r} is registered twice")
+    REGISTRY[spec.name] = spec
+    return spec
+
+
+def _spec(name: str) -> DemoSpec:
+    _load_all()
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown demo {name!r}; known: {', '.join(sorted(REGISTRY))}") from None
+
+
+def validate(name: str, params: dict[str, Any] | None) -> tuple[dict[str, Any], list[str]]:
+    """Clean parameters for demo ``name``: clamp, coerce, fall back; never raise.
+
+    Returns the cleaned parameters (every declared parameter present) and a list of
+    notices in plain words, one per value that had to change. Unknown keys are ignored
+    with a notice.
+    """
+    spec = _spec(name)
+    clean = spec.defaults()
+    notices: list[str] = []
+    for key, raw in (params or {}).items():
+        try:
+            p = spec.param(key)
+        except KeyError:
+            notices.append(f"Ignored unknown setting {key!r}.")
+            continue
+        value, note = _coerce(p, raw)
+        clean[key] = value
+        if note:
+            notices.append(note)
+    return clean, notices
+
+
+def _coerce(p: Param, raw: Any) -> tuple[Any, str | None]:
+    label = p.label or p.name
+    if p.kind == "choice":
+        allowed = [c[0] for c in p.choices]
+        if str(raw) in allowed:
+            return str(raw), None
+        return p.default, (f"{label}: {raw!r} is not one of {', '.join(allowed)}; "
+                           f"using {p.default!r}.")
+    if p.kind == "bool":
+        if isinstance(raw, bool):
+            return raw, None
+        s = str(raw).strip().lower()
+        if s in ("1", "true", "yes", "on"):
+            return True, None
+        if s in ("0", "false", "no", "off", ""):
+            return False, None
+        return p.default, f"{label}: {raw!r} is not true or false; using {p.default}."
+    if p.kind in ("float", "int", "hidden"):
+        if p.kind == "hidden" and p.min is None and not isinstance(p.default, (int, float)):
+            return raw, None
+        try:
+            x = float(raw)
+        except (TypeError, ValueError):
+            return p.default, f"{label}: {raw!r} is not a number; using {fmt_number(p.default)}."
+        if math.isnan(x):
+            return p.default, f"{label}: NaN is not allowed; using {fmt_number(p.default)}."
+        note = None
+        lo = -math.inf if p.min is None else p.min
+        hi = math.inf if p.max is None else p.max
+        if x < lo or x > hi:
+            clamped = min(max(x, lo), hi)
+            note = (f"{label}: {fmt_number(x)} is outside the allowed range "
+                    f"{fmt_number(lo)} to {fmt_number(hi)}; using {fmt_number(clamped)}.")
+            x = clamped
+        if p.kind == "int":
+            x = int(round(x))
+        return x, note
+    return raw, None
+
+
+def _as_iter(spec: DemoSpec, params: dict[str, Any]) -> Iterator[DemoOutput]:
+    out = spec.compute(params)
+    if isinstance(out, DemoOutput):
+        yield out
+    else:
+        yield from out
+
+
+def _package(name: str, clean: dict[str, Any], notices: list[str], out: DemoOutput) -> dict[str, Any]:
+    return {
+        "demo": name, "params": clean, "notices": notices, "figures": out.figures,
+        "results": out.results, "description": out.description, "done": out.done,
+        "extra": out.extra,
+    }
+
+
+def run(name: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Validate and compute; the final output as a plain dictionary."""
+    last: dict[str, Any] | None = None
+    for last in run_iter(name, params):
+        pass
+    assert last is not None
+    return last
+
+
+def run_iter(name: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+    """Validate and compute, yielding each (partial) output as a plain dictionary."""
+    spec = _spec(name)
+    clean, notices = validate(name, params)
+    for out in _as_iter(spec, clean):
+        yield _package(name, clean, notices, out)
+
+
+def run_json(name: str, params_json: str) -> str:
+    """The worker's entry point: JSON in, JSON out (strict JSON: no NaN or Infinity)."""
+    return json.dumps(run(name, json.loads(params_json or "{}")), allow_nan=False)
+
+
+def fmt_number(x: Any, digits: int = 3) -> str:
+    """A number for people: 3 significant digits, no 17-digit floats, '∞' for infinity.
+
+    >>> fmt_number(0.000123456), fmt_number(12345.678), fmt_number(float("inf")), fmt_number(3)
+    ('0.000123', '1.23e+04', '∞', '3')
+    """
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, int):
+        return str(x)
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    if math.isnan(x):
+        return "not a number"
+    if math.isinf(x):
+        return "∞" if x > 0 else "−∞"
+    if x == 0:
+        return "0"
+    if x == int(x) and abs(x) < 1e6:
+        return str(int(x))
+    if 1e-4 <= abs(x) < 1e4:
+        return f"{x:.{digits}g}"
+    return f"{x:.{digits - 1}e}"
+
+
+def result(value: Any, text: str | None = None) -> dict[str, str]:
+    """A result field: ``value`` unrounded as a string (``repr`` of a float, 'inf', 'nan',
+    'true'/'false', or any text), ``text`` formatted for people.
+
+    >>> result(0.1 + 0.2)
+    {'value': '0.30000000000000004', 'text': '0.3'}
+    """
+    if isinstance(value, bool):
+        v = "true" if value else "false"
+    elif isinstance(value, int):
+        v = str(value)
+    elif isinstance(value, float):
+        v = repr(value)
+    else:
+        try:
+            import numpy as np  # numpy scalars
+            if isinstance(value, np.generic):
+                return result(value.item(), text)
+        except ImportError:  # pragma: no cover
+            pass
+        v = str(value)
+    return {"value": v, "text": fmt_number(value) if text is None else text}
+
+
+_LOADED = False
+
+
+def _load_all() -> None:
+    """Import the demo modules (they register themselves); tolerant of modules not yet written."""
+    global _LOADED
+    if _LOADED:
+        return
+    _LOADED = True
+    import importlib
+    for mod in ("simulator", "teaching", "monitor"):
+        try:
+            importlib.import_module(f"{__name__}.{mod}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{mod}":
+                raise
