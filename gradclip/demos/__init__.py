@@ -28,8 +28,13 @@ from typing import Any, Callable, Iterator
 
 __all__ = [
     "Param", "DemoSpec", "DemoOutput", "REGISTRY", "register", "validate", "run",
-    "run_iter", "run_json", "fmt_number", "result",
+    "run_iter", "run_json", "fmt_number", "result", "DemoInputError",
 ]
+
+
+class DemoInputError(ValueError):
+    """Raised by a demo's ``compute`` when the reader's input cannot be used (a garbage upload,
+    an impossible combination). The page shows the message in plain words and keeps its figures."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,8 @@ class Param:
 
     kind: ``"float"`` (slider + number field; ``log`` for a log-scaled slider),
     ``"int"``, ``"choice"`` (``choices``: tuple of (value, label)), ``"bool"``
-    (checkbox), or ``"hidden"`` (state that only figures set, e.g. a dragged point;
+    (checkbox), ``"file"`` (a file picker + drop zone: the page reads the file in the browser
+    and passes its text; ``max`` is the size limit in bytes), or ``"hidden"`` (state that only figures set, e.g. a dragged point;
     still range-checked when ``min``/``max`` are given).
     """
 
@@ -174,6 +180,14 @@ def _coerce(p: Param, raw: Any) -> tuple[Any, str | None]:
         if s in ("0", "false", "no", "off", ""):
             return False, None
         return p.default, f"{label}: {raw!r} is not true or false; using {p.default}."
+    if p.kind == "file":
+        if raw is None:
+            return "", None
+        text = str(raw)
+        if p.max is not None and len(text) > p.max:
+            return "", (f"{label}: the file is {len(text):,} characters, over the limit of "
+                        f"{int(p.max):,}; it was not read.")
+        return text, None
     if p.kind in ("float", "int", "hidden"):
         if p.kind == "hidden" and p.min is None and not isinstance(p.default, (int, float)):
             return raw, None
@@ -231,8 +245,16 @@ def run_iter(name: str, params: dict[str, Any] | None = None) -> Iterator[dict[s
 
 
 def run_json(name: str, params_json: str) -> str:
-    """The worker's entry point: JSON in, JSON out (strict JSON: no NaN or Infinity)."""
-    return json.dumps(run(name, json.loads(params_json or "{}")), allow_nan=False)
+    """The worker's entry point: JSON in, JSON out (strict JSON: no NaN or Infinity).
+
+    A :class:`DemoInputError` becomes ``{"demo": name, "input_error": message}`` so the page can
+    show it without treating it as a crash.
+    """
+    try:
+        out = run(name, json.loads(params_json or "{}"))
+    except DemoInputError as exc:
+        out = {"demo": name, "input_error": str(exc)}
+    return json.dumps(out, allow_nan=False)
 
 
 def fmt_number(x: Any, digits: int = 3) -> str:
@@ -296,7 +318,7 @@ def _load_all() -> None:
         return
     _LOADED = True
     import importlib
-    for mod in ("simulator", "teaching", "monitor"):
+    for mod in ("simulator", "teaching", "practice", "monitor"):
         try:
             importlib.import_module(f"{__name__}.{mod}")
         except ModuleNotFoundError as exc:
