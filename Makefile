@@ -8,13 +8,14 @@ PIP     = $(PY) -m pip
 export NO_MKDOCS_2_WARNING = 1
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: help venv site serve test test-fast bench browser clean
+.PHONY: help venv site serve test test-fast bench browser offline clean
 
 help:
 	@echo "make serve   build the site and serve it on http://127.0.0.1:8000"
 	@echo "make test    set up and run every test (unit, property, PyTorch parity, site, browser)"
 	@echo "make site    build the site into site/"
 	@echo "make bench   run the benchmarks in bench/ (they print figures)"
+	@echo "make offline one archive of the built site, to read and run without a network"
 
 $(VENV)/.stamp: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +41,7 @@ site: venv
 	$(PY) -m mkdocs build --strict
 
 serve: site
-	@echo "serving http://127.0.0.1:8000/ (Ctrl-C stops)"
-	$(PY) -m http.server 8000 --bind 127.0.0.1 --directory site
+	$(PY) -m site_hooks.serve --dir site --port 8000
 
 test: venv browser
 	$(PY) -m pytest
@@ -51,6 +51,11 @@ test-fast: venv
 
 bench: venv browser
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# One archive of the whole site (runtime included). Unpack it anywhere and run the line in
+# its README-OFFLINE.txt; opened straight from disk the pages still read, without live demos.
+offline: site
+	$(PY) -m site_hooks.bundle --site site --out dist
 
 clean:
 	rm -rf site build dist .cache $(VENV)

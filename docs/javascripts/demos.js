@@ -1,0 +1,359 @@
+// Binds every live demo on a page to the one Python runtime (ARCHITECTURE.md §2, §3, §5).
+//
+// The page arrives with each demo's default state already drawn as SVG and text by the
+// build. This module wires the controls, asks the worker to recompute when they change,
+// and paints the answers on canvases. Material's `document$` emits on the first load and
+// after every instant navigation, so binding happens there; the runtime outlives pages.
+
+import { getRuntime, STAGES } from "./runtime.js";
+import { mountFigure } from "./paint.js";
+
+const runtime = getRuntime();
+const FILE_LIMIT = 64 * 1024 * 1024;   // bytes read from a dropped file at most
+
+// ---------- parameters: clamping mirrors gradclip.demos.validate ----------
+
+function fmt(x) {
+  if (typeof x !== "number") return String(x);
+  if (!Number.isFinite(x)) return x > 0 ? "∞" : "−∞";
+  return String(Number(x.toPrecision(3)));
+}
+
+// Clean one raw value (from a control or the URL) against its Param spec: [value, notice].
+export function coerce(p, raw) {
+  const label = p.label || p.name;
+  if (p.kind === "choice") {
+    const allowed = p.choices.map((c) => c[0]);
+    if (allowed.includes(String(raw))) return [String(raw), null];
+    return [p.default, `${label}: "${raw}" is not one of ${allowed.join(", ")}; using "${p.default}".`];
+  }
+  if (p.kind === "bool") {
+    if (typeof raw === "boolean") return [raw, null];
+    const s = String(raw).trim().toLowerCase();
+    if (["1", "true", "yes", "on"].includes(s)) return [true, null];
+    if (["0", "false", "no", "off", ""].includes(s)) return [false, null];
+    return [p.default, `${label}: "${raw}" is not true or false; using ${p.default}.`];
+  }
+  if (p.kind === "file") return [raw, null];
+  if (p.kind === "hidden" && p.min === null && typeof p.default !== "number") return [raw, null];
+  const x = typeof raw === "number" ? raw : (String(raw).trim() === "" ? NaN : Number(raw));
+  if (Number.isNaN(x)) return [p.default, `${label}: "${raw}" is not a number; using ${fmt(p.default)}.`];
+  const lo = p.min === null ? -Infinity : p.min;
+  const hi = p.max === null ? Infinity : p.max;
+  let v = Math.min(Math.max(x, lo), hi);
+  const notice = v !== x ? `${label}: ${fmt(x)} is outside the allowed range ${fmt(lo)} to ${fmt(hi)}; using ${fmt(v)}.` : null;
+  if (p.kind === "int") v = Math.round(v);
+  return [v, notice];
+}
+
+function sliderToValue(p, pos) {
+  const t = Number(pos) / 1000;
+  const v = p.log ? 10 ** (Math.log10(p.min) + t * (Math.log10(p.max) - Math.log10(p.min)))
+                  : p.min + t * (p.max - p.min);
+  return p.kind === "int" ? Math.round(v) : Number(v.toPrecision(3));
+}
+
+function valueToSlider(p, v) {
+  const lo = p.log ? Math.log10(p.min) : p.min;
+  const hi = p.log ? Math.log10(p.max) : p.max;
+  const x = p.log ? Math.log10(Math.max(v, p.min)) : v;
+  return hi > lo ? Math.round((1000 * (x - lo)) / (hi - lo)) : 0;
+}
+
+// ---------- one demo ----------
+
+class Demo {
+  constructor(root) {
+    this.root = root;
+    this.id = root.id;
+    this.name = root.dataset.demo;
+    this.spec = JSON.parse(root.dataset.spec);
+    this.paramSpecs = Object.fromEntries(this.spec.params.map((p) => [p.name, p]));
+    this.params = JSON.parse(root.dataset.initial);
+    this.output = null;
+    this.figures = {};
+    this.inflight = null;      // the running request
+    this.queued = false;       // params changed while a request was in flight
+    this.urlNotices = [];
+    this.statusEl = root.querySelector(".gc-status-text");
+    this.progressEl = root.querySelector(".gc-progress");
+    this.noticesEl = root.querySelector(".gc-notices");
+    if (root.dataset.url === "true") this.readURL();
+    this.bindControls();
+    this.syncControls();
+    root.gcDemo = this;
+  }
+
+  // --- state in the URL (one demo per page opts in with `url: true`) ---
+  readURL() {
+    const q = new URLSearchParams(location.search);
+    for (const [key, raw] of q) {
+      const p = this.paramSpecs[key];
+      if (!p) { if (key !== "q") this.urlNotices.push(`The link's setting "${key}" is not known here; it was ignored.`); continue; }
+      const [v, note] = coerce(p, raw);
+      this.params[key] = v;
+      if (note) this.urlNotices.push(`From the link: ${note}`);
+    }
+    if (this.urlNotices.length) this.showNotices(this.urlNotices);
+  }
+
+  writeURL() {
+    if (this.root.dataset.url !== "true") return;
+    const initial = JSON.parse(this.root.dataset.initial);
+    const q = new URLSearchParams();
+    for (const p of this.spec.params) {
+      const v = this.params[p.name];
+      if (p.kind === "file" || v === undefined || v === null) continue;
+      if (v === initial[p.name]) continue;     // short links: only what differs from the page's default
+      q.set(p.name, typeof v === "number" ? String(Number(v.toPrecision(6))) : String(v));
+    }
+    const search = q.toString();
+    const url = location.pathname + (search ? `?${search}` : "") + location.hash;
+    history.replaceState(history.state, "", url);
+  }
+
+  // --- controls ---
+  bindControls() {
+    for (const el of this.root.querySelectorAll("[data-param]")) {
+      const p = this.paramSpecs[el.dataset.param];
+      if (!p) continue;
+      if (p.kind === "file") {
+        el.addEventListener("change", () => el.files[0] && this.readFile(p, el.files[0]));
+        const drop = this.root.querySelector(`[data-drop-for="${p.name}"]`);
+        if (drop) this.bindDrop(drop, p);
+        continue;
+      }
+      const event = el.type === "number" ? "change" : "input";
+      el.addEventListener(event, () => {
+        const raw = el.type === "checkbox" ? el.checked : el.value;
+        const [v, note] = coerce(p, raw);
+        this.showNotices(note ? [note] : []);
+        this.setParams({ [p.name]: v });
+      });
+    }
+    for (const el of this.root.querySelectorAll("[data-slider-for]")) {
+      const p = this.paramSpecs[el.dataset.sliderFor];
+      el.addEventListener("input", () => this.setParams({ [p.name]: sliderToValue(p, el.value) }, { from: el }));
+    }
+  }
+
+  bindDrop(zone, p) {
+    zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("gc-dragging"); });
+    zone.addEventListener("dragleave", () => zone.classList.remove("gc-dragging"));
+    zone.addEventListener("drop", (e) => {
+      e.preventDefault();
+      zone.classList.remove("gc-dragging");
+      const file = e.dataTransfer.files && e.dataTransfer.files[0];
+      if (file) this.readFile(p, file);
+    });
+  }
+
+  async readFile(p, file) {
+    if (file.size > FILE_LIMIT) {
+      this.showNotices([`${file.name} is ${(file.size / 1e6).toFixed(1)} MB; files over ${FILE_LIMIT / 1e6} MB are not read.`]);
+      return;
+    }
+    let text;
+    try { text = await file.text(); } catch (err) {
+      this.showNotices([`${file.name} could not be read: ${err.message || err}`]);
+      return;
+    }
+    this.showNotices([]);
+    this.setParams({ [p.name]: text });
+  }
+
+  syncControls(skip) {
+    for (const el of this.root.querySelectorAll("[data-param]")) {
+      const v = this.params[el.dataset.param];
+      if (el === skip || el.type === "file" || v === undefined) continue;
+      if (el.type === "checkbox") el.checked = !!v;
+      else if (document.activeElement !== el || el.tagName === "SELECT") el.value = String(v);
+    }
+    for (const el of this.root.querySelectorAll("[data-slider-for]")) {
+      const p = this.paramSpecs[el.dataset.sliderFor];
+      if (el !== skip) el.value = String(valueToSlider(p, this.params[p.name]));
+    }
+  }
+
+  // Set some parameters (from a control, a figure, a preset, a synced demo) and recompute.
+  setParams(partial, { from = null, silent = false } = {}) {
+    const changed = {};
+    for (const [k, raw] of Object.entries(partial)) {
+      const p = this.paramSpecs[k];
+      if (!p) continue;
+      const [v] = coerce(p, raw);
+      if (this.params[k] !== v) { this.params[k] = v; changed[k] = v; }
+    }
+    if (!Object.keys(changed).length) return;
+    this.syncControls(from);
+    this.writeURL();
+    this.root.dispatchEvent(new CustomEvent("gc:params", { detail: { params: { ...this.params }, changed } }));
+    if (!silent) this.syncPeers(changed);
+    this.rerun();
+  }
+
+  syncPeers(changed) {
+    const peers = [];
+    if (this.root.dataset.sync) peers.push(document.getElementById(this.root.dataset.sync));
+    for (const el of document.querySelectorAll(`.gc-demo[data-sync="${this.id}"]`)) peers.push(el);
+    for (const el of peers) {
+      const peer = el && el.gcDemo;
+      if (!peer) continue;
+      const shared = Object.fromEntries(Object.entries(changed).filter(([k]) => k in peer.paramSpecs));
+      if (Object.keys(shared).length) peer.setParams(shared, { silent: true });
+    }
+  }
+
+  // --- computing ---
+  rerun() {
+    if (runtime.stage !== "ready") { runtime.start(); return; }   // runs once ready
+    if (this.spec.stream) {
+      // A streaming run (training) is cancelled by a newer one: stale work is never finished.
+      if (this.inflight) this.inflight.cancel();
+      this.launch();
+      return;
+    }
+    // Latest-only: while one request computes, changes just mark the state dirty; when it
+    // returns, one request with the newest parameters follows. Dragging never queues work.
+    if (this.inflight) { this.queued = true; return; }
+    this.launch();
+  }
+
+  launch() {
+    const req = runtime.request(this.name, { ...this.params }, (out) => this.show(out));
+    this.inflight = req;
+    this.queued = false;
+    this.root.dataset.busy = "true";
+    req.promise.then((out) => { if (this.inflight === req) this.show(out); })
+      .catch((err) => { if (this.inflight === req) this.showNotices([`The computation failed: ${err.message}`]); })
+      .finally(() => {
+        if (this.inflight !== req) return;
+        this.inflight = null;
+        delete this.root.dataset.busy;
+        if (this.queued && this.root.isConnected) this.launch();
+      });
+  }
+
+  show(out) {
+    if (!this.root.isConnected) return;
+    if (out.input_error) {
+      this.showNotices([out.input_error]);
+      this.root.dispatchEvent(new CustomEvent("gc:input-error", { detail: { message: out.input_error } }));
+      return;
+    }
+    this.output = out;
+    for (const [name, fig] of Object.entries(out.figures || {})) {
+      const figEl = this.root.querySelector(`[data-figure="${name}"]`);
+      if (!figEl) continue;
+      const canvas = figEl.querySelector("canvas");
+      if (this.figures[name]) this.figures[name].update(fig);
+      else {
+        canvas.hidden = false;
+        this.figures[name] = mountFigure(canvas, fig, { onParam: (partial) => this.setParams(partial) });
+      }
+      canvas.setAttribute("aria-label", fig.alt || figEl.querySelector("figcaption").textContent);
+      figEl.classList.add("gc-live");
+    }
+    for (const dd of this.root.querySelectorAll("[data-result]")) {
+      const r = (out.results || {})[dd.dataset.result];
+      if (!r) continue;
+      dd.dataset.value = r.value;
+      dd.textContent = r.text;
+    }
+    const desc = this.root.querySelector(".gc-description");
+    if (desc && out.description) desc.textContent = out.description;
+    const notes = [...this.urlNotices, ...(out.notices || [])];
+    this.urlNotices = [];
+    this.showNotices(notes);
+    if (out.done !== false) this.root.dataset.state = "ready";
+    this.root.dispatchEvent(new CustomEvent("gc:output", { detail: { output: out } }));
+  }
+
+  showNotices(list) {
+    if (!this.noticesEl) return;
+    this.noticesEl.textContent = "";
+    for (const text of list) {
+      const p = document.createElement("p");
+      p.textContent = text;
+      this.noticesEl.append(p);
+    }
+    this.noticesEl.hidden = list.length === 0;
+  }
+
+  onStage(stage, detail) {
+    if (!this.root.isConnected) return;
+    const i = STAGES.indexOf(stage);
+    if (this.progressEl) {
+      this.progressEl.hidden = stage === "ready" || stage === "error" || i < 0;
+      this.progressEl.value = Math.max(i, 0);
+    }
+    if (stage === "error") {
+      this.root.dataset.state = "error";
+      this.statusEl.textContent = `The live demo could not start: ${detail} The figure and numbers shown were computed when this page was built.`;
+      return;
+    }
+    if (stage === "ready") {
+      this.statusEl.textContent = "Live: computed by gradclip in your browser.";
+      this.rerun();
+      return;
+    }
+    if (i >= 0) {
+      this.root.dataset.state = "loading";
+      this.statusEl.textContent = `${detail} (step ${i + 1} of ${STAGES.length}) — the figure below was computed when this page was built.`;
+    }
+  }
+
+  destroy() {
+    if (this.unsubscribe) this.unsubscribe();
+    if (this.inflight) this.inflight.cancel();
+    for (const f of Object.values(this.figures)) f.destroy();
+  }
+}
+
+// ---------- binding, on every page Material shows ----------
+
+let live = [];
+let observer = null;
+
+function bindAll() {
+  for (const d of live) if (!d.root.isConnected) d.destroy();
+  live = live.filter((d) => d.root.isConnected);
+  const fresh = [];
+  for (const root of document.querySelectorAll(".gc-demo:not([data-bound])")) {
+    root.dataset.bound = "true";
+    try {
+      const demo = new Demo(root);
+      live.push(demo);
+      fresh.push(demo);
+    } catch (err) {
+      console.error(err);
+      root.dataset.state = "error";
+      const s = root.querySelector(".gc-status-text");
+      if (s) s.textContent = `This demo could not be set up: ${err.message}. The figure shown was computed when the page was built.`;
+    }
+  }
+  if (!fresh.length) return;
+  if (!window.WebAssembly || location.protocol === "file:") {
+    const why = location.protocol === "file:"
+      ? "pages opened straight from disk cannot load WebAssembly. Serve the folder instead: python -m http.server --directory site"
+      : "this browser has no WebAssembly.";
+    for (const d of fresh) d.onStage("error", `${why}.`);
+    return;
+  }
+  // Start the runtime when the first demo nears the viewport (or at once if it already did).
+  if (runtime.worker) {
+    for (const d of fresh) d.unsubscribe = runtime.onStatus((stage, detail) => d.onStage(stage, detail));
+    return;
+  }
+  observer = observer || new IntersectionObserver((entries) => {
+    if (entries.some((e) => e.isIntersecting)) { runtime.start(); observer.disconnect(); observer = null; }
+  }, { rootMargin: "800px 0px" });
+  for (const d of fresh) {
+    d.unsubscribe = runtime.onStatus((stage, detail) => d.onStage(stage, detail));
+    observer.observe(d.root);
+  }
+}
+
+if (typeof document$ !== "undefined" && document$.subscribe) document$.subscribe(bindAll);
+else if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", bindAll);
+else bindAll();

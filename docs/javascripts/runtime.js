@@ -1,0 +1,97 @@
+// One Python runtime per visit. Material's instant navigation swaps page content without
+// reloading scripts, so the worker created here lives for the whole visit: a second page
+// reuses it and never downloads Pyodide again. The singleton sits on globalThis so even a
+// second copy of this module (another URL for the same file) finds it.
+
+const KEY = "__gradclipRuntime";
+export const STAGES = ["runtime", "numpy", "gradclip", "ready"];
+
+class Runtime {
+  constructor() {
+    this.worker = null;
+    this.stage = "idle";          // idle | runtime | numpy | gradclip | ready | error
+    this.detail = "";
+    this.listeners = new Set();
+    this.pending = new Map();     // id -> {resolve, reject, onPartial}
+    this.nextId = 1;
+    this.startedAt = 0;
+    this.readyAt = 0;
+  }
+
+  // The site root: this file is <root>/javascripts/runtime.js.
+  get base() { return new URL("../", import.meta.url).href; }
+
+  start() {
+    if (this.worker) return;
+    this.startedAt = performance.now();
+    this.setStage("runtime", "Starting the Python runtime…");
+    try {
+      this.worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+    } catch (err) {
+      this.fail(`This browser could not start a Web Worker: ${err.message || err}`);
+      return;
+    }
+    this.worker.onmessage = (e) => this.onMessage(e.data);
+    this.worker.onerror = (e) => {
+      e.preventDefault();
+      this.fail(`The Python runtime stopped unexpectedly${e.message ? `: ${e.message}` : ""}.`);
+    };
+    this.worker.postMessage({ type: "init", base: this.base });
+  }
+
+  fail(message) {
+    this.setStage("error", message);
+    for (const [, p] of this.pending) p.reject(new Error(message));
+    this.pending.clear();
+  }
+
+  setStage(stage, detail) {
+    this.stage = stage;
+    this.detail = detail || "";
+    if (stage === "ready" && !this.readyAt) this.readyAt = performance.now();
+    for (const fn of this.listeners) fn(stage, this.detail);
+  }
+
+  // fn(stage, detail) is called now and on every change; returns an unsubscribe function.
+  onStatus(fn) {
+    this.listeners.add(fn);
+    fn(this.stage, this.detail);
+    return () => this.listeners.delete(fn);
+  }
+
+  onMessage(msg) {
+    if (msg.type === "status") {
+      if (msg.stage === "error") this.fail(msg.detail);
+      else this.setStage(msg.stage, msg.detail);
+      return;
+    }
+    const p = this.pending.get(msg.id);
+    if (!p) return;   // cancelled, or its page is gone
+    if (msg.type === "partial") { p.onPartial && p.onPartial(msg.output); return; }
+    this.pending.delete(msg.id);
+    if (msg.type === "result") p.resolve(msg.output);
+    else p.reject(new Error(msg.message));
+  }
+
+  // Compute a demo. Returns {id, promise, cancel()}; onPartial receives streamed outputs.
+  request(demo, params, onPartial) {
+    this.start();
+    const id = this.nextId++;
+    const promise = new Promise((resolve, reject) => {
+      if (this.stage === "error") { reject(new Error(this.detail)); return; }
+      this.pending.set(id, { resolve, reject, onPartial });
+      this.worker.postMessage({ type: "run", id, demo, params });
+    });
+    const cancel = () => {
+      if (!this.pending.has(id)) return;
+      this.pending.delete(id);
+      this.worker.postMessage({ type: "cancel", id });
+    };
+    return { id, promise, cancel };
+  }
+}
+
+export function getRuntime() {
+  if (!globalThis[KEY]) globalThis[KEY] = new Runtime();
+  return globalThis[KEY];
+}

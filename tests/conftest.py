@@ -1,0 +1,111 @@
+"""Shared fixtures: the site built once, served from 127.0.0.1, and headless Chromium.
+
+Browser: ``$GRADCLIP_CHROMIUM`` if set, else Debian's ``/usr/bin/chromium``, else the
+browser Playwright installed (``playwright install chromium``), the normal path on a
+machine with internet. ``GRADCLIP_SITE_DIR`` reuses an already built site (fast local runs).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+READY_TIMEOUT_MS = 120_000   # a cold Pyodide start on a loaded 2-core machine
+
+
+def chromium_path() -> str | None:
+    env = os.environ.get("GRADCLIP_CHROMIUM")
+    if env:
+        return env
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """pytest-playwright's launch arguments, pointed at the machine's Chromium when there is one."""
+    args = {**browser_type_launch_args, "args": CHROMIUM_ARGS}
+    path = chromium_path()
+    if path:
+        args["executable_path"] = path
+    return args
+
+
+def build_site(dest: Path, *extra: str) -> subprocess.CompletedProcess:
+    """``mkdocs build --strict`` into ``dest``; returns the finished process (check returncode)."""
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(dest), *extra],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory) -> Path:
+    """The whole site, built once per test session (strict mode: any warning fails)."""
+    prebuilt = os.environ.get("GRADCLIP_SITE_DIR")
+    if prebuilt:
+        return Path(prebuilt)
+    dest = tmp_path_factory.mktemp("site")
+    proc = build_site(dest)
+    if proc.returncode != 0:
+        pytest.fail(f"mkdocs build --strict failed:\n{proc.stdout}\n{proc.stderr}", pytrace=False)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def site_url(built_site) -> str:
+    """The built site served from 127.0.0.1 on a free port, for the length of the session."""
+    sys.path.insert(0, str(ROOT))
+    from site_hooks.serve import start
+
+    server, url = start(built_site)
+    yield url
+    server.shutdown()
+
+
+@pytest.fixture
+def console_errors(page):
+    """Console errors and uncaught exceptions of the page, collected for an assertion."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return errors
+
+
+def demo_ready(page, selector: str = ".gc-demo", timeout: int = READY_TIMEOUT_MS):
+    """Wait until the demo at ``selector`` is ``ready`` (fails fast on ``error``); returns its locator."""
+    page.wait_for_selector(f"{selector}[data-state=ready], {selector}[data-state=error]", timeout=timeout)
+    state = page.get_attribute(selector, "data-state")
+    if state != "ready":
+        status = page.text_content(f"{selector} .gc-status")
+        raise AssertionError(f"demo {selector} ended in state {state!r}: {status}")
+    return page.locator(selector)
+
+
+def wait_idle(page, selector: str = ".gc-demo", timeout: int = 30_000) -> None:
+    """Wait until the demo has no request in flight (its results are current)."""
+    page.wait_for_function(
+        "sel => { const el = document.querySelector(sel); return el && !el.hasAttribute('data-busy'); }",
+        arg=selector, timeout=timeout)
+
+
+def canvas_ink(page, selector: str) -> int:
+    """How many pixels of a canvas differ from its top-left pixel: 0 means blank."""
+    return page.eval_on_selector(selector, """c => {
+        const ctx = c.getContext('2d'); const {width: w, height: h} = c;
+        if (!w || !h) return 0;
+        const d = ctx.getImageData(0, 0, w, h).data; let n = 0;
+        for (let i = 0; i < d.length; i += 4)
+          if (Math.abs(d[i]-d[0]) + Math.abs(d[i+1]-d[1]) + Math.abs(d[i+2]-d[2]) > 30) n++;
+        return n; }""")
+
+
+@pytest.fixture(scope="session")
+def have_browser() -> bool:
+    return chromium_path() is not None or shutil.which("playwright") is not None

@@ -1,0 +1,135 @@
+"""The built site: complete, self-contained, every demo expanded and pre-rendered.
+
+These tests read the output of ``mkdocs build --strict`` (built once per session by the
+``built_site`` fixture) and the build-time functions directly.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import markdown
+import pytest
+
+from site_hooks.demo_blocks import DemoBlockError, find_blocks
+from site_hooks.math import to_mathml
+
+pytestmark = pytest.mark.site
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def html_pages(site: Path) -> list[Path]:
+    return sorted(p for p in site.rglob("*.html") if "assets" not in p.parts)
+
+
+def test_every_nav_page_is_built(built_site):
+    nav_pages = re.findall(r":\s*([\w/-]+)\.md", (ROOT / "mkdocs.yml").read_text())
+    assert "index" in nav_pages and len(nav_pages) >= 15
+    for name in nav_pages:
+        out = built_site / ("index.html" if name == "index" else f"{name}/index.html")
+        assert out.exists(), f"{name}.md was not built"
+
+
+def test_runtime_and_package_are_vendored(built_site):
+    pyo = built_site / "assets" / "pyodide"
+    for name in ("pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip",
+                 "pyodide-lock.json"):
+        assert (pyo / name).stat().st_size > 0, name
+    lock = json.loads((pyo / "pyodide-lock.json").read_text())
+    for pkg in ("numpy", "contourpy"):
+        assert (pyo / lock["packages"][pkg]["file_name"]).exists(), pkg
+    manifest = json.loads((built_site / "assets" / "wheels" / "manifest.json").read_text())
+    assert (built_site / "assets" / "wheels" / manifest["wheel"]).exists()
+    assert manifest["wheel"].startswith("gradclip-") and manifest["wheel"].endswith("-py3-none-any.whl")
+
+
+def test_no_unexpanded_markers(built_site):
+    """Every demo block, predict block and formula was turned into HTML."""
+    leftovers = re.compile(r"gradclip-demo|gradclip-predict|\$\$|\x02wzxhzdk|klzzwxh")
+    for page in html_pages(built_site):
+        text = page.read_text(encoding="utf-8")
+        # Code samples may legitimately show a fence; strip <code> before looking.
+        prose = re.sub(r"<code[^>]*>.*?</code>", "", text, flags=re.S)
+        hits = leftovers.findall(prose)
+        assert not hits, f"{page.relative_to(built_site)} still contains {hits[:3]}"
+
+
+def test_demos_carry_static_figures_and_numbers(built_site):
+    """Each demo on the home page has its SVG and its results before any script runs."""
+    text = (built_site / "index.html").read_text(encoding="utf-8")
+    demos = re.findall(r'<div class="gc-demo"[^>]*data-demo="([\w-]+)"', text)
+    assert demos, "the home page has no demo"
+    assert 'data-state="loading"' in text
+    assert text.count("<svg") >= 2
+    values = dict(re.findall(r'data-result="(\w+)" data-value="([^"]*)"', text))
+    assert {"final_loss", "max_raw_norm", "clip_events", "diverged", "verdict"} <= set(values)
+    assert all(v != "" for v in values.values())
+
+
+def test_no_third_party_assets(built_site):
+    """Scripts, styles, images and fonts all come from the site itself."""
+    external = re.compile(r"""(?:<script[^>]+src|<link[^>]+href|<img[^>]+src|<source[^>]+src)=["']?(?:https?:)?//""")
+    css_url = re.compile(r"""url\(\s*["']?(?:https?:)?//""")
+    for page in html_pages(built_site):
+        text = page.read_text(encoding="utf-8")
+        for m in external.finditer(text):
+            tag = text[m.start(): text.find(">", m.start()) + 1]
+            assert 'rel="canonical"' in tag, f"{page.relative_to(built_site)} loads {tag}"
+    for css in built_site.rglob("*.css"):
+        assert not css_url.search(css.read_text(encoding="utf-8")), css
+
+
+def test_formulas_are_mathml(built_site):
+    text = (built_site / "index.html").read_text(encoding="utf-8")
+    assert "<math" in text and 'display="block"' in text
+    assert "\\lVert" not in re.sub(r'alttext="[^"]*"', "", text)
+
+
+# ---------- the build-time functions, without MkDocs ----------
+
+def render(md_text: str) -> str:
+    return markdown.markdown(md_text, extensions=["site_hooks.math", "site_hooks.demo_blocks",
+                                                  "pymdownx.superfences"])
+
+
+def test_math_inline_display_and_code_left_alone():
+    html = render("Norm $\\lVert g \\rVert$ costs $5 and $10.\n\n$$\n\\frac{\\tau}{x}\n$$\n\n"
+                  "```python\nprice = '$$'\n```\n\n`$x$` stays.")
+    assert html.count("<math") == 2
+    assert "$5 and $10" in html
+    assert "price = '$$'" in html.replace("&#39;", "'")
+    assert "<code>$x$</code>" in html
+
+
+def test_a_broken_formula_names_itself():
+    with pytest.raises(ValueError, match=r"\\frac\{"):
+        to_mathml("\\frac{", display=False)
+
+
+def test_demo_block_is_expanded_with_controls_and_results():
+    html = render("```gradclip-demo\ndemo: simulator\nid: t1\ncontrols: tau, method\ntau: 2.5\n```\n")
+    assert 'data-demo="simulator"' in html and 'id="t1"' in html
+    assert 'data-param="tau"' in html and 'data-param="method"' in html
+    assert 'data-param="lr"' not in html           # only the listed controls
+    assert '&quot;tau&quot;:2.5' in html            # the initial state the page starts from
+    assert "<svg" in html
+
+
+@pytest.mark.parametrize("body, message", [
+    ("demo: no_such_demo", "unknown demo"),
+    ("demo: simulator\ncolour: red", "unknown setting 'colour'"),
+    ("demo: simulator\ntau: 1000", "outside the allowed range"),
+    ("demo: simulator\ncontrols: tau, nope", "unknown control 'nope'"),
+    ("tau: 1", "needs 'demo: <name>'"),
+])
+def test_demo_block_mistakes_fail_the_build_clearly(body, message):
+    with pytest.raises(ValueError, match=message):
+        render(f"Intro.\n\n```gradclip-demo\n{body}\n```\n")
+
+
+def test_unclosed_block_is_an_error():
+    with pytest.raises(DemoBlockError, match="never closed"):
+        find_blocks(["```gradclip-demo", "demo: simulator"])
