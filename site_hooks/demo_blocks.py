@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -245,6 +247,23 @@ def render_block(block: DemoBlock, block_id: str) -> str:
             + f'</div><p class="gc-description">{html.escape(out.get("description", ""))}</p></div>')
 
 
+log = logging.getLogger("mkdocs.plugins.gradclip.demo_blocks")
+
+
+def _render_or_report(block: DemoBlock, block_id: str) -> str:
+    """Render a block; with ``GRADCLIP_DEMO_ERRORS=warn`` a broken block becomes a visible box
+    and a warning (which ``mkdocs build --strict`` still turns into a failed build), so work
+    in progress on one page does not stop everyone else's build."""
+    try:
+        return render_block(block, block_id)
+    except ValueError as exc:
+        if os.environ.get("GRADCLIP_DEMO_ERRORS") != "warn":
+            raise
+        log.warning("demo block %s: %s", block_id, exc)
+        return (f'<div class="admonition failure"><p class="admonition-title">Demo {html.escape(block_id)} '
+                f'could not be built</p><p>{html.escape(str(exc))}</p></div>')
+
+
 class _DemoPreprocessor(Preprocessor):
     def run(self, lines: list[str]) -> list[str]:
         blocks = find_blocks(lines)
@@ -261,7 +280,7 @@ class _DemoPreprocessor(Preprocessor):
                 raise DemoBlockError(f"line {block.line}: demo id {block_id!r} is used twice on this page")
             seen.add(block_id)
             out.extend(lines[pos:start])
-            placeholder = self.md.htmlStash.store(render_block(block, block_id))
+            placeholder = self.md.htmlStash.store(_render_or_report(block, block_id))
             out.extend(["", indent + placeholder, ""])
             pos = end
         out.extend(lines[pos:])
