@@ -233,7 +233,7 @@ def render_block(block: DemoBlock, block_id: str) -> str:
     head = " ".join(f'{k}="{html.escape(v)}"' for k, v in attrs.items())
     title = f'<p class="gc-demo-title">{html.escape(block.caption or spec.title)}</p>'
     form = (f'<form class="gc-controls" aria-label="{html.escape(spec.title)}: settings" '
-            f'onsubmit="return false">{controls}</form>') if controls else ""
+            f'>{controls}</form>') if controls else ""
     status = ('<div class="gc-status" role="status" aria-live="polite">'
               '<span class="gc-status-text">Figure computed when this page was built. '
               'The live demo starts when the Python runtime has loaded.</span>'

@@ -13,17 +13,12 @@ import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-__all__ = ["CSP", "start", "main"]
+__all__ = ["start", "main"]
 
 TYPES = {".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm",
          ".json": "application/json", ".whl": "application/zip", ".zip": "application/zip",
          ".svg": "image/svg+xml", ".css": "text/css"}
 
-# The policy the built site satisfies (tests check zero violations under it). WebAssembly
-# compilation needs 'wasm-unsafe-eval'; nothing else leaves 'self'.
-CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; "
-       "connect-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-       "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'")
 
 
 class _Handler(SimpleHTTPRequestHandler):
@@ -56,7 +51,12 @@ def main() -> None:
     args = ap.parse_args()
     if not Path(args.dir, "index.html").exists():
         raise SystemExit(f"{args.dir}/index.html not found: build the site first (make site)")
-    server, url = start(args.dir, args.port, {"Content-Security-Policy": CSP} if args.csp else None)
+    headers = None
+    if args.csp:
+        from site_hooks.csp import policy
+
+        headers = {"Content-Security-Policy": policy(Path(args.dir))}
+    server, url = start(args.dir, args.port, headers)
     print(f"serving {Path(args.dir).resolve()} on {url} (Ctrl-C stops)", flush=True)
     try:
         threading.Event().wait()

@@ -114,6 +114,10 @@ class Demo {
 
   // --- controls ---
   bindControls() {
+    // Enter in a number field would submit the form and reload the page; the change event
+    // has already applied the value.
+    const form = this.root.querySelector(".gc-controls");
+    if (form) form.addEventListener("submit", (e) => e.preventDefault());
     for (const el of this.root.querySelectorAll("[data-param]")) {
       const p = this.paramSpecs[el.dataset.param];
       if (!p) continue;

@@ -221,7 +221,10 @@ def _as_iter(spec: DemoSpec, params: dict[str, Any]) -> Iterator[DemoOutput]:
 
 def _package(name: str, clean: dict[str, Any], notices: list[str], out: DemoOutput) -> dict[str, Any]:
     return {
-        "demo": name, "params": clean, "notices": notices, "figures": out.figures,
+        # Notices from compute itself (a check only the computation can make, such as a start
+        # point outside the current landscape's view) join the validation notices.
+        "demo": name, "params": clean, "notices": notices + list(out.extra.get("notices", [])),
+        "figures": out.figures,
         "results": out.results, "description": out.description, "done": out.done,
         "extra": out.extra,
     }

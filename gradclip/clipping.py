@@ -1,0 +1,688 @@
+"""Clipping operations, with the exact semantics of PyTorch, Keras/TensorFlow and optax.
+
+Every function here is pure: it takes arrays (or lists of arrays, one per parameter
+tensor) and returns new arrays; inputs are never modified. Floating dtypes are kept
+(float32 in, float32 out); integer and boolean input is promoted to float64.
+
+Two families live here:
+
+* the textbook rules, vectorised over runs for the simulator:
+  :func:`clip_by_norm` (rescale a vector whose length exceeds a threshold) and
+  :func:`clip_by_value` (clamp each component);
+* the frameworks' rules, reproduced operation by operation so that edge cases come
+  out the same: :func:`clip_grad_norm` and :func:`clip_grad_value` (PyTorch
+  ``torch.nn.utils.clip_grad_norm_`` / ``clip_grad_value_``),
+  :func:`clip_by_norm_per_tensor` (Keras ``clipnorm``, i.e. ``tf.clip_by_norm`` per
+  variable) and :func:`clip_by_global_norm` (optax ``clip_by_global_norm`` or Keras
+  ``global_clipnorm``).
+
+:func:`framework_differences` runs a handful of edge cases through the four
+conventions and reports what each one did.
+
+>>> import numpy as np
+>>> clip_by_norm(np.array([3.0, 4.0]), 1.0)
+array([0.6, 0.8])
+>>> clipped, total = clip_grad_norm([np.array([3.0, 4.0])], 1.0)
+>>> total
+5.0
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "NonFiniteNormError",
+    "clip_by_norm",
+    "clip_by_value",
+    "global_norm",
+    "clip_grad_norm",
+    "clip_grad_value",
+    "clip_by_norm_per_tensor",
+    "clip_by_global_norm",
+    "framework_differences",
+    "FRAMEWORK_CONVENTIONS",
+]
+
+# PyTorch adds this to the total norm before dividing (torch/nn/utils/clip_grad.py).
+TORCH_EPS = 1e-6
+
+# The four conventions compared by framework_differences(): (key, label).
+FRAMEWORK_CONVENTIONS: tuple[tuple[str, str], ...] = (
+    ("pytorch", "PyTorch clip_grad_norm_"),
+    ("keras_clipnorm", "Keras clipnorm"),
+    ("keras_global_clipnorm", "Keras global_clipnorm"),
+    ("optax", "optax clip_by_global_norm"),
+)
+
+
+class NonFiniteNormError(RuntimeError):
+    """The total gradient norm is NaN or infinite and ``error_if_nonfinite=True`` was asked for.
+
+    A subclass of ``RuntimeError`` because that is what PyTorch raises in the same case.
+    """
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _as_float_array(x: Any, name: str) -> np.ndarray:
+    """``x`` as an array of a floating dtype: floats keep their dtype, ints/bools become float64."""
+    try:
+        a = np.asarray(x)
+    except ValueError as exc:  # ragged nested lists
+        raise ValueError(f"{name} must be an array of real numbers ({exc})") from None
+    if a.dtype.kind == "f":
+        return a
+    if a.dtype.kind in "iub":
+        return a.astype(np.float64)
+    raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
+
+
+def _as_array_list(grads: Any, name: str = "grads") -> list[np.ndarray]:
+    """A list of float arrays. A single ndarray counts as one tensor, as a Tensor does in PyTorch."""
+    if isinstance(grads, np.ndarray):
+        return [_as_float_array(grads, name)]
+    if not isinstance(grads, Iterable) or isinstance(grads, (str, bytes)):
+        raise ValueError(f"{name} must be a list of arrays (or one array), got {type(grads).__name__}")
+    return [_as_float_array(g, f"{name}[{i}]") for i, g in enumerate(grads)]
+
+
+def _check_scalar(value: Any, name: str, *, positive: bool = False, finite: bool = False) -> float:
+    """A plain float that is >= 0 (or > 0), not NaN, and optionally finite; else ValueError."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    allowed = ("> 0" if positive else ">= 0") + (" and finite" if finite else "")
+    if math.isnan(v) or v < 0 or (positive and v == 0) or (finite and math.isinf(v)):
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return v
+
+
+def _check_nonneg_array(value: Any, name: str) -> np.ndarray:
+    """A float64 array whose entries are all >= 0 (inf allowed, NaN not); else ValueError."""
+    a = _as_float_array(value, name).astype(np.float64, copy=False)
+    if np.isnan(a).any() or (a < 0).any():
+        raise ValueError(f"{name} must be >= 0 everywhere (inf allowed, NaN not), got {value!r}")
+    return a
+
+
+def _check_norm_type(norm_type: Any) -> float:
+    try:
+        p = float(norm_type)
+    except (TypeError, ValueError):
+        raise ValueError(f"norm_type must be a number > 0 or inf, got {norm_type!r}") from None
+    if math.isnan(p) or p <= 0:
+        raise ValueError(f"norm_type must be a number > 0 or inf, got {norm_type!r}")
+    return p
+
+
+def _normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
+    """``axis`` (int or tuple, negatives allowed) as a tuple of distinct non-negative axes."""
+    raw = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = []
+    for ax in raw:
+        if not isinstance(ax, (int, np.integer)) or not -ndim <= ax < ndim:
+            raise ValueError(f"axis must be in [-{ndim}, {ndim - 1}] for g with {ndim} dimensions, got {axis!r}")
+        axes.append(int(ax) % ndim)
+    if not axes or len(set(axes)) != len(axes):
+        raise ValueError(f"axis must name distinct axes of g, got {axis!r}")
+    return tuple(sorted(axes))
+
+
+def _pnorm(a: np.ndarray, p: float, name: str) -> np.floating:
+    """The p-norm of all entries of ``a``, computed in ``a``'s dtype without rescaling.
+
+    No protection against overflow of the squares, on purpose: PyTorch has none either, and
+    the framework functions must return what the framework returns.
+    """
+    if p == math.inf:
+        if a.size == 0:
+            raise ValueError(f"{name} is empty: the inf norm of an empty array is undefined (as in PyTorch)")
+        return np.max(np.abs(a))
+    with np.errstate(over="ignore", invalid="ignore"):
+        if p == 2.0:
+            return np.sqrt(np.sum(a * a))
+        if p == 1.0:
+            return np.sum(np.abs(a))
+        return np.sum(np.abs(a) ** a.dtype.type(p)) ** a.dtype.type(1.0 / p)
+
+
+def _l2_norm_safe(g: np.ndarray, axis: Any) -> np.ndarray:
+    """Euclidean norm over ``axis`` (keepdims) in float64, rescaled where the squares overflow.
+
+    The textbook rule should rescale a huge but finite gradient (1e200) to the threshold
+    instead of zeroing it, so this norm is only infinite when an entry is.
+    """
+    w = g.astype(np.float64, copy=False)
+    with np.errstate(over="ignore", invalid="ignore"):
+        norm = np.sqrt(np.sum(w * w, axis=axis, keepdims=True))
+    overflow = np.isinf(norm)
+    if overflow.any():
+        big = np.max(np.abs(w), axis=axis, keepdims=True)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            scaled = big * np.sqrt(np.sum((w / big) ** 2, axis=axis, keepdims=True))
+        # Where an entry really is inf, inf/inf above gave NaN: the norm is inf.
+        scaled = np.where(np.isinf(big), np.inf, scaled)
+        norm = np.where(overflow, scaled, norm)
+    return norm
+
+
+def _total_norm(arrays: list[np.ndarray], p: float) -> np.floating:
+    """PyTorch's total norm: the p-norm of the per-tensor p-norms.
+
+    Per-tensor norms are computed in each tensor's dtype, then stacked in PyTorch's order
+    (grouped by dtype, groups in order of first appearance) and promoted to a common dtype.
+    """
+    if not arrays:
+        # torch returns torch.tensor(0.0): float32 zero.
+        return np.float32(0.0)
+    dtypes = list(dict.fromkeys(a.dtype for a in arrays))
+    common = np.result_type(*dtypes)
+    norms = [
+        _pnorm(a, p, f"grads[{i}]")
+        for dt in dtypes
+        for i, a in enumerate(arrays)
+        if a.dtype == dt
+    ]
+    stacked = np.array(norms, dtype=common)
+    return _pnorm(stacked, p, "grads")
+
+
+def _scale_by_total_norm(arrays: list[np.ndarray], max_norm: float, total: np.floating) -> list[np.ndarray]:
+    """PyTorch's ``clip_grads_with_norm_``: multiply every gradient by min(1, max_norm/(total+eps)).
+
+    Computed as PyTorch does it: ``max_norm / (total + 1e-6)`` on a tensor is
+    ``(total + 1e-6).reciprocal() * max_norm`` (Tensor.__rtruediv__), all in the total's
+    dtype; the coefficient is clamped at 1 and multiplied in even when it is 1.
+    """
+    dt = np.asarray(total).dtype.type
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        coef = (dt(1.0) / (dt(total) + dt(TORCH_EPS))) * dt(max_norm)
+    coef = np.minimum(coef, dt(1.0))  # np.minimum propagates NaN, as torch.clamp does
+    with np.errstate(invalid="ignore", over="ignore"):
+        return [np.asarray(a * a.dtype.type(coef)) for a in arrays]
+
+
+def _l2_global(arrays: list[np.ndarray]) -> np.floating:
+    """sqrt(sum over tensors of sum of squares), as optax.tree.norm and Keras global_norm compute it."""
+    if not arrays:
+        return np.float32(0.0)
+    common = np.result_type(*[a.dtype for a in arrays])
+    with np.errstate(over="ignore", invalid="ignore"):
+        sums = np.array([np.sum(a * a) for a in arrays], dtype=common)
+        return np.sqrt(np.sum(sums))
+
+
+# --------------------------------------------------------------------------- textbook rules
+
+
+def clip_by_norm(g: Any, max_norm: Any, *, axis: int | tuple[int, ...] | None = None) -> np.ndarray:
+    r"""Rescale ``g`` so that its Euclidean norm is at most ``max_norm`` (the textbook rule).
+
+    .. math::
+
+        \operatorname{clip}(g) = \begin{cases} g \,\dfrac{\tau}{\lVert g\rVert_2} & \lVert g\rVert_2 > \tau \\
+        g & \text{otherwise} \end{cases}
+
+    The direction of ``g`` is kept; only its length changes. Unlike PyTorch there is no
+    epsilon, so a vector exactly at the threshold is returned unchanged.
+
+    Parameters
+    ----------
+    g : array_like
+        The gradient. Floating dtypes are kept; integers become float64.
+    max_norm : float or array_like
+        The threshold :math:`\tau \ge 0` (``inf`` means "never clip"). With ``axis`` given it
+        may be an array that broadcasts against ``g``'s other axes (one threshold per run).
+    axis : int or tuple of int, optional
+        Clip each slice along ``axis`` on its own (its norm is taken over ``axis``). The
+        simulator passes ``axis=-1`` with gradients of shape ``(runs, 2)``. ``None``: one
+        norm over all of ``g``; ``max_norm`` must then be a single number.
+
+    Returns
+    -------
+    numpy.ndarray
+        A new array of ``g``'s shape and dtype.
+
+    Notes
+    -----
+    A zero vector stays zero. A slice containing NaN comes back all NaN (its length is
+    unknown, so no finite rescaling is right). A slice containing ``inf`` has infinite
+    norm: its finite entries become 0 and its infinite ones NaN (``inf * 0``). Huge finite
+    norms (whose squares overflow) are computed with rescaling, so they clip correctly.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> clip_by_norm([3.0, 4.0], 1.0)
+    array([0.6, 0.8])
+    >>> clip_by_norm([0.3, 0.4], 1.0)              # below the threshold: unchanged
+    array([0.3, 0.4])
+    >>> clip_by_norm(np.array([[3.0, 4.0], [6.0, 8.0]]), np.array([1.0, 20.0]), axis=-1)
+    array([[0.6, 0.8],
+           [6. , 8. ]])
+    """
+    a = _as_float_array(g, "g")
+    tau = _check_nonneg_array(max_norm, "max_norm")
+    if axis is None:
+        if tau.ndim != 0:
+            raise ValueError(
+                f"max_norm must be a single number when axis is None, got shape {tau.shape}; "
+                "pass axis=... to clip slices with one threshold each"
+            )
+        norm = _l2_norm_safe(a, None)
+        tau_k = tau
+    else:
+        axes = _normalize_axes(axis, a.ndim)
+        norm = _l2_norm_safe(a, axes)  # keepdims: size-1 along the reduced axes
+        other_shape = tuple(n for i, n in enumerate(a.shape) if i not in axes)
+        try:
+            tau_b = np.broadcast_to(tau, other_shape)
+        except ValueError:
+            raise ValueError(
+                f"max_norm of shape {tau.shape} does not broadcast against g's other axes "
+                f"{other_shape} (g shape {a.shape}, axis={axis!r})"
+            ) from None
+        tau_k = np.expand_dims(tau_b, axes)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = tau_k / norm
+    scale = np.where(norm > tau_k, ratio, 1.0)
+    scale = np.where(np.isnan(norm), np.nan, scale)
+    with np.errstate(invalid="ignore"):
+        return np.asarray(a * scale.astype(a.dtype))
+
+
+def clip_by_value(
+    g: Any,
+    clip_value: Any = None,
+    *,
+    min_value: Any = None,
+    max_value: Any = None,
+) -> np.ndarray:
+    r"""Clamp every component of ``g`` into ``[-c, c]`` or into ``[min_value, max_value]``.
+
+    .. math:: \operatorname{clip}(g)_i = \min(\max(g_i, \ell), u)
+
+    with :math:`(\ell, u) = (-c, c)` or the explicit bounds. Unlike norm clipping this can
+    change the direction of ``g``: a large component is cut back more than a small one.
+
+    Parameters
+    ----------
+    g : array_like
+        The gradient. Floating dtypes are kept; integers become float64.
+    clip_value : float or array_like, optional
+        :math:`c \ge 0`. An array broadcasts against ``g`` by NumPy's rules (for one value
+        per run with ``g`` of shape ``(runs, 2)``, pass ``c[:, None]``).
+    min_value, max_value : float or array_like, optional
+        Explicit bounds, instead of ``clip_value``; either may be omitted (unbounded).
+
+    Returns
+    -------
+    numpy.ndarray
+        A new array of ``g``'s shape and dtype. NaN entries pass through unchanged.
+
+    Examples
+    --------
+    >>> clip_by_value([0.5, -3.0, 2.0], 1.0)
+    array([ 0.5, -1. ,  1. ])
+    >>> clip_by_value([0.5, -3.0, 2.0], min_value=0.0)
+    array([0.5, 0. , 2. ])
+    """
+    a = _as_float_array(g, "g")
+    if clip_value is not None:
+        if min_value is not None or max_value is not None:
+            raise ValueError("give either clip_value or min_value/max_value, not both")
+        c = _check_nonneg_array(clip_value, "clip_value")
+        lo, hi = -c, c
+    else:
+        if min_value is None and max_value is None:
+            raise ValueError("give clip_value (>= 0) or at least one of min_value, max_value")
+        lo = _as_float_array(-np.inf if min_value is None else min_value, "min_value")
+        hi = _as_float_array(np.inf if max_value is None else max_value, "max_value")
+        if np.isnan(lo).any() or np.isnan(hi).any():
+            raise ValueError("min_value and max_value must not be NaN")
+    try:
+        shape = np.broadcast_shapes(a.shape, np.shape(lo), np.shape(hi))
+    except ValueError:
+        shape = None
+    if shape != a.shape:
+        raise ValueError(
+            f"the bounds (shape {np.shape(lo)}) must broadcast to g's shape {a.shape} without "
+            "enlarging it; for per-run values with g of shape (runs, k) pass clip_value[:, None]"
+        )
+    if np.any(lo > hi):
+        raise ValueError(f"min_value must be <= max_value, got {min_value!r} and {max_value!r}")
+    # Bounds in g's dtype so that float32 stays float32 (the frameworks do the same).
+    lo = np.asarray(lo).astype(a.dtype)
+    hi = np.asarray(hi).astype(a.dtype)
+    return np.asarray(np.minimum(np.maximum(a, lo), hi))
+
+
+# --------------------------------------------------------------------------- PyTorch
+
+
+def global_norm(grads: Any, norm_type: float = 2.0) -> float:
+    r"""The total norm of a list of gradients, as PyTorch computes it.
+
+    .. math:: \lVert (g_1, \dots, g_k) \rVert_p = \bigl\lVert (\lVert g_1\rVert_p, \dots, \lVert g_k\rVert_p) \bigr\rVert_p
+
+    (for ``p = inf``: the largest absolute entry), i.e. the p-norm of all entries viewed as
+    one long vector. Each tensor's norm is computed in its own dtype, like
+    ``torch.nn.utils.get_total_norm``; no rescaling guards the squares against overflow,
+    as in PyTorch.
+
+    Parameters
+    ----------
+    grads : list of array_like, or one array
+        The gradients (one array per parameter tensor). An empty list has norm 0.
+    norm_type : float
+        :math:`p > 0`, or ``inf`` (``float("inf")``).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> global_norm([np.array([3.0]), np.array([4.0])])
+    5.0
+    >>> global_norm([np.array([3.0, -4.0])], norm_type=float("inf"))
+    4.0
+    """
+    arrays = _as_array_list(grads)
+    return float(_total_norm(arrays, _check_norm_type(norm_type)))
+
+
+def clip_grad_norm(
+    grads: Any,
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+) -> tuple[list[np.ndarray], float]:
+    r"""``torch.nn.utils.clip_grad_norm_`` (PyTorch 2.13), without modifying anything in place.
+
+    .. math::
+
+        c = \min\Bigl(1, \frac{\tau}{\lVert g\rVert_p + 10^{-6}}\Bigr), \qquad g_i \leftarrow c\, g_i
+
+    where :math:`\lVert g\rVert_p` is :func:`global_norm`. Reproduced step by step from
+    ``torch/nn/utils/clip_grad.py``: the coefficient is computed in the total norm's dtype
+    as ``(total + 1e-6).reciprocal() * max_norm``, clamped at 1, and multiplied in
+    *always*, so a gradient exactly at the threshold is still scaled by
+    :math:`\tau/(\tau + 10^{-6})`. A NaN total makes every entry NaN; an infinite total
+    makes finite entries 0 and infinite ones NaN.
+
+    Parameters
+    ----------
+    grads : list of array_like, or one array
+        The gradients, one per parameter tensor (a single array counts as one tensor).
+    max_norm : float
+        :math:`\tau \ge 0`.
+    norm_type : float
+        :math:`p > 0` or ``inf``.
+    error_if_nonfinite : bool
+        Raise :class:`NonFiniteNormError` (a ``RuntimeError``) when the total norm is NaN
+        or infinite, instead of scaling by it. Nothing is returned or changed then.
+
+    Returns
+    -------
+    clipped : list of numpy.ndarray
+        New arrays, same shapes and dtypes as the inputs.
+    total_norm : float
+        The norm before clipping (0.0 for an empty list).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> clipped, total = clip_grad_norm([np.array([3.0, 4.0])], 5.0)
+    >>> total, clipped[0]                 # scaled by 5/(5 + 1e-6) even at the threshold
+    (5.0, array([2.9999994, 3.9999992]))
+    """
+    arrays = _as_array_list(grads)
+    tau = _check_scalar(max_norm, "max_norm")
+    p = _check_norm_type(norm_type)
+    total = _total_norm(arrays, p)
+    if error_if_nonfinite and not np.isfinite(total):
+        raise NonFiniteNormError(
+            f"the total norm of order {p} of the gradients is {float(total)}, so it cannot be "
+            "clipped; pass error_if_nonfinite=False to scale by the non-finite norm anyway"
+        )
+    return _scale_by_total_norm(arrays, tau, total), float(total)
+
+
+def clip_grad_value(grads: Any, clip_value: float) -> list[np.ndarray]:
+    r"""``torch.nn.utils.clip_grad_value_``: clamp every entry into :math:`[-c, c]`.
+
+    .. math:: g_i \leftarrow \min(\max(g_i, -c), c)
+
+    In PyTorch's order (``clamp_min(-c)`` then ``clamp_max(c)``). NaN passes through;
+    :math:`\pm\infty` become :math:`\pm c`.
+
+    Parameters
+    ----------
+    grads : list of array_like, or one array
+    clip_value : float
+        :math:`c \ge 0`.
+
+    Returns
+    -------
+    list of numpy.ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> clip_grad_value([np.array([0.5, -3.0, np.inf, np.nan])], 1.0)
+    [array([ 0.5, -1. ,  1. ,  nan])]
+    """
+    arrays = _as_array_list(grads)
+    c = _check_scalar(clip_value, "clip_value")
+    return [np.asarray(np.minimum(np.maximum(a, a.dtype.type(-c)), a.dtype.type(c))) for a in arrays]
+
+
+# --------------------------------------------------------------------------- Keras and optax
+
+
+def clip_by_norm_per_tensor(grads: Any, max_norm: float) -> list[np.ndarray]:
+    r"""Keras ``clipnorm``: each gradient tensor clipped on its own, as ``tf.clip_by_norm`` does.
+
+    .. math:: g_i \leftarrow \frac{g_i\,\tau}{\max(\lVert g_i\rVert_2, \tau)}
+
+    Reproduced from ``keras/src/optimizers/base_optimizer.py`` (``_clip_by_norm``; the
+    TensorFlow backend calls ``tf.clip_by_norm``, ``tensorflow/python/ops/clip_ops.py``,
+    with the same formula): the sum of squares is computed per tensor, its square root
+    taken only where it is positive, and the division is by ``maximum(norm, clip_norm)``.
+    There is no epsilon and no branch, so a tensor at the threshold is "scaled" by
+    :math:`\tau/\tau` (1 up to rounding). A tensor with a NaN entry comes back all NaN (the
+    maximum propagates NaN, as ``jnp.maximum`` and ``np.maximum`` do); one with an ``inf``
+    entry gets 0 for its finite entries and NaN for the infinite ones. Other tensors are
+    unaffected: the directions of the *total* gradient can change.
+
+    Parameters
+    ----------
+    grads : list of array_like, or one array
+    max_norm : float
+        :math:`\tau > 0`, finite (Keras ignores ``clipnorm <= 0``).
+
+    Returns
+    -------
+    list of numpy.ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> clip_by_norm_per_tensor([np.array([3.0, 4.0]), np.array([0.3, 0.4])], 1.0)
+    [array([0.6, 0.8]), array([0.3, 0.4])]
+    """
+    arrays = _as_array_list(grads)
+    tau = _check_scalar(max_norm, "max_norm", positive=True, finite=True)
+    out = []
+    for a in arrays:
+        c = a.dtype.type(tau)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            l2sum = np.sum(a * a)
+            # "Two-tap where": sqrt only of positive sums, so a zero tensor has norm 0.
+            l2norm = np.sqrt(l2sum) if l2sum > 0 else l2sum
+            out.append(np.asarray((a * c) / np.maximum(l2norm, c)))
+    return out
+
+
+def clip_by_global_norm(grads: Any, max_norm: float, convention: str = "optax") -> list[np.ndarray]:
+    r"""Clip a list of gradients by their global L2 norm, as optax or Keras does it.
+
+    Both use the global norm :math:`n = \sqrt{\sum_i \sum_j g_{ij}^2}` but differ at the edges:
+
+    ``convention="optax"`` (``optax.clip_by_global_norm``, optax/transforms/_clipping.py)::
+
+        g_i <- g_i                      if n < max_norm
+        g_i <- (g_i / n) * max_norm     otherwise
+
+    No epsilon. At :math:`n = \tau` the rescaling branch is taken, which gives back
+    :math:`g` up to rounding. A NaN norm fails the ``<`` test and makes everything NaN;
+    an infinite norm zeroes finite entries (and makes infinite ones NaN).
+
+    ``convention="keras"`` (Keras ``global_clipnorm``: ``clip_by_global_norm`` in
+    keras/src/optimizers/base_optimizer.py, which follows ``tf.clip_by_global_norm``)::
+
+        scale = max_norm * min(1/n, 1/max_norm) + (n - n)
+        g_i <- g_i * scale
+
+    The ``(n - n)`` term is 0 for a finite norm and NaN otherwise, so **any** NaN or
+    ``inf`` anywhere makes *every* entry of *every* tensor NaN. Below the threshold the
+    scale is :math:`\tau \cdot (1/\tau)`, which is 1 up to rounding.
+
+    Parameters
+    ----------
+    grads : list of array_like, or one array
+    max_norm : float
+        :math:`\tau > 0`, finite.
+    convention : {"optax", "keras"}
+
+    Returns
+    -------
+    list of numpy.ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> clip_by_global_norm([np.array([3.0]), np.array([4.0])], 1.0)
+    [array([0.6]), array([0.8])]
+    >>> clip_by_global_norm([np.array([np.inf, 1.0])], 1.0, convention="keras")
+    [array([nan, nan])]
+    """
+    if convention not in ("optax", "keras"):
+        raise ValueError(f'convention must be "optax" or "keras", got {convention!r}')
+    arrays = _as_array_list(grads)
+    tau = _check_scalar(max_norm, "max_norm", positive=True, finite=True)
+    n = _l2_global(arrays)
+    dt = np.asarray(n).dtype.type
+    out = []
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if convention == "optax":
+            keep = bool(n < tau)
+            for a in arrays:
+                out.append(np.array(a, copy=True) if keep else np.asarray((a / a.dtype.type(n)) * a.dtype.type(tau)))
+        else:
+            scale = dt(tau) * np.minimum(dt(1.0) / n, dt(1.0) / dt(tau)) + (n - n)
+            for a in arrays:
+                out.append(np.asarray(a * a.dtype.type(scale)))
+    return out
+
+
+# --------------------------------------------------------------------------- comparison table
+
+
+def _fmt(x: float) -> str:
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return f"{x:.9g}"
+
+
+def _describe_one(before: np.ndarray, after: np.ndarray) -> str:
+    if np.array_equal(before, after, equal_nan=True):
+        return "unchanged"
+    if np.isnan(after).all():
+        return "NaN"
+    usable = np.isfinite(before) & (before != 0)
+    if np.isfinite(before).all() and usable.any():
+        ratios = after[usable] / before[usable]
+        if np.allclose(ratios, ratios[0], rtol=1e-12, atol=0.0) and np.all(after[~usable] == 0):
+            if ratios[0] == 0:
+                return "set to 0"
+            return f"scaled by {_fmt(float(ratios[0]))}"
+    return "[" + ", ".join(_fmt(float(v)) for v in after.ravel()) + "]"
+
+
+def _describe(before: list[np.ndarray], after: list[np.ndarray]) -> str:
+    if all(np.isnan(a).all() for a in after):
+        return "NaN everywhere"
+    parts = [_describe_one(b, a) for b, a in zip(before, after)]
+    if len(set(parts)) == 1:
+        return parts[0]
+    return "; ".join(f"g{i + 1}: {p}" for i, p in enumerate(parts))
+
+
+def _edge_cases() -> list[tuple[str, list[np.ndarray], float, str]]:
+    """(case, grads, max_norm, note) for framework_differences()."""
+    return [
+        ("norm exactly at threshold", [np.array([3.0, 4.0])], 5.0,
+         "PyTorch always multiplies by max_norm/(norm + 1e-6), so it shrinks a gradient that is "
+         "exactly at the limit; the others leave it as it is (optax takes its rescaling branch "
+         "here, since its test is norm < max_norm, but the result rounds back to the input)."),
+        ("norm just above", [np.array([3.0, 4.0])], 4.9,
+         "All four clip; PyTorch's factor is a hair smaller because of its 1e-6."),
+        ("inf in a gradient", [np.array([np.inf, 1.0]), np.array([2.0])], 1.0,
+         "An infinite global norm zeroes the finite entries (inf * 0 gives NaN for the infinite "
+         "one); Keras global_clipnorm turns everything into NaN on purpose; Keras clipnorm only "
+         "touches the tensor that holds the inf."),
+        ("NaN in a gradient", [np.array([np.nan, 1.0]), np.array([2.0])], 1.0,
+         "A NaN norm poisons every convention that uses a global norm; per-tensor clipping "
+         "keeps the NaN inside its own tensor."),
+        ("per-variable vs global", [np.array([3.0, 4.0]), np.array([0.3, 0.4])], 1.0,
+         "Keras clipnorm clips each tensor by its own norm, so small tensors are left alone and "
+         "the direction of the whole update changes; the global rules scale everything together."),
+        ("zero gradient", [np.array([0.0, 0.0])], 1.0,
+         "Nothing to clip; all four avoid dividing by zero."),
+    ]
+
+
+def framework_differences() -> list[dict[str, str]]:
+    """Where PyTorch, Keras and optax disagree, found by running each edge case through them.
+
+    Each row is a dict with keys ``"case"``, ``"setup"`` (the gradients and threshold),
+    one key per convention in :data:`FRAMEWORK_CONVENTIONS` (``"pytorch"``,
+    ``"keras_clipnorm"``, ``"keras_global_clipnorm"``, ``"optax"``) holding what that
+    convention did (``"unchanged"``, ``"scaled by 0.98"``, ``"NaN everywhere"``, or the
+    resulting entries), and ``"note"`` (why). The outcomes are computed on every call by
+    :func:`clip_grad_norm`, :func:`clip_by_norm_per_tensor` and :func:`clip_by_global_norm`.
+
+    Examples
+    --------
+    >>> rows = framework_differences()
+    >>> [r["case"] for r in rows][:2]
+    ['norm exactly at threshold', 'norm just above']
+    >>> rows[0]["pytorch"], rows[0]["optax"]
+    ('scaled by 0.9999998', 'unchanged')
+    """
+    rows = []
+    for case, grads, tau, note in _edge_cases():
+        setup = "g = " + ", ".join("[" + ", ".join(_fmt(float(v)) for v in g) + "]" for g in grads)
+        outcomes = {
+            "pytorch": clip_grad_norm(grads, tau)[0],
+            "keras_clipnorm": clip_by_norm_per_tensor(grads, tau),
+            "keras_global_clipnorm": clip_by_global_norm(grads, tau, convention="keras"),
+            "optax": clip_by_global_norm(grads, tau, convention="optax"),
+        }
+        row = {"case": case, "setup": f"{setup}; max_norm = {_fmt(tau)}"}
+        row.update({key: _describe(grads, outcomes[key]) for key, _ in FRAMEWORK_CONVENTIONS})
+        row["note"] = note
+        rows.append(row)
+    return rows

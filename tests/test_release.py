@@ -1,0 +1,208 @@
+"""Release quality: links, the 404 page, reading without JavaScript or from disk, the
+Content-Security-Policy, accessibility, the Pages workflow and the offline bundle."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import zipfile
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlparse
+
+import pytest
+
+from conftest import demo_ready
+from site_hooks.bundle import SERVE_LINE, make_bundle
+from site_hooks.csp import policy
+from site_hooks.serve import start
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pages(site: Path) -> list[Path]:
+    return sorted(p for p in site.rglob("index.html") if "assets" not in p.parts)
+
+
+def page_url(site: Path, base: str, page: Path) -> str:
+    rel = page.parent.relative_to(site).as_posix()
+    return base + ("" if rel == "." else rel + "/")
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links: list[str] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids.add(a["id"])
+        if tag == "a" and a.get("name"):
+            self.ids.add(a["name"])
+        if tag == "a" and a.get("href"):
+            self.links.append(a["href"])
+
+
+def _parse(path: Path) -> _Links:
+    p = _Links()
+    p.feed(path.read_text(encoding="utf-8"))
+    return p
+
+
+# ---------- the built files ----------
+
+@pytest.mark.site
+def test_every_internal_link_and_anchor_resolves(built_site):
+    parsed = {p: _parse(p) for p in built_site.rglob("*.html") if "assets" not in p.parts}
+    broken = []
+    for page, info in parsed.items():
+        base = "file://" + page.as_posix()
+        for href in info.links:
+            url = urlparse(urljoin(base, href))
+            if url.scheme != "file":
+                continue          # links out to papers and docs are for readers, not checked here
+            target = Path(unquote(url.path))
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                broken.append(f"{page.relative_to(built_site)} -> {href}")
+                continue
+            if url.fragment and target.suffix == ".html":
+                ids = parsed[target].ids if target in parsed else _parse(target).ids
+                if unquote(url.fragment) not in ids:
+                    broken.append(f"{page.relative_to(built_site)} -> {href} (no such anchor)")
+    assert broken == []
+
+
+@pytest.mark.site
+def test_404_page_is_styled_like_the_site(built_site):
+    text = (built_site / "404.html").read_text(encoding="utf-8")
+    assert "assets/stylesheets/main" in text and "md-header" in text
+    assert "404" in text
+
+
+@pytest.mark.site
+def test_pages_workflow_passes_actionlint():
+    exe = shutil.which("actionlint") or str(Path(shutil.which("python") or "").parent / "actionlint")
+    if not Path(exe).exists():
+        pytest.skip("actionlint is not installed for this platform")
+    proc = subprocess.run([exe, str(ROOT / ".github/workflows/pages.yml")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.site
+def test_offline_bundle_holds_the_whole_site(built_site, tmp_path):
+    archive = make_bundle(built_site, tmp_path)
+    with zipfile.ZipFile(archive) as zf:
+        names = set(zf.namelist())
+        readme = zf.read("gradclip-site/README-OFFLINE.txt").decode()
+    assert "gradclip-site/index.html" in names
+    assert "gradclip-site/assets/pyodide/pyodide.asm.wasm" in names
+    assert any(n.startswith("gradclip-site/assets/wheels/gradclip-") for n in names)
+    assert SERVE_LINE in readme
+    with pytest.raises(ValueError, match="no index.html"):
+        make_bundle(tmp_path / "empty", tmp_path)
+
+
+# ---------- in the browser ----------
+
+@pytest.mark.browser
+def test_without_javascript_every_page_reads(browser, built_site, site_url):
+    ctx = browser.new_context(java_script_enabled=False)
+    page = ctx.new_page()
+    for p in pages(built_site):
+        page.goto(page_url(built_site, site_url, p))
+        assert len(page.inner_text("article")) > 200, p
+        for svg in page.locator(".gc-demo .gc-static svg").all():
+            assert svg.is_visible(), p
+            assert svg.bounding_box()["height"] > 50, p
+        for dd in page.locator(".gc-demo [data-result]").all():
+            assert dd.inner_text().strip() not in ("", "—"), p
+        html = p.read_text(encoding="utf-8")
+        assert page.locator("math").count() == html.count("<math "), p
+    ctx.close()
+
+
+@pytest.mark.browser
+def test_opened_from_disk_pages_read_and_say_how_to_go_live(page, built_site):
+    page.goto((built_site / "index.html").as_uri())
+    page.wait_for_selector(".gc-demo[data-state=error]", timeout=30_000)
+    status = page.text_content(".gc-demo .gc-status")
+    assert "http.server" in status
+    assert page.is_visible(".gc-demo .gc-static svg")
+    assert page.locator("article math").count() > 0
+
+
+@pytest.mark.browser
+def test_content_security_policy_has_no_violations(browser, built_site):
+    server, base = start(built_site, headers={"Content-Security-Policy": policy(built_site)})
+    ctx = browser.new_context()
+    ctx.add_init_script("""window.__csp = [];
+        document.addEventListener('securitypolicyviolation',
+            e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));""")
+    page = ctx.new_page()
+    messages = []
+    page.on("console", lambda m: messages.append(m.text) if "Content Security Policy" in m.text else None)
+    try:
+        for rel in ("", "simulator/", "learn/theory/", "monitor/training-monitor/"):
+            page.goto(base + rel)
+            for demo_id in page.eval_on_selector_all(".gc-demo", "els => els.map(e => e.id)"):
+                demo_ready(page, f"#{demo_id}")
+            assert page.evaluate("window.__csp") == [], rel
+    finally:
+        ctx.close()
+        server.shutdown()
+    assert messages == []
+
+
+AXE_BLOCKING = {"serious", "critical"}
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("scheme", ["default", "slate"])
+def test_accessibility_no_serious_violations(browser, built_site, site_url, scheme):
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    ctx = browser.new_context()
+    # Material keeps the chosen palette in localStorage; set it before any page script runs.
+    index = 0 if scheme == "default" else 1
+    ctx.add_init_script(f"""localStorage.setItem('/.__palette',
+        JSON.stringify({{index: {index}, color: {{scheme: '{scheme}'}}}}));""")
+    page = ctx.new_page()
+    problems = []
+    for p in pages(built_site):
+        page.goto(page_url(built_site, site_url, p))
+        page.evaluate(f"document.body.setAttribute('data-md-color-scheme', '{scheme}')")
+        results = axe.run(page)
+        for v in results.response["violations"]:
+            if v["impact"] in AXE_BLOCKING:
+                where = [n["target"] for n in v["nodes"][:3]]
+                problems.append(f"{p.parent.relative_to(built_site)}: {v['id']} ({v['impact']}) {where}")
+    ctx.close()
+    assert problems == []
+
+
+@pytest.mark.browser
+def test_keyboard_alone_operates_a_demo(page, site_url):
+    """Tab to the method selector, change it with the keyboard, and the results follow."""
+    page.goto(site_url)
+    demo_ready(page, "#home-sim")
+    select = page.locator("#home-sim select[data-param=method]")
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement && document.activeElement.dataset.param") == "method":
+            break
+    else:
+        pytest.fail("the method control is not reachable with Tab")
+    focus = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert focus != "none"
+    before = page.get_attribute("#home-sim [data-result=diverged]", "data-value")
+    page.keyboard.press("ArrowUp")   # from "norm" to the option above it, "none"
+    page.wait_for_function("() => document.querySelector('#home-sim').gcDemo.output.params.method === 'none'")
+    page.wait_for_function("() => !document.querySelector('#home-sim').hasAttribute('data-busy')")
+    assert select.input_value() == "none"
+    assert page.get_attribute("#home-sim [data-result=diverged]", "data-value") != before
