@@ -100,7 +100,7 @@ def test_math_inline_display_and_code_left_alone():
                   "```python\nprice = '$$'\n```\n\n`$x$` stays.")
     assert html.count("<math") == 2
     assert "$5 and $10" in html
-    assert "price = '$$'" in html.replace("&#39;", "'")
+    assert "'$$'" in html.replace("&#39;", "'")         # inside the highlighted code sample
     assert "<code>$x$</code>" in html
 
 
@@ -133,3 +133,36 @@ def test_demo_block_mistakes_fail_the_build_clearly(body, message):
 def test_unclosed_block_is_an_error():
     with pytest.raises(DemoBlockError, match="never closed"):
         find_blocks(["```gradclip-demo", "demo: simulator"])
+
+
+def test_a_tampered_vendored_file_fails_the_build(tmp_path):
+    """Flip one byte of the cached NumPy wheel: the real build stops and names file and hashes."""
+    import os
+    import shutil
+
+    from conftest import build_site
+    from site_hooks import pins
+    from site_hooks.vendor import default_cache_dir
+
+    source = default_cache_dir() / f"pyodide-{pins.PYODIDE_VERSION}"
+    if not source.is_dir():
+        pytest.skip("no vendored cache yet (the session's site build creates it)")
+    cache = tmp_path / "cache"
+    shutil.copytree(source, cache / source.name, ignore=shutil.ignore_patterns("*.tgz", "*.whl.part"))
+    wheel = next((cache / source.name).glob("numpy-*.whl"))
+    data = bytearray(wheel.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    wheel.write_bytes(bytes(data))
+
+    env_before = dict(os.environ)
+    os.environ.update(GRADCLIP_CACHE=str(cache), GRADCLIP_PYCOMPILE="0")
+    try:
+        proc = build_site(tmp_path / "site")
+    finally:
+        os.environ.clear()
+        os.environ.update(env_before)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert wheel.name in out and "sha256 mismatch" in out
+    assert pins.PACKAGE_SHA256[wheel.name] in out  # the expected hash, next to the actual one
+    assert not (tmp_path / "site" / "assets" / "pyodide" / wheel.name).exists()

@@ -1,0 +1,272 @@
+"""The ``gradclip`` command (also ``python -m gradclip``).
+
+::
+
+    gradclip simulate [--landscape L] [--method M] [--tau T] [--lr LR] [--steps N]
+                      [--optimizer O] [--seed S] [--start X Y] [--json]
+    gradclip sweep    [--landscape L] [--method M] [--taus T,T,...] [--lrs LR,LR,...]
+                      [--steps N] [--optimizer O] [--seed S] [--json]
+    gradclip landscapes [--json]
+
+``simulate`` prints the six results of one run and its verdict as a table (``--json``: the
+fields of :class:`gradclip.simulate.Summary`); ``sweep`` prints a tau × learning-rate grid of
+outcomes; ``landscapes`` lists the landscapes.
+
+Bad input never shows a traceback: one line on standard error naming the value and the
+allowed range, and exit status 2.
+
+Adding a subcommand: write ``_add_<name>(subparsers)``, which registers its parser and
+``set_defaults(run=<function of the parsed args returning an exit status>)``, and append it
+to :data:`SUBCOMMANDS`.
+
+>>> main(["simulate", "--method", "none", "--json"])  # doctest: +ELLIPSIS
+{
+  "final_loss": "inf",
+...
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from gradclip.demos import fmt_number
+from gradclip.landscapes import LANDSCAPES
+from gradclip.simulate import (MAX_STEPS, METHODS, OPTIMIZERS, OUTCOMES, RANGES, Run, simulate,
+                               sweep)
+
+__all__ = ["main", "build_parser", "SUBCOMMANDS"]
+
+EXIT_USAGE = 2
+
+# One letter per outcome for the sweep grid (upper case = a problem).
+OUTCOME_LETTERS = {"healthy": ".", "slow": "s", "over_clipped": "C", "spiked": "S",
+                   "oscillating": "O", "diverged": "D"}
+DEFAULT_TAUS = "0.01,0.03,0.1,0.3,1,3,10,30,100"
+DEFAULT_LRS = "0.001,0.003,0.01,0.03,0.1,0.3,1"
+
+
+class UsageError(Exception):
+    """Bad command-line input; the message is the one line the user sees."""
+
+
+class _Parser(argparse.ArgumentParser):
+    # argparse prints the whole usage and exits; we want one line and no SystemExit mid-parse.
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: error: {message}")
+
+
+def _number(name: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            return float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a number; {name} must be {RANGES[name]}") from None
+    return parse
+
+
+def _whole(name: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            return int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a whole number; {name} must be {RANGES[name]}") from None
+    return parse
+
+
+def _coordinate(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number; start must be two numbers X Y inside the "
+            f"landscape's bound (see gradclip landscapes --json)") from None
+
+
+def _number_list(name: str) -> Callable[[str], list[float]]:
+    single = name[:-1]  # "taus" -> "tau"
+
+    def parse(text: str) -> list[float]:
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+        if not parts:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} has no numbers; give {name} as a comma-separated list, each "
+                f"{RANGES[single]}")
+        return [_number(single)(p) for p in parts]
+    return parse
+
+
+def _common(p: argparse.ArgumentParser, steps_default: int) -> None:
+    p.add_argument("--landscape", default="cliff", choices=list(LANDSCAPES),
+                   help="the loss landscape (default: cliff)")
+    p.add_argument("--method", default="norm", choices=list(METHODS),
+                   help="how the gradient is clipped (default: norm)")
+    p.add_argument("--optimizer", default="sgd", choices=list(OPTIMIZERS),
+                   help="the optimizer (default: sgd)")
+    p.add_argument("--steps", type=_whole("steps"), default=steps_default,
+                   help=f"optimisation steps, 1 to {MAX_STEPS} (default: {steps_default})")
+    p.add_argument("--seed", type=_whole("seed"), default=0,
+                   help="seed of the bad batches on the spiky landscape (default: 0)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+# --- simulate --------------------------------------------------------------------------
+
+
+def _add_simulate(sub: Any) -> None:
+    p = sub.add_parser("simulate", help="run the optimiser once and print the results",
+                       description="Run gradient descent with clipping on a landscape.")
+    _common(p, 200)
+    p.add_argument("--tau", type=_number("tau"), default=1.0,
+                   help="clipping threshold, > 0 (default: 1)")
+    p.add_argument("--lr", type=_number("lr"), default=0.05,
+                   help="learning rate, > 0 (default: 0.05)")
+    p.add_argument("--start", type=_coordinate, nargs=2, metavar=("X", "Y"), default=None,
+                   help="starting point (default: the landscape's)")
+    p.set_defaults(run=_run_simulate)
+
+
+def simulate_table(run: Run) -> str:
+    """The six results and the verdict of a run, one per line.
+
+    >>> from gradclip.simulate import simulate
+    >>> print(simulate_table(simulate("cliff", method="none")))
+    cliff, method none, tau 1, lr 0.05, 200 steps, sgd
+      Final loss                       ∞
+      Max gradient norm (before clip)  605
+      Clip events                      0 of 1 steps taken
+      Divergence                       yes, at step 1
+      Loss reduction                   −∞
+      Verdict                          diverged: lower the learning rate or the threshold
+    """
+    s = run.summary
+    taken = run.steps if s.diverged_at is None else s.diverged_at
+    rows = [
+        ("Final loss", fmt_number(s.final_loss)),
+        ("Max gradient norm (before clip)", fmt_number(s.max_raw_norm)),
+        ("Clip events", f"{s.clip_events} of {taken} steps" + ("" if s.diverged_at is None else " taken")),
+        ("Divergence", "no" if not s.diverged else f"yes, at step {s.diverged_at}"),
+        ("Loss reduction", fmt_number(s.loss_reduction_pct) + ("%" if np.isfinite(s.loss_reduction_pct) else "")),
+        ("Verdict", s.verdict.reason),
+    ]
+    head = (f"{run.landscape}, method {run.method}, tau {fmt_number(run.tau)}, "
+            f"lr {fmt_number(run.lr)}, {run.steps} steps, {run.optimizer}")
+    width = max(len(k) for k, _ in rows)
+    return "\n".join([head] + [f"  {k:<{width}}  {v}" for k, v in rows])
+
+
+def _run_simulate(args: argparse.Namespace) -> int:
+    run = simulate(args.landscape, args.method, args.tau, args.lr, args.steps, args.optimizer,
+                   args.start, args.seed)
+    if args.json:
+        print(json.dumps(run.summary.to_dict(), indent=2))
+    else:
+        print(simulate_table(run))
+    return 0
+
+
+# --- sweep -----------------------------------------------------------------------------
+
+
+def _add_sweep(sub: Any) -> None:
+    p = sub.add_parser("sweep", help="print a tau x learning-rate grid of outcomes",
+                       description="Run every (tau, lr) pair at once and print the outcome grid.")
+    _common(p, 500)
+    p.add_argument("--taus", type=_number_list("taus"), default=_number_list("taus")(DEFAULT_TAUS),
+                   help=f"comma-separated thresholds (default: {DEFAULT_TAUS})")
+    p.add_argument("--lrs", type=_number_list("lrs"), default=_number_list("lrs")(DEFAULT_LRS),
+                   help=f"comma-separated learning rates (default: {DEFAULT_LRS})")
+    p.set_defaults(run=_run_sweep)
+
+
+def sweep_table(grid: Any) -> str:
+    """The outcome grid: a row per tau (largest on top), a column per learning rate."""
+    cols = [fmt_number(v) for v in grid.lrs]
+    width = max(6, *(len(c) for c in cols))
+    rows_label = [fmt_number(v) for v in grid.taus]
+    corner = "tau \\ lr"
+    lw = max(len(corner), *(len(r) for r in rows_label))
+    lines = [f"{grid.landscape}, method {grid.method}, {grid.optimizer}, {grid.steps} steps "
+             f"(rows: tau, columns: learning rate)",
+             f"{corner:>{lw}}  " + " ".join(f"{c:>{width}}" for c in cols)]
+    for i in range(len(grid.taus) - 1, -1, -1):
+        cells = " ".join(f"{OUTCOME_LETTERS[str(c)]:>{width}}" for c in grid.codes[i])
+        lines.append(f"{rows_label[i]:>{lw}}  {cells}")
+    counts = grid.counts()
+    lines.append("")
+    lines.append("  ".join(f"{OUTCOME_LETTERS[c]} {c} ({counts[c]})" for c in OUTCOMES))
+    return "\n".join(lines)
+
+
+def _run_sweep(args: argparse.Namespace) -> int:
+    grid = sweep(args.landscape, args.method, taus=args.taus, lrs=args.lrs, steps=args.steps,
+                 optimizer=args.optimizer, seed=args.seed)
+    if args.json:
+        print(json.dumps(grid.to_dict(), indent=2))
+    else:
+        print(sweep_table(grid))
+    return 0
+
+
+# --- landscapes ------------------------------------------------------------------------
+
+
+def _add_landscapes(sub: Any) -> None:
+    p = sub.add_parser("landscapes", help="list the loss landscapes",
+                       description="List the loss landscapes the simulator knows.")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(run=_run_landscapes)
+
+
+def _run_landscapes(args: argparse.Namespace) -> int:
+    if args.json:
+        print(json.dumps([land.to_dict() for land in LANDSCAPES.values()], indent=2))
+        return 0
+    w = max(len(n) for n in LANDSCAPES)
+    for name, land in LANDSCAPES.items():
+        a, b = land.axis_names
+        sx, sy = (fmt_number(v) for v in land.start)
+        mx, my = (fmt_number(v) for v in land.minimum)
+        print(f"{name:<{w}}  {land.title}: {land.description}")
+        print(f"{'':<{w}}  parameters ({a}, {b}), start ({sx}, {sy}), minimum ({mx}, {my})")
+    return 0
+
+
+# --- entry point -----------------------------------------------------------------------
+
+SUBCOMMANDS: list[Callable[[Any], None]] = [_add_simulate, _add_sweep, _add_landscapes]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand of :data:`SUBCOMMANDS` registered."""
+    parser = _Parser(prog="gradclip",
+                     description="Gradient clipping, explained and explorable.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="command",
+                                parser_class=_Parser)
+    for add in SUBCOMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0, or 2 for bad input)."""
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.run(args))
+    except (UsageError, ValueError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if not message.startswith("gradclip"):
+            message = f"gradclip: error: {message}"
+        print(message, file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
