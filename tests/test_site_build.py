@@ -166,3 +166,12 @@ def test_a_tampered_vendored_file_fails_the_build(tmp_path):
     assert wheel.name in out and "sha256 mismatch" in out
     assert pins.PACKAGE_SHA256[wheel.name] in out  # the expected hash, next to the actual one
     assert not (tmp_path / "site" / "assets" / "pyodide" / wheel.name).exists()
+
+
+def test_performance_page_shows_every_benchmark(built_site):
+    """The Performance page carries the output of every script in bench/, with date and machine."""
+    text = (built_site / "performance" / "index.html").read_text(encoding="utf-8")
+    assert re.search(r"date: \d{4}-\d{2}-\d{2}", text)
+    assert "machine: " in text
+    for script in sorted((ROOT / "bench").glob("*.py")):
+        assert f"== bench/{script.name}" in text, f"{script.name} has no figures on the page"

@@ -190,10 +190,24 @@ class Demo {
     }
     if (!Object.keys(changed).length) return;
     this.syncControls(from);
-    this.writeURL();
+    this.rerun();                // first: the request leaves before any bookkeeping
+    this.scheduleURL();
     this.root.dispatchEvent(new CustomEvent("gc:params", { detail: { params: { ...this.params }, changed } }));
     if (!silent) this.syncPeers(changed);
-    this.rerun();
+  }
+
+  // history.replaceState costs 5-15 ms and Chromium throttles it after ~200 calls in 10 s, so
+  // during a drag the address bar is updated once things settle (200 ms), and on demand.
+  scheduleURL() {
+    if (this.root.dataset.url !== "true") return;
+    clearTimeout(this.urlTimer);
+    this.urlTimer = setTimeout(() => this.flushURL(), 200);
+  }
+
+  flushURL() {
+    clearTimeout(this.urlTimer);
+    this.urlTimer = null;
+    if (this.root.isConnected) this.writeURL();
   }
 
   syncPeers(changed) {
@@ -308,6 +322,7 @@ class Demo {
   }
 
   destroy() {
+    if (this.urlTimer) this.flushURL();
     if (this.unsubscribe) this.unsubscribe();
     if (this.inflight) this.inflight.cancel();
     for (const f of Object.values(this.figures)) f.destroy();
@@ -357,6 +372,9 @@ function bindAll() {
     observer.observe(d.root);
   }
 }
+
+// Leaving the page (or the tab) writes any pending URL state first.
+addEventListener("pagehide", () => { for (const d of live) if (d.urlTimer) d.flushURL(); });
 
 if (typeof document$ !== "undefined" && document$.subscribe) document$.subscribe(bindAll);
 else if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", bindAll);
