@@ -1,0 +1,128 @@
+"""The teaching pages in a real browser: every demo goes live, draws, and answers a change.
+
+For each page of Learn (why gradients explode, theory, conversation, FAQ), headless Chromium
+loads the built site, waits until every demo on the page reaches ``data-state=ready``, checks
+that each canvas has been painted, then makes one change per interactive demo (a control, or a
+click on a draggable figure) and checks that the results moved and equal what CPython gradclip
+computes for the same parameters.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import gradclip.demos as demos
+from conftest import canvas_ink, demo_ready, wait_idle
+
+pytestmark = pytest.mark.browser
+
+# page -> demo ids on it, in order
+PAGES = {
+    "learn/why-gradients-explode/": ["jacobian-main", "rnn-cliff"],
+    "learn/theory/": ["vector-main", "global-main", "agc-main", "adaptive-main"],
+    "learn/conversation/": ["conv-cliff", "conv-vector", "conv-jacobian", "conv-big-lr"],
+    "learn/faq/": ["faq-cliff", "faq-vector", "faq-tau", "faq-jacobian"],
+}
+
+# demo id -> (parameter, new value): one control change per demo
+CHANGES = {
+    "jacobian-main": ("rho", 0.9),
+    "global-main": ("spike", 200.0),
+    "agc-main": ("clipping", 0.02),
+    "adaptive-main": ("tau", 3.0),
+    "conv-cliff": ("tau", 0.1),
+    "conv-jacobian": ("length", 50),
+    "conv-big-lr": ("lr", 0.3),
+    "faq-cliff": ("lr", 0.01),
+    "faq-tau": ("tau", 1.5),
+    "faq-jacobian": ("rho", 0.95),
+}
+
+# demo id -> figure to click: the figure's handle jumps to the click
+CLICKS = {"rnn-cliff": "surface", "vector-main": "plane", "conv-vector": "plane", "faq-vector": "plane"}
+
+
+def results(page, sel: str) -> dict[str, str]:
+    return page.eval_on_selector_all(
+        f"{sel} [data-result]", "els => Object.fromEntries(els.map(e => [e.dataset.result, e.dataset.value]))")
+
+
+def live_params(page, sel: str) -> dict:
+    return page.eval_on_selector(sel, "el => el.gcDemo.output.params")
+
+
+def same(browser: str, cpython: str) -> bool:
+    """Equal values; numbers to 1e-6 relative (Pyodide's LAPACK may round differently)."""
+    try:
+        a, b = float(browser), float(cpython)
+    except ValueError:
+        return browser == cpython
+    return a == b or math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-12)
+
+
+def assert_matches_cpython(page, sel: str) -> None:
+    root = page.locator(sel)
+    name = root.get_attribute("data-demo")
+    expected = demos.run(name, live_params(page, sel))["results"]
+    shown = results(page, sel)
+    assert shown, f"{sel} shows no results"
+    for field, got in shown.items():
+        assert same(got, expected[field]["value"]), (sel, field, got, expected[field]["value"])
+
+
+def set_number(page, sel: str, param: str, value) -> None:
+    field = page.locator(f"{sel} input[data-param={param}]")
+    field.fill(str(value))
+    field.dispatch_event("change")
+    page.wait_for_function(
+        "([sel, p, v]) => { const d = document.querySelector(sel).gcDemo;"
+        " return d && d.output && Math.abs(d.output.params[p] - v) < 1e-9; }",
+        arg=[sel, param, value])
+    wait_idle(page, sel)
+
+
+def click_figure(page, sel: str, figure: str) -> None:
+    page.eval_on_selector(sel, "el => { el.dataset.paramsBefore = JSON.stringify(el.gcDemo.output.params); }")
+    canvas = page.locator(f"{sel} [data-figure={figure}] canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    # Up and left of the centre: inside the plot area of every figure here, and away from
+    # the default handle positions, so the handle must move.
+    page.mouse.click(box["x"] + 0.35 * box["width"], box["y"] + 0.4 * box["height"])
+    page.wait_for_function(
+        "sel => { const el = document.querySelector(sel); const d = el.gcDemo;"
+        " return d && d.output && JSON.stringify(d.output.params) !== el.dataset.paramsBefore; }",
+        arg=sel)
+    wait_idle(page, sel)
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+def test_every_teaching_demo_goes_live_draws_and_answers_a_change(page, site_url, console_errors, path):
+    page.goto(site_url + path)
+    ids = PAGES[path]
+    assert page.eval_on_selector_all(".gc-demo", "els => els.map(e => e.id)") == ids
+    for demo_id in ids:
+        sel = f"#{demo_id}"
+        page.locator(sel).scroll_into_view_if_needed()  # the runtime starts near the viewport
+        demo_ready(page, sel)
+        wait_idle(page, sel)
+        for canvas in page.locator(f"{sel} [data-figure] canvas").all():
+            canvas.scroll_into_view_if_needed()
+            assert canvas.is_visible(), f"{sel}: a figure is still the static picture"
+        for name in page.eval_on_selector_all(f"{sel} [data-figure]", "els => els.map(e => e.dataset.figure)"):
+            assert canvas_ink(page, f"{sel} [data-figure={name}] canvas") > 500, f"{sel} {name} is blank"
+        assert_matches_cpython(page, sel)
+
+        before = results(page, sel)
+        if demo_id in CHANGES:
+            set_number(page, sel, *CHANGES[demo_id])
+        elif demo_id in CLICKS:
+            click_figure(page, sel, CLICKS[demo_id])
+        else:
+            continue
+        after = results(page, sel)
+        assert after != before, f"{sel}: the change did not reach the results"
+        assert_matches_cpython(page, sel)
+    assert console_errors == []

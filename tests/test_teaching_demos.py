@@ -1,0 +1,341 @@
+"""The teaching pages' demos (gradclip/demos/teaching.py), checked in CPython.
+
+Each demo must run at its defaults and at the edges of every control, produce strict JSON,
+and report numbers that equal the package functions it claims to show.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+
+import numpy as np
+import pytest
+
+import gradclip.demos as demos
+from gradclip.adaptive import (ZClip, adaptive_grad_clip, autoclip_series, suggest_thresholds,
+                               unitwise_norm, zclip_series)
+from gradclip.clipping import (clip_by_global_norm, clip_by_norm, clip_by_norm_per_tensor,
+                               clip_by_value, clip_grad_value, global_norm)
+from gradclip.demos import teaching
+from gradclip.simulate import simulate
+
+TEACHING = ("jacobian_product", "rnn_cliff", "clip_vector", "global_norm_tensors", "agc_units",
+            "adaptive_thresholds", "cliff_methods", "tau_from_norms")
+
+
+def value(out: dict, field: str) -> float:
+    """A result field's unrounded value as a float."""
+    return float(out["results"][field]["value"])
+
+
+def extremes(name: str) -> list[dict]:
+    """Parameter sets at the corners of a demo's ranges: all minima, all maxima, every choice."""
+    spec = demos.REGISTRY[name]
+    numeric = [p for p in spec.params if p.min is not None and p.max is not None]
+    sets = [{p.name: p.min for p in numeric}, {p.name: p.max for p in numeric}]
+    for p in spec.params:
+        if p.kind == "choice":
+            sets += [{p.name: c} for c, _ in p.choices]
+        if p.kind == "bool":
+            sets += [{p.name: True}, {p.name: False}]
+    return sets
+
+
+# --- every demo runs, everywhere in its ranges ------------------------------------------
+
+
+def test_the_teaching_demos_are_registered():
+    demos.validate("clip_vector", {})  # loads every demo module
+    assert set(TEACHING) <= set(demos.REGISTRY)
+
+
+@pytest.mark.parametrize("name", TEACHING)
+def test_each_demo_runs_at_its_defaults_with_every_declared_figure_and_result(name):
+    spec = demos.REGISTRY[name]
+    out = json.loads(demos.run_json(name, "{}"))
+    assert out["notices"] == []
+    assert set(out["figures"]) == {f for f, _ in spec.figures}
+    assert set(out["results"]) == {r for r, _ in spec.results}
+    for fig in out["figures"].values():
+        assert fig["items"], "a figure with nothing drawn"
+        assert fig["alt"], "every figure needs a text alternative"
+    assert out["description"]
+
+
+@pytest.mark.parametrize("name", TEACHING)
+def test_each_demo_runs_at_the_edges_of_its_ranges(name):
+    for params in extremes(name):
+        out = json.loads(demos.run_json(name, json.dumps(params)))  # strict JSON: no NaN
+        assert out["notices"] == [], (params, out["notices"])
+        assert all(r["text"] for r in out["results"].values())
+
+
+def test_out_of_range_input_is_clamped_with_a_notice_not_an_error():
+    out = demos.run("jacobian_product", {"rho": 50, "length": -3})
+    assert out["params"]["rho"] == 2.0 and out["params"]["length"] == 1
+    assert len(out["notices"]) == 2
+
+
+# --- jacobian_product -------------------------------------------------------------------
+
+
+def test_a_scaled_orthogonal_matrix_grows_exactly_like_rho_to_the_k():
+    out = demos.run("jacobian_product", {"rho": 1.2, "length": 50, "matrix": "orthogonal"})
+    assert value(out, "norm_T") == pytest.approx(1.2 ** 50, rel=1e-9)
+    assert value(out, "rho_T") == pytest.approx(1.2 ** 50)
+    assert value(out, "rate") == pytest.approx(1.2, rel=1e-9)
+    assert out["results"]["trend"]["value"] == "explodes"
+
+
+def test_below_one_the_product_vanishes():
+    out = demos.run("jacobian_product", {"rho": 0.8, "length": 100})
+    assert value(out, "norm_T") == pytest.approx(0.8 ** 100, rel=1e-6)
+    assert out["results"]["trend"]["value"] == "vanishes"
+
+
+def test_the_demo_reports_the_median_of_the_package_function():
+    params = {"rho": 1.05, "length": 80, "matrix": "gaussian", "tanh": True, "inputs": 0.3, "seed": 4}
+    out = demos.run("jacobian_product", params)
+    direct = teaching.jacobian_product_norms(1.05, 80, kind="gaussian", tanh=True,
+                                             input_scale=0.3, seed=4)
+    assert value(out, "norm_T") == pytest.approx(float(direct.median[-1]), rel=1e-12)
+
+
+def test_jacobian_products_match_an_explicit_chain_rule():
+    """Against an independent computation: multiply the Jacobians of a short tanh RNN by hand."""
+    rho, length, hidden, scale, seed = 1.3, 6, 3, 0.5, 7
+    got = teaching.jacobian_product_norms(rho, length, hidden=hidden, runs=1, kind="gaussian",
+                                          tanh=True, input_scale=scale, seed=seed, max_points=length)
+    w = teaching.recurrent_matrices(rho, hidden, 1, "gaussian", seed)[0]
+    x = np.random.default_rng(seed + 1).normal(scale=scale, size=(length, 1, hidden))[:, 0]
+    h, jac = np.zeros(hidden), []
+    for t in range(length):
+        h = np.tanh(w @ h + x[t])
+        jac.append(np.diag(1 - h ** 2) @ w)
+    for k in range(1, length + 1):
+        prod = np.linalg.multi_dot([np.eye(hidden)] + jac[::-1][:k] + [np.eye(hidden)])
+        assert got.norms[0, k - 1] == pytest.approx(np.linalg.norm(prod, 2), rel=1e-8)
+
+
+@pytest.mark.parametrize("kind", teaching.MATRIX_KINDS)
+def test_recurrent_matrices_have_the_requested_spectral_radius(kind):
+    w = teaching.recurrent_matrices(0.7, 12, 5, kind, seed=3)
+    assert np.abs(np.linalg.eigvals(w)).max(axis=1) == pytest.approx(np.full(5, 0.7))
+
+
+def test_orthogonal_recurrent_matrices_stretch_every_direction_equally():
+    w = teaching.recurrent_matrices(1.5, 8, 2, "orthogonal")
+    assert np.linalg.svd(w, compute_uv=False) == pytest.approx(np.full((2, 8), 1.5))
+
+
+@pytest.mark.parametrize("bad", [{"rho": 0.0}, {"hidden": 0}, {"runs": 0}, {"kind": "normal"}])
+def test_recurrent_matrices_reject_bad_arguments_by_name(bad):
+    args = {"rho": 1.0, "hidden": 4, "runs": 1, "kind": "orthogonal", **bad}
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        teaching.recurrent_matrices(**args)
+
+
+@pytest.mark.parametrize("bad", [{"length": 0}, {"input_scale": -1.0}, {"max_points": 1}])
+def test_jacobian_product_norms_rejects_bad_arguments_by_name(bad):
+    args = {"rho": 1.0, "length": 5, **bad}
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        teaching.jacobian_product_norms(**args)
+
+
+# --- clip_vector ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("gx, gy, tau", [(6.0, 2.5, 2.0), (7.5, 0.5, 2.0), (-3.0, 4.0, 1.0),
+                                         (0.5, 0.2, 2.0), (8.0, -8.0, 0.2)])
+def test_clip_vector_shows_the_package_clipping_functions(gx, gy, tau):
+    out = demos.run("clip_vector", {"gx": gx, "gy": gy, "tau": tau, "lr": 0.1})
+    g = np.array([gx, gy])
+    by_norm, by_value = clip_by_norm(g, tau), clip_by_value(g, tau)
+    plane = {it["label"]: it for it in out["figures"]["plane"]["items"] if it.get("label")}
+    assert [plane["clipped by norm"]["x1"], plane["clipped by norm"]["y1"]] == pytest.approx(by_norm)
+    assert [plane["clipped by value"]["x1"], plane["clipped by value"]["y1"]] == pytest.approx(by_value)
+    assert value(out, "raw_norm") == pytest.approx(math.hypot(gx, gy))
+    assert value(out, "norm_norm") == pytest.approx(min(math.hypot(gx, gy), tau))
+    assert value(out, "value_norm") == pytest.approx(np.linalg.norm(by_value))
+    assert value(out, "angle_norm") == pytest.approx(0.0, abs=1e-6)
+    turn = math.degrees(abs(math.atan2(gy, gx) - math.atan2(by_value[1], by_value[0])))
+    assert value(out, "angle_value") == pytest.approx(turn, abs=1e-6)
+    assert value(out, "step_norm") <= value(out, "step_bound") + 1e-12
+    assert value(out, "step_bound") == pytest.approx(0.1 * tau)
+
+
+def test_clip_vector_can_be_dragged():
+    out = demos.run("clip_vector", {"gx": 1.0, "gy": 2.0})
+    handles = [it for it in out["figures"]["plane"]["items"] if it["t"] == "handle"]
+    assert handles == [{"t": "handle", "x": 1.0, "y": 2.0, "params": ["gx", "gy"], "color": "start"}]
+
+
+def test_value_clipping_can_exceed_tau_but_only_up_to_the_corner_of_the_box():
+    out = demos.run("clip_vector", {"gx": 8.0, "gy": 8.0, "tau": 2.0})
+    assert value(out, "value_norm") == pytest.approx(2.0 * math.sqrt(2))
+    assert value(out, "norm_norm") == pytest.approx(2.0)
+
+
+# --- global_norm_tensors ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spike, tau, clip_value", [(20.0, 1.0, 0.1), (0.1, 1.0, 0.1), (1000.0, 0.05, 2.0)])
+def test_global_norm_demo_equals_the_clipping_functions(spike, tau, clip_value):
+    out = demos.run("global_norm_tensors", {"spike": spike, "tau": tau, "clip_value": clip_value})
+    raw = teaching.example_gradients(spike, 0)
+    assert value(out, "global_raw") == pytest.approx(global_norm(raw))
+    assert value(out, "scale") == pytest.approx(min(1.0, tau / global_norm(raw)))
+    assert value(out, "norm_global") == pytest.approx(global_norm(clip_by_global_norm(raw, tau)))
+    assert value(out, "norm_per_tensor") == pytest.approx(global_norm(clip_by_norm_per_tensor(raw, tau)))
+    assert value(out, "norm_value") == pytest.approx(global_norm(clip_grad_value(raw, clip_value)))
+
+
+def test_global_norm_clipping_keeps_the_direction_and_per_tensor_clipping_does_not():
+    out = demos.run("global_norm_tensors", {"spike": 50.0, "tau": 1.0})
+    assert value(out, "cos_global") == pytest.approx(1.0)
+    assert value(out, "norm_global") == pytest.approx(1.0)
+    assert value(out, "cos_per_tensor") < 0.99
+    assert value(out, "cos_value") < 0.99
+
+
+def test_example_gradients_put_the_spike_in_the_hidden_layer_only():
+    calm, spiky = teaching.example_gradients(1.0), teaching.example_gradients(10.0)
+    assert np.array_equal(calm[0], spiky[0]) and np.array_equal(calm[2], spiky[2])
+    assert np.allclose(spiky[1], 10 * calm[1])
+    with pytest.raises(ValueError, match="spike"):
+        teaching.example_gradients(0.0)
+
+
+# --- agc_units --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("clipping, spike", [(0.05, 10.0), (0.02, 10.0), (0.001, 1.0), (1.0, 1000.0)])
+def test_agc_demo_equals_adaptive_grad_clip(clipping, spike):
+    out = demos.run("agc_units", {"clipping": clipping, "spike": spike})
+    w, g = teaching.example_layer(spike, 0)
+    (clipped,) = adaptive_grad_clip([g], [w], clipping=clipping)
+    ratio_before = unitwise_norm(g)[0] / np.maximum(unitwise_norm(w)[0], 1e-3)
+    ratio_after = unitwise_norm(clipped)[0] / np.maximum(unitwise_norm(w)[0], 1e-3)
+    assert value(out, "norm_after") == pytest.approx(np.linalg.norm(clipped))
+    assert value(out, "max_before") == pytest.approx(ratio_before.max())
+    assert value(out, "max_after") == pytest.approx(ratio_after.max())
+    assert int(value(out, "units_clipped")) == int((ratio_before > clipping).sum())
+    assert ratio_after.max() <= clipping * (1 + 1e-9)
+
+
+def test_agc_judges_each_unit_against_its_own_weights():
+    """The page's claim: at lambda 0.02 units 4 and 6 are clipped, unit 5 (bigger gradient) is not."""
+    w, g = teaching.example_layer(10.0, 0)
+    assert np.linalg.norm(g[:, 4]) > np.linalg.norm(g[:, 3])
+    assert demos.run("agc_units", {})["results"]["which"]["value"] == "3"
+    assert demos.run("agc_units", {"clipping": 0.02})["results"]["which"]["value"] == "3, 4, 6"
+
+
+# --- rnn_cliff and cliff_methods: the simulator's own runs -------------------------------
+
+
+def test_rnn_cliff_reports_the_simulators_runs():
+    params = {"tau": 2.0, "lr": 0.03, "steps": 120, "w0": 4.75, "b0": -4.75}
+    out = demos.run("rnn_cliff", params)
+    plain = simulate("pascanu_rnn", method="none", lr=0.03, steps=120, start=(4.75, -4.75))
+    clipped = simulate("pascanu_rnn", method="norm", tau=2.0, lr=0.03, steps=120, start=(4.75, -4.75))
+    assert out["results"]["plain_outcome"]["value"] == plain.summary.verdict.code
+    assert out["results"]["clip_outcome"]["value"] == clipped.summary.verdict.code
+    assert value(out, "plain_max_norm") == pytest.approx(plain.summary.max_raw_norm)
+    assert int(value(out, "clip_events")) == clipped.summary.clip_events
+    assert value(out, "clip_max_step") == pytest.approx(0.03 * np.nanmax(clipped.clipped_norms))
+
+
+def test_on_the_rnn_cliff_plain_descent_is_thrown_off_and_clipped_descent_is_not():
+    out = demos.run("rnn_cliff", {})
+    assert out["results"]["plain_outcome"]["value"] == "diverged"
+    assert out["results"]["clip_outcome"]["value"] == "healthy"
+    assert value(out, "plain_max_step") > 100 * value(out, "step_bound")
+    assert value(out, "clip_max_step") <= value(out, "step_bound") * (1 + 1e-12)
+
+
+def test_rnn_cliff_start_can_be_dragged():
+    out = demos.run("rnn_cliff", {"w0": 3.0, "b0": -2.0})
+    handle = [it for it in out["figures"]["surface"]["items"] if it["t"] == "handle"]
+    assert handle and handle[0]["params"] == ["w0", "b0"] and handle[0]["x"] == 3.0
+
+
+@pytest.mark.parametrize("tau, lr", [(1.0, 0.05), (0.1, 0.05), (1.0, 0.7)])
+def test_cliff_methods_reports_the_simulators_verdicts(tau, lr):
+    out = demos.run("cliff_methods", {"tau": tau, "lr": lr, "steps": 120})
+    for method in ("none", "norm", "value"):
+        run = simulate("cliff", method=method, tau=tau, lr=lr, steps=120)
+        assert out["results"][f"{method}_outcome"]["value"] == run.summary.verdict.code
+        if method != "none":
+            assert int(value(out, f"{method}_clips")) == run.summary.clip_events
+            assert value(out, f"{method}_final") == pytest.approx(run.summary.final_loss)
+
+
+def test_the_conversation_settings_show_what_the_dialogue_says():
+    default = demos.run("cliff_methods", {})
+    assert default["results"]["none_outcome"]["text"] == "diverged at step 1"
+    assert default["results"]["norm_outcome"]["value"] == "healthy"
+    assert default["results"]["value_outcome"]["value"] == "healthy"
+    tiny_tau = demos.run("cliff_methods", {"tau": 0.1})
+    assert int(value(tiny_tau, "norm_clips")) == tiny_tau["params"]["steps"]
+    assert tiny_tau["results"]["norm_outcome"]["value"] != "healthy"
+    big_lr = demos.run("cliff_methods", {"lr": 0.7})
+    assert big_lr["results"]["norm_outcome"]["value"] == "oscillating"
+    assert big_lr["results"]["value_outcome"]["value"] == "oscillating"
+
+
+# --- adaptive_thresholds and tau_from_norms ----------------------------------------------
+
+
+def test_adaptive_thresholds_counts_equal_the_adaptive_functions():
+    params = {"tau": 4.0, "percentile": 20.0, "z_thresh": 2.0, "spike_rate": 0.05,
+              "spike_size": 30.0, "steps": 300, "seed": 2}
+    out = demos.run("adaptive_thresholds", params)
+    s = teaching.synthetic_norms(300, spike_rate=0.05, spike_size=30.0, seed=2)
+    assert int(value(out, "spikes")) == int(s.spike.sum())
+    assert int(value(out, "fixed_clipped")) == int((s.norms > 4.0).sum())
+    assert int(value(out, "autoclip_clipped")) == int((s.norms > autoclip_series(s.norms, 20.0)).sum())
+    z = zclip_series(s.norms, ZClip(z_thresh=2.0))
+    assert int(value(out, "zclip_clipped")) == int(z.clipped.sum())
+    assert int(value(out, "zclip_spikes")) == int((z.clipped & s.spike).sum())
+
+
+def test_tau_from_norms_reports_suggest_thresholds_and_the_fraction_clipped():
+    params = {"tau": 2.5, "spike_rate": 0.03, "spike_size": 10.0, "steps": 400, "seed": 1}
+    out = demos.run("tau_from_norms", params)
+    s = teaching.synthetic_norms(400, spike_rate=0.03, spike_size=10.0, seed=1)
+    for sug in suggest_thresholds(s.norms, percentiles=(50, 90, 95, 99)):
+        assert value(out, sug.rule) == pytest.approx(sug.tau)
+    assert value(out, "p50") == pytest.approx(np.median(s.norms))
+    assert value(out, "clipped") == pytest.approx(np.mean(s.norms > 2.5))
+
+
+def test_tau_from_norms_colours_the_histogram_bars_beyond_tau():
+    out = demos.run("tau_from_norms", {"tau": 2.0})
+    bars = next(it for it in out["figures"]["hist"]["items"] if it["t"] == "rects")
+    for x0, x1, fill in zip(bars["x0"], bars["x1"], bars["fill"]):
+        assert fill == ("danger" if math.sqrt(x0 * x1) > 2.0 else "s0")
+
+
+def test_synthetic_norms_are_reproducible_and_spikes_are_where_they_say():
+    a = teaching.synthetic_norms(500, spike_rate=0.05, spike_size=50.0, noise=0.0, seed=3)
+    b = teaching.synthetic_norms(500, spike_rate=0.05, spike_size=50.0, noise=0.0, seed=3)
+    assert np.array_equal(a.norms, b.norms)
+    base = 0.6 + 1.4 * np.exp(-np.arange(500) / 150.0)
+    assert np.allclose(a.norms[~a.spike], base[~a.spike])
+    assert (a.norms[a.spike] > 20 * base[a.spike]).all()
+
+
+@pytest.mark.parametrize("bad", [{"steps": 5}, {"spike_rate": 0.9}, {"spike_size": -1.0}, {"noise": -0.1}])
+def test_synthetic_norms_reject_bad_arguments_by_name(bad):
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        teaching.synthetic_norms(**{"steps": 100, **bad})
+
+
+def test_angle_degrees():
+    assert teaching.angle_degrees(np.array([1.0, 0.0]), np.array([0.0, 2.0])) == pytest.approx(90.0)
+    assert teaching.angle_degrees(np.zeros(2), np.ones(2)) == 0.0
+    for a, b in itertools.product([np.array([3.0, 4.0])], [np.array([6.0, 8.0]), np.array([-3.0, -4.0])]):
+        assert teaching.angle_degrees(a, b) in (0.0, 180.0)
