@@ -9,6 +9,9 @@
     tau: 2.0
     ```
 
+Prose can quote a demo's result: ``{gc:sim-main.final_loss}`` becomes the value that
+demo computes for its default settings, written in when the page is built.
+
 The block is expanded when the page is built (a Python-Markdown extension, so it works
 with plain ``markdown`` as well as MkDocs). The demo's ``compute`` runs here in CPython
 with the block's initial parameters, and the output is written into the page as static
@@ -264,21 +267,74 @@ def _render_or_report(block: DemoBlock, block_id: str) -> str:
                 f'could not be built</p><p>{html.escape(str(exc))}</p></div>')
 
 
+def block_ids(blocks: list[tuple[int, int, DemoBlock, str]]) -> list[str]:
+    """Each block's id: its ``id:`` key, else ``<demo>-<n>``; unique on the page."""
+    counts: dict[str, int] = {}
+    ids: list[str] = []
+    for _, _, block, _ in blocks:
+        counts[block.demo] = counts.get(block.demo, 0) + 1
+        block_id = block.id or f"{block.demo}-{counts[block.demo]}"
+        if block_id in ids:
+            raise DemoBlockError(f"line {block.line}: demo id {block_id!r} is used twice on this page")
+        ids.append(block_id)
+    return ids
+
+
+# A value computed by a demo on the page, written into the prose: {gc:pit-tau.final_loss}
+_VALUE = re.compile(r"\{gc:(?P<id>[A-Za-z][\w-]*)\.(?P<field>\w+)\}")
+
+
+def _value_span(block_id: str, field: str, result: dict[str, str]) -> str:
+    # Static on purpose: the sentence around it describes the demo's default settings, so the
+    # value must stay that of the defaults even when the reader moves a slider.
+    return (f'<span class="gc-value" data-value-of="{html.escape(block_id)}" data-field="{field}" '
+            f'data-value="{html.escape(result.get("value", ""))}">{html.escape(result.get("text", ""))}</span>')
+
+
+class _ValuePreprocessor(Preprocessor):
+    """Replace ``{gc:<demo id>.<result field>}`` in the prose with that demo's build-time result.
+
+    Numbers in a page's sentences then come from gradclip like the figures do: a sentence
+    that says where a run ends cannot drift from what the run computes.
+    """
+
+    def run(self, lines: list[str]) -> list[str]:
+        if not any("{gc:" in line for line in lines):
+            return lines
+        blocks = find_blocks(lines)
+        results: dict[str, dict[str, dict[str, str]]] = {}
+        for (_, _, block, _), block_id in zip(blocks, block_ids(blocks)):
+            clean = _check(block, demos._spec(block.demo))
+            results[block_id] = demos.run(block.demo, clean)["results"]
+
+        def value(m: re.Match) -> str:
+            block_id, field = m.group("id"), m.group("field")
+            if block_id not in results:
+                raise DemoBlockError(f"{m.group(0)}: no demo with id {block_id!r} on this page; "
+                                     f"ids: {', '.join(results) or 'none'}")
+            if field not in results[block_id]:
+                raise DemoBlockError(f"{m.group(0)}: demo {block_id!r} has no result {field!r}; "
+                                     f"results: {', '.join(results[block_id])}")
+            return _value_span(block_id, field, results[block_id][field])
+
+        inside = {i for start, end, _, _ in blocks for i in range(start, end)}
+        out, fence = [], None
+        for i, line in enumerate(lines):
+            m = re.match(r"^\s*(`{3,}|~{3,})", line)
+            if m and i not in inside:
+                fence = None if fence and m.group(1).startswith(fence) else (fence or m.group(1))
+            out.append(line if fence or i in inside else _VALUE.sub(value, line))
+        return out
+
+
 class _DemoPreprocessor(Preprocessor):
     def run(self, lines: list[str]) -> list[str]:
         blocks = find_blocks(lines)
         if not blocks:
             return lines
-        counts: dict[str, int] = {}
-        seen: set[str] = set()
         out: list[str] = []
         pos = 0
-        for start, end, block, indent in blocks:
-            counts[block.demo] = counts.get(block.demo, 0) + 1
-            block_id = block.id or f"{block.demo}-{counts[block.demo]}"
-            if block_id in seen:
-                raise DemoBlockError(f"line {block.line}: demo id {block_id!r} is used twice on this page")
-            seen.add(block_id)
+        for (start, end, block, indent), block_id in zip(blocks, block_ids(blocks)):
             out.extend(lines[pos:start])
             placeholder = self.md.htmlStash.store(_render_or_report(block, block_id))
             out.extend(["", indent + placeholder, ""])
@@ -293,6 +349,8 @@ class DemoBlockExtension(Extension):
     def extendMarkdown(self, md) -> None:  # noqa: N802 (Python-Markdown's name)
         # Before fenced code (25): the block must not be taken for a code sample.
         md.preprocessors.register(_DemoPreprocessor(md), "gc_demo_blocks", 28)
+        # Before math (29), the predict blocks (28.5) and reST roles (29.5), after whitespace (30).
+        md.preprocessors.register(_ValuePreprocessor(md), "gc_demo_values", 29.8)
 
 
 def makeExtension(**kwargs) -> DemoBlockExtension:  # noqa: N802

@@ -61,6 +61,8 @@ def test_every_internal_link_and_anchor_resolves(built_site):
     for page, info in parsed.items():
         base = "file://" + page.as_posix()
         for href in info.links:
+            if href.startswith("/") and not href.startswith("//"):
+                href = (built_site / href.lstrip("/")).as_uri()   # site_url's path is "/"
             url = urlparse(urljoin(base, href))
             if url.scheme != "file":
                 continue          # links out to papers and docs are for readers, not checked here
@@ -86,7 +88,9 @@ def test_404_page_is_styled_like_the_site(built_site):
 
 @pytest.mark.site
 def test_pages_workflow_passes_actionlint():
-    exe = shutil.which("actionlint") or str(Path(shutil.which("python") or "").parent / "actionlint")
+    import sys
+
+    exe = shutil.which("actionlint") or str(Path(sys.executable).parent / "actionlint")
     if not Path(exe).exists():
         pytest.skip("actionlint is not installed for this platform")
     proc = subprocess.run([exe, str(ROOT / ".github/workflows/pages.yml")], capture_output=True, text=True)

@@ -175,3 +175,21 @@ def test_performance_page_shows_every_benchmark(built_site):
     assert "machine: " in text
     for script in sorted((ROOT / "bench").glob("*.py")):
         assert f"== bench/{script.name}" in text, f"{script.name} has no figures on the page"
+
+
+def test_prose_quotes_a_demo_result_computed_at_build_time():
+    import gradclip
+
+    html = render("It ends at {gc:q1.final_loss} with {gc:q1.verdict}.\n\n"
+                  "```gradclip-demo\ndemo: simulator\nid: q1\ntau: 0.5\n```\n")
+    expected = gradclip.simulate("cliff", method="norm", tau=0.5, lr=0.05, steps=200).summary
+    value = re.search(r'data-field="final_loss" data-value="([^"]+)"', html).group(1)
+    assert float(value) == expected.final_loss
+    assert f'data-field="verdict" data-value="{expected.verdict.code}"' in html
+
+
+@pytest.mark.parametrize("ref, message", [("{gc:nope.final_loss}", "no demo with id 'nope'"),
+                                          ("{gc:q1.colour}", "has no result 'colour'")])
+def test_a_quoted_value_that_does_not_exist_fails_the_build(ref, message):
+    with pytest.raises(ValueError, match=message):
+        render(f"It ends at {ref}.\n\n```gradclip-demo\ndemo: simulator\nid: q1\n```\n")
