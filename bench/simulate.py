@@ -1,9 +1,13 @@
-"""Simulator speed: one run, and a 64 x 64 tau x lr sweep done three ways. Prints; asserts nothing.
+"""Simulator speed: single runs per method, and a 64 x 64 tau x lr sweep done three ways.
+Prints; asserts nothing.
 
-On the ``cliff`` landscape with norm clipping and plain SGD, 500 steps per run:
+On the ``cliff`` landscape with plain SGD, 500 steps per run:
 
-1. one run of :func:`gradclip.simulate` (the R = 1 case of the vectorised loop);
-2. the whole 64 x 64 grid (4,096 runs) as one :func:`gradclip.sweep` call;
+1. one run of :func:`gradclip.simulate` (the R = 1 case of the vectorised loop) for every
+   clipping method, at the defaults tau = 1, lr = 0.05: what the browser recomputes on each
+   slider move (goals in CPython: norm and value <= 8 ms, the adaptive rules <= 15 ms; in
+   Pyodide each NumPy call costs several times more);
+2. the whole 64 x 64 grid (4,096 runs) of norm clipping as one :func:`gradclip.sweep` call;
 3. the same runs one by one with :func:`gradclip.simulate`;
 4. the same runs one by one in PyTorch: a 2-element parameter tensor, ``backward()``,
    ``torch.nn.utils.clip_grad_norm_`` and an SGD update, with the same divergence check.
@@ -14,7 +18,7 @@ repeats, measured in this one process, with wall-clock and CPU time both shown (
 is shared, so CPU time is the steadier of the two). Goals: the sweep under 1 s and at least
 50x faster than the one-by-one loop.
 
-Usage: ``python bench/simulate.py [--repeats 5] [--sample 48] [--no-torch]``
+Usage: ``python bench/simulate.py [--repeats 5] [--sample 48] [--no-torch] [--single-only]``
 """
 
 from __future__ import annotations
@@ -30,12 +34,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gradclip.landscapes import CLIFF_K, CLIFF_Q, LANDSCAPES  # noqa: E402
-from gradclip.simulate import simulate, sweep  # noqa: E402
+from gradclip.simulate import METHODS, simulate, sweep  # noqa: E402
 
 STEPS = 500
 TAUS = np.logspace(-2, 2, 64)
 LRS = np.logspace(-3, 0, 64)
 RUNS = TAUS.size * LRS.size
+SINGLE_GOAL_MS = {"norm": 8.0, "value": 8.0, "none": 8.0}   # the adaptive rules: 15 ms
 
 
 def timed(fn, repeats: int) -> tuple[float, float, object]:
@@ -89,17 +94,29 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5, help="repeats of the timed calls")
     ap.add_argument("--sample", type=int, default=48, help="grid cells run one by one")
     ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch loop")
+    ap.add_argument("--single-only", action="store_true", help="only the single-run timings")
     args = ap.parse_args()
 
     rng = np.random.default_rng(0)
     picks = rng.choice(RUNS, size=min(args.sample, RUNS), replace=False)
     cells = [(float(TAUS[i // LRS.size]), float(LRS[i % LRS.size])) for i in picks]
 
-    print(f"gradclip simulator benchmark: cliff, norm clipping, SGD, {STEPS} steps per run")
-    print(f"sweep grid {TAUS.size} x {LRS.size} = {RUNS:,} runs; medians of {args.repeats} repeats\n")
+    print(f"gradclip simulator benchmark: cliff, SGD, {STEPS} steps per run")
+    single_repeats = max(args.repeats, 21)
+    print(f"single runs, tau 1, lr 0.05: medians of {single_repeats} repeats")
+    for method in METHODS:
+        run = simulate("cliff", method, 1.0, 0.05, STEPS)  # warm-up: imports, caches
+        w, c, _ = timed(lambda: simulate("cliff", method, 1.0, 0.05, STEPS), single_repeats)
+        goal = SINGLE_GOAL_MS.get(method, 15.0)
+        steps = run.summary.diverged_at or STEPS
+        print(f"    {method:<9} wall {fmt(w)}   cpu {fmt(c)}   cpu / goal {c * 1e3 / goal:5.2f}"
+              f"   ({steps} steps taken, {run.summary.clip_events} clipped)")
+    if args.single_only:
+        return
 
-    simulate("cliff", "norm", 1.0, 0.05, STEPS)  # warm-up: imports, caches
-    one_w, one_c, _ = timed(lambda: simulate("cliff", "norm", 1.0, 0.05, STEPS), max(args.repeats, 11))
+    print(f"\nnorm clipping: sweep grid {TAUS.size} x {LRS.size} = {RUNS:,} runs; "
+          f"medians of {args.repeats} repeats")
+    one_w, one_c, _ = timed(lambda: simulate("cliff", "norm", 1.0, 0.05, STEPS), single_repeats)
     print(f"one run (simulate)                     wall {fmt(one_w)}   cpu {fmt(one_c)}")
 
     sw_w, sw_c, grid = timed(lambda: sweep("cliff", "norm", TAUS, LRS, steps=STEPS), args.repeats)

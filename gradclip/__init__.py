@@ -14,7 +14,50 @@ __version__ = "0.1.0"
 from gradclip.figures import Figure
 
 # --- clipping (gradclip/clipping.py, gradclip/adaptive.py) ---
+from gradclip.clipping import (
+    FRAMEWORK_CONVENTIONS,
+    NonFiniteNormError,
+    clip_by_global_norm,
+    clip_by_norm,
+    clip_by_norm_per_tensor,
+    clip_by_value,
+    clip_grad_norm,
+    clip_grad_value,
+    framework_differences,
+    global_norm,
+)
+from gradclip.adaptive import (
+    Suggestion,
+    ZClip,
+    ZClipSeries,
+    adaptive_grad_clip,
+    autoclip_series,
+    autoclip_threshold,
+    suggest_thresholds,
+    unitwise_norm,
+    zclip_series,
+    zclip_step,
+)
 
 # --- landscapes and simulator (gradclip/landscapes.py, gradclip/simulate.py) ---
+from gradclip.landscapes import LANDSCAPES, Landscape, get_landscape
+from gradclip.simulate import (
+    MAX_STEPS,
+    METHODS,
+    OPTIMIZERS,
+    OUTCOMES,
+    Run,
+    RunBatch,
+    Summary,
+    Sweep,
+    Verdict,
+    simulate,
+    simulate_batch,
+    sweep,
+)
 
 # --- training monitor (gradclip/nets.py, gradclip/tasks.py, gradclip/train.py, gradclip/tracker.py) ---
+from gradclip.nets import MLP, ElmanRNN, make_model
+from gradclip.tasks import AddingTask, RegressionTask, TemporalOrderTask, make_task
+from gradclip.train import RunSpec, TrainLog, TrainProgress, TrainSummary, train, train_iter, train_runs
+from gradclip.tracker import NormAnalysis, NormSummary, NormTracker, analyse_norms, parse_norm_log

@@ -7,6 +7,7 @@
     gradclip sweep    [--landscape L] [--method M] [--taus T,T,...] [--lrs LR,LR,...]
                       [--steps N] [--optimizer O] [--seed S] [--json]
     gradclip landscapes [--json]
+    gradclip suggest  FILE [--json]
 
 ``simulate`` prints the six results of one run and its verdict as a table (``--json``: the
 fields of :class:`gradclip.simulate.Summary`); ``sweep`` prints a tau × learning-rate grid of
@@ -239,9 +240,53 @@ def _run_landscapes(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- suggest ---------------------------------------------------------------------------
+
+
+def _add_suggest(sub: Any) -> None:
+    p = sub.add_parser("suggest", help="suggest clipping thresholds from a log of gradient norms",
+                       description="Read gradient norms (CSV or JSON, e.g. a NormTracker file) and "
+                                   "print thresholds by percentile, AutoClip and ZClip, with the "
+                                   "share of steps each would clip.")
+    p.add_argument("file", help="the norm log: CSV (one norm per row, or a grad_norm column) or JSON")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(run=_run_suggest)
+
+
+def _run_suggest(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from gradclip.tracker import analyse_norms, parse_norm_log
+    try:
+        with open(args.file, encoding="utf-8-sig") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"gradclip suggest: cannot read {args.file!r}: "
+                         f"{getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        analysis = analyse_norms(parse_norm_log(text))
+    except ValueError as exc:
+        raise UsageError(f"gradclip suggest: {args.file}: {exc}") from None
+    s = analysis.summary
+    if args.json:
+        def strict(d: dict) -> dict:      # strict JSON: non-finite numbers as text, as simulate does
+            return {k: (str(v) if isinstance(v, float) and not np.isfinite(v) else v) for k, v in d.items()}
+        print(json.dumps({"summary": strict(asdict(s)),
+                          "suggestions": [strict(asdict(g)) for g in analysis.suggestions]}, indent=2))
+        return 0
+    bad = "" if not s.nonfinite else f", {s.nonfinite} not finite (first at step {s.first_nonfinite})"
+    print(f"{args.file}: {s.steps} steps{bad}")
+    print(f"  median {fmt_number(s.median)}, 90th percentile {fmt_number(s.p90)}, "
+          f"99th percentile {fmt_number(s.p99)}, largest {fmt_number(s.max)}")
+    for g in analysis.suggestions:
+        print(f"  {g.rule:<9} tau {fmt_number(g.tau):>9}   would clip {g.steps_clipped} "
+              f"({100 * g.fraction_clipped:.1f}%)")
+    return 0
+
+
 # --- entry point -----------------------------------------------------------------------
 
-SUBCOMMANDS: list[Callable[[Any], None]] = [_add_simulate, _add_sweep, _add_landscapes]
+SUBCOMMANDS: list[Callable[[Any], None]] = [_add_simulate, _add_sweep, _add_landscapes, _add_suggest]
 
 
 def build_parser() -> argparse.ArgumentParser:

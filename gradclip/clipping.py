@@ -153,24 +153,72 @@ def _pnorm(a: np.ndarray, p: float, name: str) -> np.floating:
         return np.sum(np.abs(a) ** a.dtype.type(p)) ** a.dtype.type(1.0 / p)
 
 
-def _l2_norm_safe(g: np.ndarray, axis: Any) -> np.ndarray:
-    """Euclidean norm over ``axis`` (keepdims) in float64, rescaled where the squares overflow.
+_ONE = np.array(1.0)   # 0-d: NumPy converts a Python float operand on every call, this it does not
 
-    The textbook rule should rescale a huge but finite gradient (1e200) to the threshold
-    instead of zeroing it, so this norm is only infinite when an entry is.
+
+# The textbook norm rule is _clip_to_norm below, shared by the public clip_by_norm (which
+# validates its arguments) and _clip_rows_by_norm (the simulator's per-step call, which does
+# not), so the package has one implementation of it. It does not set NumPy's error state:
+# that costs microseconds per call, which add up in the simulator's loop, so callers do it.
+
+
+def _clip_to_norm(a: np.ndarray, axis: Any, tau: np.ndarray) -> np.ndarray:
+    """``a * min(1, tau / ||a||)``, the norm taken over ``axis`` in float64; NaN where it is NaN.
+
+    ``tau`` broadcasts against the norm, whose reduced axes are kept as size 1. The norm is
+    rescaled where the squares overflow: the textbook rule should shrink a huge but finite
+    gradient (1e200) to the threshold instead of zeroing it, so the norm is only infinite
+    when an entry is. Call with overflow, invalid and divide errors ignored.
     """
-    w = g.astype(np.float64, copy=False)
-    with np.errstate(over="ignore", invalid="ignore"):
-        norm = np.sqrt(np.sum(w * w, axis=axis, keepdims=True))
-    overflow = np.isinf(norm)
-    if overflow.any():
-        big = np.max(np.abs(w), axis=axis, keepdims=True)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    w = a.astype(np.float64, copy=False)
+    norm = np.sqrt(np.add.reduce(w * w, axis=axis, keepdims=True))
+    # One test for both special cases (tobytes: NumPy stores a boolean as one byte, 0 or 1;
+    # far cheaper than .all() on a few elements): an infinite or a NaN norm.
+    special = b"\x00" in np.isfinite(norm).tobytes()
+    if special:
+        overflow = np.isinf(norm)
+        if overflow.any():
+            big = np.max(np.abs(w), axis=axis, keepdims=True)
             scaled = big * np.sqrt(np.sum((w / big) ** 2, axis=axis, keepdims=True))
-        # Where an entry really is inf, inf/inf above gave NaN: the norm is inf.
-        scaled = np.where(np.isinf(big), np.inf, scaled)
-        norm = np.where(overflow, scaled, norm)
-    return norm
+            # Where an entry really is inf, inf/inf above gave NaN: the norm is inf.
+            scaled = np.where(np.isinf(big), np.inf, scaled)
+            norm = np.where(overflow, scaled, norm)
+    # fmin(tau / norm, 1) is where(norm > tau, tau / norm, 1) in one call: for norm > tau
+    # the quotient is below 1 (division rounds monotonically), for norm <= tau it is >= 1, and
+    # where it is NaN (0/0, inf/inf, a NaN norm) fmin returns the 1 that the comparison picks.
+    scale = np.fmin(tau / norm, _ONE)
+    if special:
+        undefined = np.isnan(norm)
+        if undefined.any():
+            scale = np.where(undefined, np.nan, scale)
+    return a * scale.astype(a.dtype, copy=False)
+
+
+def _clip_rows_by_norm(g: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    """:func:`clip_by_norm` of each row of ``g`` with ``axis=-1``, without checking anything.
+
+    ``g`` is a float64 array of shape ``(runs, k)`` and ``cap`` a float64 array of shape
+    ``(runs,)``, every entry >= 0 or inf. The result is bit for bit what
+    ``clip_by_norm(g, cap, axis=-1)`` returns (:func:`_clip_to_norm` computes both). For the
+    simulator's loop, whose arguments were checked once; call with floating-point errors
+    ignored (``np.errstate(all="ignore")``).
+
+    >>> import numpy as np
+    >>> with np.errstate(all="ignore"):
+    ...     _clip_rows_by_norm(np.array([[3.0, 4.0], [0.3, 0.4]]), np.array([1.0, 1.0]))
+    array([[0.6, 0.8],
+           [0.3, 0.4]])
+    """
+    return _clip_to_norm(g, -1, cap[:, None])
+
+
+def _clamp(a: np.ndarray, lo: Any, hi: Any) -> np.ndarray:
+    """``min(max(a, lo), hi)`` elementwise: the one formula of :func:`clip_by_value`, unchecked.
+
+    NaN passes through. The simulator calls it directly with per-run bounds of shape
+    ``(runs, 1)``; :func:`clip_by_value` checks its arguments first.
+    """
+    return np.minimum(np.maximum(a, lo), hi)
 
 
 def _total_norm(arrays: list[np.ndarray], p: float) -> np.floating:
@@ -276,11 +324,10 @@ def clip_by_norm(g: Any, max_norm: Any, *, axis: int | tuple[int, ...] | None = 
                 f"max_norm must be a single number when axis is None, got shape {tau.shape}; "
                 "pass axis=... to clip slices with one threshold each"
             )
-        norm = _l2_norm_safe(a, None)
+        axes = None
         tau_k = tau
     else:
-        axes = _normalize_axes(axis, a.ndim)
-        norm = _l2_norm_safe(a, axes)  # keepdims: size-1 along the reduced axes
+        axes = _normalize_axes(axis, a.ndim)  # the norm keeps them as size-1 axes
         other_shape = tuple(n for i, n in enumerate(a.shape) if i not in axes)
         try:
             tau_b = np.broadcast_to(tau, other_shape)
@@ -290,12 +337,8 @@ def clip_by_norm(g: Any, max_norm: Any, *, axis: int | tuple[int, ...] | None = 
                 f"{other_shape} (g shape {a.shape}, axis={axis!r})"
             ) from None
         tau_k = np.expand_dims(tau_b, axes)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = tau_k / norm
-    scale = np.where(norm > tau_k, ratio, 1.0)
-    scale = np.where(np.isnan(norm), np.nan, scale)
-    with np.errstate(invalid="ignore"):
-        return np.asarray(a * scale.astype(a.dtype))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return np.asarray(_clip_to_norm(a, axes, tau_k))
 
 
 def clip_by_value(
@@ -361,7 +404,7 @@ def clip_by_value(
     # Bounds in g's dtype so that float32 stays float32 (the frameworks do the same).
     lo = np.asarray(lo).astype(a.dtype)
     hi = np.asarray(hi).astype(a.dtype)
-    return np.asarray(np.minimum(np.maximum(a, lo), hi))
+    return np.asarray(_clamp(a, lo, hi))
 
 
 # --------------------------------------------------------------------------- PyTorch

@@ -12,8 +12,11 @@ grid in a single call. Each step, for every run,
     \\theta_{t+1} = \\theta_t - \\operatorname{opt}(\\tilde g_t),
 
 so clipping acts on the raw gradient before the optimizer, as ``clip_grad_norm_`` does in
-PyTorch. The clipping itself is :func:`gradclip.clipping.clip_by_norm` and
-:func:`gradclip.clipping.clip_by_value`: the package clips through one implementation.
+PyTorch. The clipping itself is the code of :func:`gradclip.clipping.clip_by_norm` and
+:func:`gradclip.clipping.clip_by_value` (their formulas, called without re-checking the
+arguments at every step): the package clips through one implementation. The adaptive
+thresholds are those of :func:`gradclip.adaptive.autoclip_threshold` and
+:func:`gradclip.adaptive.zclip_step`, kept up to date step by step (tests check the bits).
 
 Methods (what ``tau`` means for each)
 -------------------------------------
@@ -75,14 +78,15 @@ Examples
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 
-from gradclip.adaptive import ZClip, autoclip_threshold, zclip_step
-from gradclip.clipping import clip_by_norm, clip_by_value
+from gradclip.adaptive import ZClip
+from gradclip.clipping import _clamp, _clip_rows_by_norm
 from gradclip.landscapes import Landscape, get_landscape
 
 __all__ = [
@@ -379,6 +383,18 @@ def _start(land: Landscape, start: Any) -> np.ndarray:
 
 
 # --- the loop --------------------------------------------------------------------------
+#
+# The browser recomputes a run on every slider move, and in WebAssembly each NumPy call on a
+# tiny array costs microseconds, so the loop is written to make few calls per step: arguments
+# are checked once (in simulate_batch) and the loop calls the unchecked helpers of
+# gradclip.clipping, which share their formulas with the public clip_by_norm/clip_by_value;
+# "did anything happen" questions are answered with np.count_nonzero or a Python counter
+# rather than .any()/.all() (a reduction costs several ufunc calls); the adaptive rules update
+# small state in place. Every change of this kind keeps each run's numbers bit for bit.
+
+# 0-d arrays: NumPy converts a Python float operand on every call, a 0-d array it does not
+_FLOAT_MAX = np.array(np.finfo(float).max)
+_AGC_EPS = np.array(AGC_EPS)
 
 
 def _norms(g: np.ndarray) -> np.ndarray:
@@ -386,41 +402,194 @@ def _norms(g: np.ndarray) -> np.ndarray:
     return np.hypot(g[:, 0], g[:, 1])
 
 
+class _LowestNorms:
+    r"""The ``size`` smallest values added so far in each of ``runs`` columns, sorted (``inf``: none yet).
+
+    AutoClip's threshold after ``n`` norms is their ``p``-th percentile as ``numpy.percentile``
+    computes it (method ``"linear"``): with :math:`h = (n - 1)\,p/100` and :math:`k = \lfloor h\rfloor`
+    it interpolates between the ``k``-th and ``(k+1)``-th smallest norms. Over a run of
+    ``steps`` norms those ranks stay below :math:`\lfloor (\text{steps} - 1)\,p/100\rfloor + 2`, so
+    only that many of the smallest norms are kept. Adding ``v`` moves it into place with
+    one maximum and one minimum, :math:`b'_0 = \min(b_0, v)`,
+    :math:`b'_i = \min(\max(b_{i-1}, v), b_i)`: O(size) work per step where re-partitioning
+    the whole history costs O(t). The interpolation repeats NumPy's own (its ``_lerp``), so
+    :meth:`percentile` equals ``np.percentile(history, p, axis=0)`` bit for bit.
+
+    >>> low = _LowestNorms(50.0, steps=4, runs=1)
+    >>> for v in (4.0, 1.0, 3.0):
+    ...     low.add(np.array([v]))
+    >>> low.percentile(), float(np.percentile([4.0, 1.0, 3.0], 50.0))
+    (array([3.]), 3.0)
+    """
+
+    def __init__(self, percentile: float, steps: int, runs: int):
+        if not 0.0 <= percentile < 100.0:
+            raise ValueError(f"percentile must be in [0, 100); got {percentile!r}")
+        self.q = percentile / 100  # as np.percentile divides (true_divide(q, 100))
+        self.low = np.full((math.floor((steps - 1) * self.q) + 2, runs), np.inf)
+        self.n = 0
+        self.head, self.tail, self.first = self.low[:-1], self.low[1:], self.low[0]  # views
+        # one run: read NumPy floats, so that the interpolation is scalar arithmetic (the
+        # same operations, far cheaper than on one-element arrays)
+        self.ranked = self.low[:, 0] if runs == 1 else self.low
+
+    def add(self, v: np.ndarray) -> None:
+        """Add one value per column (finite or inf; no NaN)."""
+        up = np.maximum(self.head, v)       # b_{i-1}, or v where v is larger
+        np.minimum(up, self.tail, out=self.tail)    # in place
+        np.minimum(self.first, v, out=self.first)   # row 0 was read above, before this
+        self.n += 1
+
+    def percentile(self) -> np.ndarray:
+        """The percentile of every value added so far, one per column (a new array)."""
+        n = self.n
+        h = (n - 1) * self.q
+        if h >= n - 1:  # only n = 1 when p < 100: NumPy then takes the largest (the only) value
+            return self.low[0].copy()
+        k = math.floor(h)
+        gamma = h - k
+        a, b = self.ranked[k], self.ranked[k + 1]
+        diff = b - a
+        return np.array(b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma, ndmin=1)
+
+
+class _ZClipRuns:
+    """ZClip's running statistics for many runs at once, or for one.
+
+    The arithmetic of :func:`gradclip.adaptive.zclip_step`, operation for operation, for the
+    settings the simulator uses (z-score mode, adaptive scaling; taken from a :class:`ZClip`),
+    without the argument checks and the new frozen state that ``zclip_step`` builds at every
+    call (together ~20 times the arithmetic). The norms are an array of shape ``(runs,)``,
+    or one NumPy float for a single run: the same code then runs as NumPy scalar arithmetic,
+    an order of magnitude cheaper per operation than on a one-element array, with the same
+    IEEE operations and so the same bits (hence ``d * d`` where ``zclip_step`` writes
+    ``d ** 2``: an array squares either way, a scalar's ``**`` calls ``pow``). Warm-up norms
+    feed Welford's mean and population variance; after it :meth:`update` returns the
+    threshold ``zclip_step`` would. A test replays random norms through both.
+
+    >>> z = _ZClipRuns(ZClip(warmup_steps=2))
+    >>> z.update(np.array([1.0])), z.update(np.array([3.0]))    # warm-up: no threshold
+    (None, None)
+    >>> z.update(np.array([10.0])).round(4)                      # a spike, pulled back
+    array([2.7813])
+    """
+
+    def __init__(self, settings: ZClip):
+        if settings.mode != "zscore" or settings.clip_option != "adaptive_scaling" \
+                or settings.skip_update_on_spike or settings.step != 0:
+            raise ValueError("_ZClipRuns covers fresh z-score ZClip states with adaptive scaling")
+        # NumPy floats of the settings: cheap operands for arrays and scalars alike
+        self.alpha = np.float64(settings.alpha)
+        self.keep = np.float64(1 - settings.alpha)     # zclip_step's (1 - a)
+        self.z = np.float64(settings.z_thresh)
+        self.eps = np.float64(settings.eps)
+        self.factor = np.float64(settings.clip_factor)
+        self.warmup = settings.warmup_steps
+        self.step = 0
+        self.mean: Any = None
+        self.var: Any = None
+
+    def update(self, n: Any) -> Any:
+        """Feed this step's norms (>= 0, inf allowed, no NaN); the thresholds, or None in warm-up."""
+        k = self.step + 1
+        self.step = k
+        if k <= self.warmup:
+            if k == 1:
+                self.mean, self.var = n.copy(), np.zeros_like(n)[()]
+                self.calm = bytes(n.size)   # a spike mask with no spike, as bytes (see _loop)
+            else:
+                delta = n - self.mean
+                self.mean = self.mean + delta / k
+                self.var = self.var + (delta * (n - self.mean) - self.var) / k
+            return None
+        mean, var, zt = self.mean, self.var, self.z
+        std = np.sqrt(var)
+        pad = std + self.eps
+        z = (n - mean) / pad
+        spike = z > zt
+        limit = mean + zt * pad
+        if spike.tobytes() == self.calm:
+            # no spike (most steps): zclip_step's np.where calls would pick n and the limit
+            effective, threshold = n, np.maximum(limit, n)
+        else:
+            eta = z / zt
+            target = (mean + (zt * std) / eta) * self.factor
+            effective = np.where(spike, target, n)
+            threshold = np.where(spike, target, np.maximum(limit, n))
+        new_mean = self.alpha * mean + self.keep * effective
+        d = effective - new_mean
+        self.var = self.alpha * var + self.keep * (d * d)
+        self.mean = new_mean
+        return threshold
+
+
 class _Clipper:
-    """The clipping step for the runs of one method (rows ``sel``); keeps adaptive state."""
+    """The clipping step for the runs of one method (rows ``sel``); keeps adaptive state.
+
+    ``clip(t, g, n, p)`` takes this step's gradients ``g`` ``(rows, 2)``, their norms ``n``
+    and the positions ``p``, and returns the clipped gradients and the clip mask, or
+    ``(g, None)`` (``g`` itself, no mask to write) when no row is clipped. It is the method's
+    own function, chosen once here rather than by name at every step.
+    """
 
     def __init__(self, method: str, sel: Any, tau: np.ndarray, steps: int):
         self.method = "zclip" if method == "adaptive" else method
         self.sel = sel
         self.tau = tau
+        self.none = bytes(tau.shape[0])   # a boolean mask with no True, as bytes (see _loop)
+        self.single = tau.shape[0] == 1
+        if self.method == "value":
+            self.hi = np.repeat(tau[:, None], 2, axis=1)   # the bounds, at g's shape (R, 2)
+            self.lo = -self.hi
+            self.none = bytes(2 * tau.shape[0])
         if self.method == "autoclip":
-            self.history = np.empty((steps, tau.shape[0]))
+            self.lowest = _LowestNorms(AUTOCLIP_PERCENTILE, steps, tau.shape[0])
         if self.method == "zclip":
-            self.state = ZClip(alpha=ZCLIP_ALPHA, z_thresh=ZCLIP_Z, warmup_steps=ADAPTIVE_WARMUP)
+            self.zclip = _ZClipRuns(ZClip(alpha=ZCLIP_ALPHA, z_thresh=ZCLIP_Z,
+                                          warmup_steps=ADAPTIVE_WARMUP))
+        self.clip = getattr(self, "_" + self.method)
 
-    def __call__(self, t: int, g: np.ndarray, n: np.ndarray, p: np.ndarray):
-        """Clipped gradient and clip mask for the rows of this method at step ``t``."""
-        m = self.method
-        if m == "value":
-            over = (np.abs(g) > self.tau[:, None]).any(axis=1)
-            # below the threshold clipping is the identity: skip the call (it dominates small runs)
-            return (clip_by_value(g, self.tau[:, None]) if over.any() else g), over
-        if m == "norm":
-            cap = self.tau
-        elif m == "agc":
-            cap = self.tau * np.maximum(_norms(p), AGC_EPS)
+    def _value(self, t: int, g: np.ndarray, n: np.ndarray, p: np.ndarray):
+        big = np.abs(g) > self.hi
+        if big.tobytes() == self.none:
+            return g, None
+        return _clamp(g, self.lo, self.hi), big[:, 0] | big[:, 1]
+
+    def _to_cap(self, g: np.ndarray, n: np.ndarray, cap: np.ndarray):
+        # Is any norm above its cap? For one run, comparing the two floats is the same test
+        # and far cheaper than an array comparison; a NaN norm is above nothing either way.
+        if self.single:
+            if not n.item() > cap.item():
+                return g, None
+            over = n > cap
         else:
-            # the adaptive rules see every raw norm; an overflowed one counts as the largest float
-            seen = np.nan_to_num(n, nan=np.finfo(float).max, posinf=np.finfo(float).max)
-            if m == "autoclip":
-                self.history[t] = seen
-                cap = autoclip_threshold(self.history[: t + 1], AUTOCLIP_PERCENTILE)
-            else:
-                self.state, cap = zclip_step(self.state, seen)
-            if t < ADAPTIVE_WARMUP:
-                cap = self.tau  # no statistics yet: the fixed threshold stands in
-        over = n > cap
-        return (clip_by_norm(g, cap, axis=-1) if over.any() else g), over
+            over = n > cap
+            if over.tobytes() == self.none:
+                return g, None
+        return _clip_rows_by_norm(g, cap), over
+
+    def _norm(self, t: int, g: np.ndarray, n: np.ndarray, p: np.ndarray):
+        return self._to_cap(g, n, self.tau)
+
+    def _agc(self, t: int, g: np.ndarray, n: np.ndarray, p: np.ndarray):
+        return self._to_cap(g, n, self.tau * np.maximum(_norms(p), _AGC_EPS))
+
+    # The adaptive rules see every raw norm; an overflowed one counts as the largest float
+    # (np.fmin: NaN and inf become it, every other norm passes as it is). Until they have
+    # ADAPTIVE_WARMUP norms of history the fixed tau stands in.
+
+    def _autoclip(self, t: int, g: np.ndarray, n: np.ndarray, p: np.ndarray):
+        self.lowest.add(np.fmin(n, _FLOAT_MAX))
+        return self._to_cap(g, n, self.lowest.percentile() if t >= ADAPTIVE_WARMUP else self.tau)
+
+    def _zclip(self, t: int, g: np.ndarray, n: np.ndarray, p: np.ndarray):
+        seen = np.fmin(n, _FLOAT_MAX)
+        if self.single:   # one run: its statistics as NumPy scalars (see _ZClipRuns)
+            cap = self.zclip.update(seen[0])
+            cap = None if cap is None else np.array(cap, ndmin=1)
+        else:
+            cap = self.zclip.update(seen)
+        return self._to_cap(g, n, self.tau if t < ADAPTIVE_WARMUP else cap)
 
 
 def _edge_points(p: np.ndarray, q: np.ndarray, bound: tuple[float, float, float, float]) -> np.ndarray:
@@ -434,24 +603,45 @@ def _edge_points(p: np.ndarray, q: np.ndarray, bound: tuple[float, float, float,
     return p + s[:, None] * d
 
 
-def _loop(land: Landscape, methods: np.ndarray, tau: np.ndarray, lr: np.ndarray,
-          steps: int, optimizer: str, start: np.ndarray, seed: int):
-    """The one loop. Arrays are time-major: ``pos[t]`` is ``(R, 2)``, ``raw[t]`` is ``(R,)``."""
-    R = tau.shape[0]
-    pos = np.full((steps + 1, R, 2), np.nan)
-    loss = np.full((steps + 1, R), np.nan)
-    raw = np.full((steps, R), np.nan)
-    clipn = np.full((steps, R), np.nan)
-    mask = np.zeros((steps, R), dtype=bool)
-    div_at = np.full(R, -1, dtype=np.int64)
+CHECK_EVERY = 32   # a single run checks its bound every this many steps (see _loop)
 
+
+def _loop(land: Landscape, methods: np.ndarray, tau: np.ndarray, lr: np.ndarray,
+          steps: int, optimizer: str, start: np.ndarray, seed: int, eager_loss: bool = False):
+    """The one loop. Arrays are time-major: ``pos[t]`` is ``(R, 2)``, ``raw[t]`` is ``(R,)``.
+
+    A run diverges at the first step that takes it out of the bound or to a non-finite
+    loss, and stops where that step crosses the edge. Two ways of doing less per step, both
+    giving exactly the numbers of the plain step-by-step check:
+
+    * The loss feeds nothing but that check, so the loop does not evaluate it (it costs as
+      many NumPy calls as the gradient): every loss is computed in one call afterwards, and
+      each step taken inside the bound must have had a finite one. If one did not (a
+      landscape that is infinite inside its own bound), the runs are redone with
+      ``eager_loss=True``, which evaluates and checks the loss at every step.
+    * A single run (``R = 1``, the browser's case) checks its bound every
+      :data:`CHECK_EVERY` steps, on all the new positions at once. Nothing computed after
+      the run left can change what came before, so the steps after the exit are dropped and
+      the exit is handled as the step-by-step check handles it. (In a batch, a run that left
+      stays at its edge point and takes part in later steps, so batches check every step.)
+
+    Call with floating-point errors ignored (``simulate_batch`` does).
+    """
+    R = tau.shape[0]
+    grad_fn, value_fn = land.grad_fn, land.value_fn
     P = np.repeat(start[None, :], R, axis=0)
-    pos[0] = P
-    loss[0] = land.value_fn(P[:, 0], P[:, 1])
-    alive = np.ones(R, dtype=bool)
-    lr2 = lr[:, None]
-    lo = np.array([land.bound[0], land.bound[2]])
-    hi = np.array([land.bound[1], land.bound[3]])
+    X, Y = P[:, 0], P[:, 1]
+    # Per-run constants at the full (R, 2) shape: an operation between arrays of one shape
+    # takes NumPy's fast path, one that broadcasts costs about twice as much.
+    lr2 = np.repeat(lr[:, None], 2, axis=1)
+    x0, x1, y0, y1 = land.bound
+    lo = np.tile([x0, y0], (R, 1)).astype(float)
+    hi = np.tile([x1, y1], (R, 1)).astype(float)
+    symmetric = x0 == -x1 and y0 == -y1   # then |q| <= hi is the same test as lo <= q <= hi
+
+    def inside(q: np.ndarray) -> np.ndarray:
+        """Where q (rows of R points) is in the bound; NaN fails every comparison, so is out."""
+        return np.abs(q) <= hi if symmetric else (q >= lo) & (q <= hi)
 
     clippers = []
     for m in dict.fromkeys(methods.tolist()):
@@ -460,6 +650,7 @@ def _loop(land: Landscape, methods: np.ndarray, tau: np.ndarray, lr: np.ndarray,
         rows = slice(None) if (methods == m).all() else np.flatnonzero(methods == m)
         clippers.append(_Clipper(m, rows, tau[rows], steps))
     whole = len(clippers) == 1 and isinstance(clippers[0].sel, slice)
+    clip_all = clippers[0].clip if whole else None
 
     # One draw of bad batches for the whole batch, so every run meets the same ones; always
     # MAX_STEPS long, so a longer or shorter run meets the same batches at the same steps.
@@ -468,62 +659,149 @@ def _loop(land: Landscape, methods: np.ndarray, tau: np.ndarray, lr: np.ndarray,
         nx, ny = land.noise_fn(np.random.default_rng(seed), (MAX_STEPS,))
         noise = np.stack([nx[:steps], ny[:steps]], axis=-1)
 
+    # The history is collected in lists (an append is far cheaper than writing a row of an
+    # array) and copied into arrays in one call per block of steps. An array appended is not
+    # changed afterwards, except a position whose step left the bound (it becomes the edge).
+    pos = np.full((steps + 1, R, 2), np.nan)
+    pos_t, raw_t = [P], []
+    flushed = 0          # pos_t[:flushed] are copied into pos
+    loss_t = [value_fn(X, Y)] if eager_loss else None
+    # steps where something was clipped, with the clipped gradients (and, for one method,
+    # the clip masks): their norms and masks are written after the loop
+    clip_steps, clip_gc, clip_over = [], [], []
+    mask = np.zeros((steps, R), dtype=bool)
+    div_at = np.full(R, -1, dtype=np.int64)
+
     g = np.empty((R, 2))
+    gx, gy = g[:, 0], g[:, 1]   # views, made once: g is refilled in place every step
     buf = np.zeros((R, 2))
     m1 = np.zeros((R, 2))
     m2 = np.zeros((R, 2))
     b1, b2 = ADAM_BETAS
-    last = steps
+    # 0-d arrays: NumPy converts a Python float operand on every call, a 0-d array it does not
+    mu, b1a, b2a, c1, c2, eps = (np.array(v) for v in (MOMENTUM, b1, b2, 1 - b1, 1 - b2, ADAM_EPS))
+    live = R             # runs still going (a count: no per-step .all()/.any())
+    gone = None          # which runs have diverged, once some have
+    # "all True" for a boolean array a is a.tobytes() == ones: far cheaper than a.all() on a
+    # few elements (NumPy stores booleans as the bytes 0 and 1)
+    ones_r, ones_2r = b"\x01" * R, b"\x01" * (2 * R)
+    in_blocks = R == 1 and not eager_loss
+    Lq = finite = None
     for t in range(steps):
-        g[:, 0], g[:, 1] = land.grad_fn(P[:, 0], P[:, 1])
+        gx[...], gy[...] = grad_fn(X, Y)
         if noise is not None:
             g += noise[t]
-        n = _norms(g)
-        raw[t] = n
-        if whole:
-            gc, mask[t] = clippers[0](t, g, n, P)
-        elif clippers:
-            gc = g.copy()
-            for c in clippers:
-                gc[c.sel], mask[t, c.sel] = c(t, g[c.sel], n[c.sel], P[c.sel])
+        n = np.hypot(gx, gy)
+        raw_t.append(n)
+        gc = g
+        if clip_all is not None:
+            gc, over = clip_all(t, g, n, P)
+            if over is not None:
+                clip_over.append(over)
         else:
-            gc = g
-        clipn[t] = _norms(gc) if gc is not g else n
+            for c in clippers:
+                part, over = c.clip(t, g[c.sel], n[c.sel], P[c.sel])
+                if over is not None:
+                    if gc is g:
+                        gc = g.copy()
+                    gc[c.sel] = part
+                    mask[t, c.sel] = over
+        if gc is not g:   # (a new array, never changed later)
+            clip_steps.append(t)
+            clip_gc.append(gc)
 
         if optimizer == "sgd":
             step = lr2 * gc
         elif optimizer == "momentum":
-            buf = MOMENTUM * buf + gc
+            buf = mu * buf + gc
             step = lr2 * buf
         else:
-            m1 = b1 * m1 + (1 - b1) * gc
-            m2 = b2 * m2 + (1 - b2) * gc * gc
-            step = (lr2 / (1 - b1 ** (t + 1))) * m1 / (np.sqrt(m2 / (1 - b2 ** (t + 1))) + ADAM_EPS)
+            m1 = b1a * m1 + c1 * gc
+            m2 = b2a * m2 + c2 * gc * gc
+            step = (lr2 / (1 - b1 ** (t + 1))) * m1 / (np.sqrt(m2 / (1 - b2 ** (t + 1))) + eps)
         Q = P - step
-        Lq = land.value_fn(Q[:, 0], Q[:, 1])
-        # inside the bound (NaN fails every comparison, so this rejects non-finite points too)
-        ok = ((Q >= lo) & (Q <= hi)).all(axis=1) & np.isfinite(Lq)
-        if not alive.all():
-            gone = ~alive
-            Q[gone] = P[gone]  # a diverged run stays at its edge point (finite arithmetic)
-            ok[gone] = True
-        if not ok.all():
-            rows = np.flatnonzero(~ok)
-            edge = _edge_points(P[rows], Q[rows], land.bound)
-            Q[rows] = edge
-            Lq[rows] = land.value_fn(edge[:, 0], edge[:, 1])
-            div_at[rows] = t + 1
-            alive &= ok
-        pos[t + 1] = Q
-        loss[t + 1] = Lq
-        P = Q
-        if not alive.any():
-            last = t + 1
+        pos_t.append(Q)
+
+        if in_blocks:
+            P, X, Y = Q, Q[:, 0], Q[:, 1]
+            if len(pos_t) - flushed < CHECK_EVERY and t + 1 < steps:
+                continue
+            first, flushed = flushed, len(pos_t)
+            block = pos[first:flushed].reshape(-1, 2)   # a view: pos is C-contiguous
+            np.concatenate(pos_t[first:], out=block)
+            ok = inside(block)
+            if ok.tobytes() == b"\x01" * ok.size:
+                continue
+            # The run left at step s: forget the steps after it, then handle step s below.
+            s = first + int(np.flatnonzero(~(ok[:, 0] & ok[:, 1]))[0])
+            del pos_t[s + 1:], raw_t[s:]
+            kept = bisect.bisect_left(clip_steps, s)
+            del clip_steps[kept:], clip_gc[kept:], clip_over[kept:]
+            pos[s:] = np.nan
+            flushed = s
+            t, before, Q = s - 1, pos_t[s - 1], pos_t[s]
+            ok = np.zeros(1, dtype=bool)
+        else:
+            ok = inside(Q)
+            if eager_loss:
+                Lq = value_fn(Q[:, 0], Q[:, 1])
+                loss_t.append(Lq)
+                finite = np.isfinite(Lq)
+            if live < R:
+                Q[gone] = P[gone]  # a diverged run stays at its edge point (finite arithmetic)
+                ok[gone] = True
+                if eager_loss:
+                    finite[gone] = True
+            # one test for the whole batch; only a step where some run leaves looks at rows
+            if ok.tobytes() == ones_2r and (not eager_loss or finite.tobytes() == ones_r):
+                P, X, Y = Q, Q[:, 0], Q[:, 1]
+                continue
+            ok = ok[:, 0] & ok[:, 1]
+            if eager_loss:
+                ok &= finite
+            before = P
+        # Step t took the runs in `rows` out: each stops where its step crosses the edge.
+        rows = np.flatnonzero(~ok)
+        edge = _edge_points(before[rows], Q[rows], land.bound)
+        Q[rows] = edge
+        if eager_loss:
+            Lq[rows] = value_fn(edge[:, 0], edge[:, 1])
+        div_at[rows] = t + 1
+        live -= rows.size
+        gone = div_at >= 0
+        if not live:
             break
+        P, X, Y = Q, Q[:, 0], Q[:, 1]
+
+    if flushed < len(pos_t):
+        np.concatenate(pos_t[flushed:], out=pos[flushed:len(pos_t)].reshape(-1, 2))
+    # Steps after the last one taken (every run diverged) stay NaN. (concatenate, not
+    # stack: stack would index every array once more to add an axis)
+    taken = len(raw_t)
+    loss = np.full((steps + 1, R), np.nan)
+    if eager_loss:
+        np.concatenate(loss_t, out=loss[: taken + 1].reshape(-1))
+    else:
+        walked = pos[: taken + 1]
+        loss[: taken + 1] = value_fn(walked[..., 0], walked[..., 1])
+        # The eager loop stops a run at a step inside the bound with a non-finite loss; the
+        # steps checked are those before each run's divergence (1 .. diverged_at - 1).
+        unchecked = ~np.isfinite(loss[1: taken + 1])
+        if np.count_nonzero(unchecked):
+            if live < R:
+                unchecked &= ~(gone & (np.arange(1, taken + 1)[:, None] >= div_at))
+            if np.count_nonzero(unchecked):
+                return _loop(land, methods, tau, lr, steps, optimizer, start, seed, eager_loss=True)
+    raw = np.full((steps, R), np.nan)
+    np.concatenate(raw_t, out=raw[:taken].reshape(-1))
+    clipn = raw.copy()   # an unclipped row keeps its raw norm
+    if clip_steps:
+        clipn[clip_steps] = _norms(np.concatenate(clip_gc)).reshape(-1, R)
+        if clip_over:
+            mask[clip_steps] = np.concatenate(clip_over).reshape(-1, R)
 
     # Blank everything after each run's divergence in one go (cheaper than per step).
-    gone = div_at >= 0
-    if gone.any():
+    if live < R:
         tt = np.arange(steps + 1)[:, None]
         after = gone & (tt > div_at)                 # (steps + 1, R): positions past the edge
         pos[after] = np.nan
@@ -532,9 +810,6 @@ def _loop(land: Landscape, methods: np.ndarray, tau: np.ndarray, lr: np.ndarray,
         raw[stepped] = np.nan
         clipn[stepped] = np.nan
         mask[stepped] = False
-    if last < steps:
-        raw[last:] = np.nan
-        clipn[last:] = np.nan
     return pos, loss, raw, clipn, mask, div_at
 
 

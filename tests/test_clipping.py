@@ -23,6 +23,7 @@ from gradclip import (
     framework_differences,
     global_norm,
 )
+from gradclip.clipping import _clamp, _clip_rows_by_norm
 
 NAN, INF = np.nan, np.inf
 
@@ -189,6 +190,61 @@ class TestClipByValue:
     def test_bad_arguments_are_rejected(self, kwargs, match):
         with pytest.raises(ValueError, match=match):
             clip_by_value([1.0, 2.0], **kwargs)
+
+
+# --------------------------------------------------------------------------- the simulator's unchecked helpers
+#
+# The simulator validates its arguments once and calls these every step; they must be the
+# public rules minus the checks, bit for bit, on every kind of row.
+
+# Rows with every special case the norm rule has: zero, tiny, at/just over the threshold,
+# overflowing squares, inf, NaN, negative zero; caps from 0 to inf (and -0.0, which is >= 0).
+EDGE_ROWS = np.array([
+    [0.0, 0.0], [-0.0, 0.0], [3.0, 4.0], [0.3, -0.4], [1e-300, 1e-310], [1e200, -1e200],
+    [1.7e308, 1.7e308], [np.inf, 1.0], [-np.inf, np.inf], [np.nan, 1.0], [np.nan, np.inf],
+    [5.0, 0.0], [4.999999999999999, 0.0], [-6.0, 8.0],
+])
+EDGE_CAPS = [0.0, -0.0, 1e-300, 0.5, 1.0, 5.0, 10.0, 1e300, np.inf]
+
+
+def same_bits(a, b):
+    """Equal values, NaN where NaN, and the same sign on zeros (and NaNs)."""
+    return (a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)
+            and np.array_equal(np.signbit(a), np.signbit(b)))
+
+
+@pytest.mark.parametrize("cap", EDGE_CAPS)
+def test_the_simulators_row_clipper_is_clip_by_norm_without_the_checks(cap):
+    caps = np.full(len(EDGE_ROWS), cap)
+    public = clip_by_norm(EDGE_ROWS, caps, axis=-1)
+    with np.errstate(all="ignore"):
+        unchecked = _clip_rows_by_norm(EDGE_ROWS, caps)
+    assert same_bits(unchecked, public)
+
+
+def test_the_norm_rule_is_the_textbook_case_split_bit_for_bit():
+    # clip_by_norm computes min(tau / norm, 1) with np.fmin; this is the rule written as the
+    # case split of its docstring, with NumPy's where, on every edge row and cap
+    def textbook(g, tau):
+        w = g.astype(np.float64)
+        with np.errstate(all="ignore"):
+            norm = np.sqrt(np.sum(w * w, axis=-1, keepdims=True))
+            big = np.max(np.abs(w), axis=-1, keepdims=True)
+            rescued = np.where(np.isinf(big), np.inf, big * np.sqrt(np.sum((w / big) ** 2, axis=-1, keepdims=True)))
+            norm = np.where(np.isinf(norm), rescued, norm)
+            scale = np.where(norm > tau, tau / norm, 1.0)
+            scale = np.where(np.isnan(norm), np.nan, scale)
+            return g * scale
+
+    for cap in EDGE_CAPS:
+        caps = np.full((len(EDGE_ROWS), 1), cap)
+        assert same_bits(clip_by_norm(EDGE_ROWS, caps[:, 0], axis=-1), textbook(EDGE_ROWS, caps)), cap
+
+
+@pytest.mark.parametrize("c", [0.0, 0.5, 1.0, 5.0, np.inf])
+def test_the_simulators_clamp_is_clip_by_value_without_the_checks(c):
+    bound = np.full((len(EDGE_ROWS), 2), c)
+    assert same_bits(_clamp(EDGE_ROWS, -bound, bound), clip_by_value(EDGE_ROWS, bound))
 
 
 # --------------------------------------------------------------------------- PyTorch rules

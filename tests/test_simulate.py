@@ -10,11 +10,12 @@ import warnings
 import numpy as np
 import pytest
 
-from gradclip.adaptive import autoclip_series, zclip_series
+from gradclip.adaptive import ZClip, autoclip_series, zclip_series, zclip_step
 from gradclip.clipping import clip_by_norm
-from gradclip.landscapes import LANDSCAPES
-from gradclip.simulate import (MAX_STEPS, METHODS, OUTCOMES, VERDICT_REASONS, Run, Summary,
-                               simulate, simulate_batch, sweep)
+from gradclip.landscapes import LANDSCAPES, get_landscape
+from gradclip.simulate import (CHECK_EVERY, MAX_STEPS, METHODS, OUTCOMES, VERDICT_REASONS, Run,
+                               Summary, _LowestNorms, _loop, _ZClipRuns, simulate,
+                               simulate_batch, sweep)
 
 # --- the cliff stories (defaults: lr 0.05, tau 1, 200 steps) -------------------------------
 
@@ -231,6 +232,95 @@ def test_divergence_is_quiet(name, optimizer):
 def test_positions_of_healthy_runs_are_all_finite():
     run = simulate("cliff")
     assert np.isfinite(run.positions).all() and np.isfinite(run.losses).all()
+
+
+# --- the fast loop gives the numbers of the plain one ----------------------------------------
+#
+# The loop is written for speed (the browser reruns it on every slider move): the losses are
+# computed after the loop, a single run checks its bound in blocks of steps, and AutoClip and
+# ZClip keep small incremental state. Each shortcut must give exactly the plain computation.
+
+
+def _exit_lr(step):
+    """A learning rate at which a plain run on ``ravine`` leaves the bound at ``step``: across
+    the ravine each step multiplies y by 1 - 30 lr = -50 ** (1 / (step - 0.5))."""
+    return (1 + 50 ** (1 / (step - 0.5))) / 30
+
+
+@pytest.mark.parametrize("step", [2, CHECK_EVERY - 1, CHECK_EVERY, CHECK_EVERY + 1, 2 * CHECK_EVERY, 97])
+@pytest.mark.parametrize("method", ["none", "norm"])
+def test_a_single_run_checking_its_bound_in_blocks_stops_at_the_same_step(step, method):
+    # alone, the run checks every CHECK_EVERY steps; in a batch, every step
+    alone = simulate("ravine", method, tau=1e6, lr=_exit_lr(step), steps=150)
+    batch = simulate_batch("ravine", method, tau=1e6, lr=[_exit_lr(step), 0.01], steps=150)
+    assert alone.summary.diverged_at == step
+    row = batch.run(0)
+    for field in ("positions", "losses", "raw_norms", "clipped_norms", "clipped"):
+        np.testing.assert_array_equal(getattr(alone, field), getattr(row, field))
+    assert alone.summary.to_dict() == row.summary.to_dict()
+
+
+@pytest.mark.parametrize("runs", [1, 4])
+def test_losses_computed_after_the_loop_equal_those_checked_at_every_step(runs):
+    land = get_landscape("cliff")
+    methods = np.array(["none", "norm", "value", "autoclip"][:runs])
+    tau, lr = np.full(runs, 0.5), np.full(runs, 0.3)
+    with np.errstate(all="ignore"):
+        late = _loop(land, methods, tau, lr, 120, "momentum", np.array(land.start), 0)
+        eager = _loop(land, methods, tau, lr, 120, "momentum", np.array(land.start), 0, eager_loss=True)
+    for a, b in zip(late, eager):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_loss_that_is_infinite_inside_the_bound_stops_the_run_there():
+    ravine = get_landscape("ravine")
+    # the same ravine, but with a wall of infinite loss at x > -1 inside the bound
+    walled = dataclasses.replace(
+        ravine, name="walled", value_fn=lambda x, y: np.where(x > -1, np.inf, ravine.value_fn(x, y)))
+    plain = simulate(ravine, "none", lr=0.05, steps=60)
+    wall = int(np.argmax(plain.positions[:, 0] > -1))      # the first step past x = -1
+    for run in (simulate(walled, "none", lr=0.05, steps=60),
+                simulate_batch(walled, "none", lr=[0.05, 0.001], steps=60).run(0)):
+        assert run.summary.diverged_at == wall
+        np.testing.assert_array_equal(run.positions[:wall], plain.positions[:wall])
+        assert run.losses[wall] == np.inf and np.isnan(run.losses[wall + 1:]).all()
+
+
+@pytest.mark.parametrize("percentile", [10.0, 0.0, 37.5, 50.0, 99.0])
+@pytest.mark.parametrize("runs", [1, 3])
+def test_autoclips_kept_lowest_norms_give_numpys_percentile_bit_for_bit(percentile, runs):
+    rng = np.random.default_rng(7)
+    steps = 150
+    # ties, zeros and the largest float (an overflowed norm) among ordinary norms
+    norms = np.round(rng.lognormal(0.0, 2.0, (steps, runs)), 1)
+    norms[rng.random((steps, runs)) < 0.05] = 0.0
+    norms[rng.random((steps, runs)) < 0.02] = np.finfo(float).max
+    lowest = _LowestNorms(percentile, steps, runs)
+    for t in range(steps):
+        lowest.add(norms[t])
+        expected = np.percentile(norms[: t + 1], percentile, axis=0)
+        np.testing.assert_array_equal(lowest.percentile(), expected)
+
+
+@pytest.mark.parametrize("runs", [1, 3])
+def test_the_zclip_kernel_follows_zclip_step_bit_for_bit(runs):
+    rng = np.random.default_rng(3)
+    norms = rng.lognormal(0.0, 0.3, (200, runs))
+    norms[rng.random((200, runs)) < 0.05] *= 40.0       # spikes
+    norms[60] = 0.0
+    norms[90, 0] = np.inf                               # an overflowed norm
+    settings = ZClip(alpha=0.97, z_thresh=2.5, warmup_steps=25)
+    kernel, state = _ZClipRuns(settings), settings
+    for t in range(200):
+        state, expected = zclip_step(state, norms[t])
+        # a single run is fed NumPy floats (the scalar arithmetic the simulator uses for it)
+        got = kernel.update(norms[t, 0] if runs == 1 else norms[t])
+        if t < 25:
+            assert got is None and np.isinf(expected).all()
+        else:
+            np.testing.assert_array_equal(np.array(got, ndmin=1), expected)
+        np.testing.assert_array_equal(np.array(kernel.mean, ndmin=1), state.mean)
+        np.testing.assert_array_equal(np.array(kernel.var, ndmin=1), state.var)
 
 
 # --- summaries and verdicts ----------------------------------------------------------------

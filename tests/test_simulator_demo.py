@@ -407,3 +407,41 @@ def test_presets_reach_the_page_with_every_parameter():
     assert [p["name"] for p in presets] == [p.name for p in sim.PRESETS]
     assert all(set(p["params"]) == names for p in presets)
     assert len(presets) == 6
+
+
+# ---------------------------------------------------------------------------------------
+# What the pages say in words (the numbers themselves are quoted with {gc:…} at build time)
+
+
+def test_the_default_runs_largest_gradient_is_the_one_at_the_start():
+    """Home and simulator pages: 'the gradient at the start has length {gc:sim.max_raw_norm}'."""
+    out = run("simulator", {})
+    land = LANDSCAPES["cliff"]
+    start_norm = math.hypot(*(float(g) for g in land.grad(*land.start)))
+    assert float(out["results"]["max_raw_norm"]["value"]) == pytest.approx(start_norm, rel=1e-6)
+
+
+def test_the_default_run_is_clipped_only_at_the_beginning():
+    """'Clipping shortens {gc:sim.clip_events} of the 200 steps, all at the beginning.'"""
+    r = simulate("cliff", "norm", tau=1.0, lr=0.05, steps=200)
+    k = r.summary.clip_events
+    assert 0 < k < 200
+    assert r.clipped[:k].all() and not r.clipped[k:].any()
+
+
+def test_value_clipping_makes_the_start_gradient_diagonal():
+    """Bend preset: both components exceed tau = 1, one by far, and clamping makes them equal."""
+    gx, gy = (float(g) for g in LANDSCAPES["cliff"].grad(*LANDSCAPES["cliff"].start))
+    assert gy > 1.0 and gx > 100 * gy
+
+
+def test_without_clipping_most_of_the_phase_map_diverges_and_with_it_none_does():
+    none = run("phase", {"method": "none"})["results"]
+    norm = run("phase", {"method": "norm"})["results"]
+    assert float(none["diverged_share"]["value"]) > 0.5
+    assert float(norm["diverged_share"]["value"]) == 0.0
+    # The survivors without clipping are the smallest learning rates.
+    codes = np.array(run("phase", {"method": "none"})["extra"]["codes"])
+    survives = (codes != "diverged").any(axis=0)          # per learning-rate column
+    assert survives[0] and not survives[-1]
+    assert np.flatnonzero(survives).max() < codes.shape[1] // 2

@@ -20,9 +20,9 @@ pytestmark = pytest.mark.browser
 
 # page -> demo ids on it, in order
 PAGES = {
-    "learn/why-gradients-explode/": ["jacobian-main", "rnn-cliff"],
-    "learn/theory/": ["vector-main", "global-main", "agc-main", "adaptive-main"],
-    "learn/conversation/": ["conv-cliff", "conv-vector", "conv-jacobian", "conv-big-lr"],
+    "learn/why-gradients-explode/": ["jacobian-main", "jacobian-gaussian", "rnn-cliff"],
+    "learn/theory/": ["vector-main", "global-main", "agc-main", "agc-low", "adaptive-main", "adaptive-low"],
+    "learn/conversation/": ["conv-cliff", "conv-vector", "conv-jacobian", "conv-small-tau", "conv-big-lr"],
     "learn/faq/": ["faq-cliff", "faq-vector", "faq-tau", "faq-jacobian"],
 }
 
@@ -31,6 +31,14 @@ CHANGES = {
     "jacobian-main": ("rho", 0.9),
     "global-main": ("spike", 200.0),
     "agc-main": ("clipping", 0.02),
+    "agc-low": ("clipping", 0.05),
+    "adaptive-low": ("tau", 10.0),
+    "jacobian-gaussian": ("rho", 1.2),
+    "conv-small-tau": ("tau", 1.0),
+    "agc-low": ("clipping", 0.05),
+    "adaptive-low": ("tau", 10.0),
+    "jacobian-gaussian": ("rho", 1.2),
+    "conv-small-tau": ("tau", 1.0),
     "adaptive-main": ("tau", 3.0),
     "conv-cliff": ("tau", 0.1),
     "conv-jacobian": ("length", 50),

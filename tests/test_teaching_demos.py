@@ -119,6 +119,41 @@ def test_jacobian_products_match_an_explicit_chain_rule():
         assert got.norms[0, k - 1] == pytest.approx(np.linalg.norm(prod, 2), rel=1e-8)
 
 
+def test_the_first_step_and_the_drop_below_one_are_read_at_every_k():
+    params = {"rho": 0.95, "length": 60, "matrix": "gaussian"}
+    out = demos.run("jacobian_product", params)
+    every = teaching.jacobian_product_norms(0.95, 60, kind="gaussian", max_points=60).median
+    assert value(out, "norm_first") == pytest.approx(every[0])
+    k = int(value(out, "below_one_at"))
+    assert (every[: k - 1] >= 1.0).all() and every[k - 1] < 1.0
+    assert out["results"]["below_one_at"]["text"] == f"k = {k}"
+
+
+def test_a_rotation_starts_at_rho_and_never_drops_below_one_when_rho_exceeds_one():
+    up = demos.run("jacobian_product", {"rho": 1.2, "length": 30})
+    assert value(up, "norm_first") == pytest.approx(1.2)
+    assert up["results"]["below_one_at"] == {"value": "none", "text": "never"}
+    down = demos.run("jacobian_product", {"rho": 0.9, "length": 30})
+    assert down["results"]["below_one_at"]["text"] == "k = 1"
+
+
+def test_large_products_read_as_powers_of_ten():
+    out = demos.run("jacobian_product", {"rho": 1.2, "length": 100})
+    assert out["results"]["norm_T"]["text"] == "8.28 × 10⁷"
+    assert demos.run("jacobian_product", {})["results"]["norm_T"]["text"] == "304"
+
+
+def test_the_why_page_claims_about_gaussian_and_tanh_products():
+    """A Gaussian matrix below radius one amplifies at first and then vanishes; tanh with large
+    inputs tames even rho 1.3, with small inputs rho 1.5 still explodes."""
+    gauss = demos.run("jacobian_product", {"matrix": "gaussian", "rho": 0.95})
+    assert value(gauss, "norm_first") > 1.0 and gauss["results"]["trend"]["value"] == "vanishes"
+    saturated = demos.run("jacobian_product", {"tanh": True, "inputs": 1.0, "rho": 1.3})
+    assert saturated["results"]["trend"]["value"] == "vanishes"
+    gentle = demos.run("jacobian_product", {"tanh": True, "inputs": 0.1, "rho": 1.5})
+    assert gentle["results"]["trend"]["value"] == "explodes"
+
+
 @pytest.mark.parametrize("kind", teaching.MATRIX_KINDS)
 def test_recurrent_matrices_have_the_requested_spectral_radius(kind):
     w = teaching.recurrent_matrices(0.7, 12, 5, kind, seed=3)
@@ -256,6 +291,15 @@ def test_on_the_rnn_cliff_plain_descent_is_thrown_off_and_clipped_descent_is_not
     assert value(out, "clip_max_step") <= value(out, "step_bound") * (1 + 1e-12)
 
 
+def test_the_rnn_cliff_story_one_ordinary_step_then_thrown_off_and_clipped_only_at_first():
+    out = demos.run("rnn_cliff", {})
+    assert out["results"]["plain_outcome"]["text"] == "diverged at step 2"
+    clipped = simulate("pascanu_rnn", method="norm", tau=1.0, lr=0.05, steps=60,
+                       start=teaching._RNN_START)
+    k = int(value(out, "clip_events"))
+    assert clipped.clipped[:k].all() and not clipped.clipped[k:].any()
+
+
 def test_rnn_cliff_start_can_be_dragged():
     out = demos.run("rnn_cliff", {"w0": 3.0, "b0": -2.0})
     handle = [it for it in out["figures"]["surface"]["items"] if it["t"] == "handle"]
@@ -286,6 +330,23 @@ def test_the_conversation_settings_show_what_the_dialogue_says():
     assert big_lr["results"]["value_outcome"]["value"] == "oscillating"
 
 
+def test_cliff_methods_reports_the_first_step_of_each_rule():
+    from gradclip.landscapes import LANDSCAPES
+
+    land = LANDSCAPES["cliff"]
+    g0 = np.array([float(c) for c in land.grad(*land.start)])
+    out = demos.run("cliff_methods", {"lr": 0.05, "tau": 1.0})
+    assert out["results"]["start_grad"]["value"] == teaching._vec_text(g0)
+    assert out["results"]["value_start"]["value"] == teaching._vec_text(clip_by_value(g0, 1.0))
+    assert value(out, "none_step") == pytest.approx(0.05 * np.linalg.norm(g0))
+    # The conversation: that step is many times wider than the plot.
+    assert value(out, "none_step") > 5 * (land.view[1] - land.view[0])
+
+
+def test_outcomes_read_as_words():
+    assert demos.run("cliff_methods", {"tau": 0.1})["results"]["norm_outcome"]["text"] == "over-clipped"
+
+
 # --- adaptive_thresholds and tau_from_norms ----------------------------------------------
 
 
@@ -300,6 +361,27 @@ def test_adaptive_thresholds_counts_equal_the_adaptive_functions():
     z = zclip_series(s.norms, ZClip(z_thresh=2.0))
     assert int(value(out, "zclip_clipped")) == int(z.clipped.sum())
     assert int(value(out, "zclip_spikes")) == int((z.clipped & s.spike).sum())
+
+
+def test_adaptive_thresholds_split_clipped_steps_into_spikes_and_ordinary_ones():
+    out = demos.run("adaptive_thresholds", {})
+    for rule in ("fixed", "autoclip", "zclip"):
+        assert value(out, f"{rule}_ordinary") == value(out, f"{rule}_clipped") - value(out, f"{rule}_spikes")
+    s = teaching.synthetic_norms(400, spike_rate=0.02, spike_size=20.0, seed=0)
+    missed = np.flatnonzero(s.spike & (s.norms <= 10.0))
+    assert out["results"]["fixed_missed"]["value"] == ", ".join(str(i) for i in missed)
+    (i,) = missed   # the theory page speaks of "the one" spike a fixed tau = 10 lets through
+    assert out["results"]["fixed_missed"]["text"] == f"step {i} (norm {demos.fmt_number(float(s.norms[i]))})"
+
+
+def test_a_low_fixed_threshold_catches_every_spike_and_clips_mostly_early_steps():
+    """The theory page: at tau = 2 no spike gets through, and most ordinary clipped steps are early."""
+    out = demos.run("adaptive_thresholds", {"tau": 2.0})
+    assert out["results"]["fixed_missed"]["value"] == "none"
+    s = teaching.synthetic_norms(400, spike_rate=0.02, spike_size=20.0, seed=0)
+    ordinary = np.flatnonzero((s.norms > 2.0) & ~s.spike)
+    assert ordinary.size == int(value(out, "fixed_ordinary"))
+    assert (ordinary < 100).sum() > ordinary.size / 2
 
 
 def test_tau_from_norms_reports_suggest_thresholds_and_the_fraction_clipped():

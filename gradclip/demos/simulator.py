@@ -596,16 +596,16 @@ class Preset:
 
 PRESETS: tuple[Preset, ...] = (
     Preset("leap", "Cliff, no clipping: the leap",
-           "Without clipping the first step on the wall is hundreds of times too long: the run "
-           "is thrown off the plot at step 1 and diverges.",
+           "Without clipping the first step on the wall is far too long: the run is thrown "
+           "off the plot at once and diverges.",
            expect="diverged", method="none"),
     Preset("cross", "Norm clipping crosses the cliff",
            "The same start with the gradient capped at length τ = 1: short, steady steps down "
            "the wall, then along the valley floor to the minimum.",
            expect="healthy"),
     Preset("crawl", "τ too small: crawling",
-           "With τ = 0.1 every step is clipped, even the harmless ones on the floor: the run "
-           "is safe but has not arrived after 200 steps.",
+           "With τ = 0.1 no step is longer than η·τ = 0.005: the run is safe, but 200 such "
+           "steps cover at most one unit and it is still far from the minimum.",
            expect="over_clipped", tau=0.1),
     Preset("big-lr", "Learning rate too large, even with clipping",
            "Clipping caps the gradient, not the step: at η = 1 each step is still as long as "

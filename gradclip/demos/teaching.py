@@ -311,14 +311,39 @@ def _vec_text(v: np.ndarray) -> str:
     return "(" + ", ".join(fmt_number(float(x)) for x in np.ravel(v)) + ")"
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _sci(x: float) -> str:
+    """A number for a sentence: :func:`fmt_number`, but powers of ten as ``8.28 × 10⁷``.
+
+    Prose quotes these results (``{gc:…}``), and ``8.28e+07`` reads like program output.
+
+    >>> _sci(82817974.5), _sci(6.6e-7), _sci(304.48)
+    ('8.28 × 10⁷', '6.6 × 10⁻⁷', '304')
+    """
+    if not math.isfinite(x) or x == 0 or 1e-4 <= abs(x) < 1e4:
+        return fmt_number(x)
+    mantissa, exponent = f"{x:.2e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa} × 10{str(int(exponent)).translate(_SUPERSCRIPT)}"
+
+
 # ---------------------------------------------------------------------------------------
 # 1. Why gradients explode: the product of Jacobians
 # ---------------------------------------------------------------------------------------
 
 def _compute_jacobian_product(p: dict[str, Any]) -> DemoOutput:
     rho, length = float(p["rho"]), int(p["length"])
-    out = jacobian_product_norms(rho, length, kind=p["matrix"], tanh=bool(p["tanh"]),
-                                 input_scale=float(p["inputs"]), seed=int(p["seed"]))
+    # Every k is measured (the results need the step where the median first drops below 1);
+    # the figure plots at most 40 of them, which is all a log-scale line needs.
+    full = jacobian_product_norms(rho, length, kind=p["matrix"], tanh=bool(p["tanh"]),
+                                  input_scale=float(p["inputs"]), seed=int(p["seed"]),
+                                  max_points=max(length, 2))
+    shown = np.unique(np.linspace(1, length, min(length, 40)).round().astype(int)) - 1
+    out = JacobianProducts(steps=full.steps[shown], norms=full.norms[:, shown], rho=full.rho)
+    full_median = full.median
+    below = np.flatnonzero(full_median < 1.0)
     k = out.steps
     med, lo, hi = out.median, out.norms.min(axis=0), out.norms.max(axis=0)
     ref = rho ** k.astype(float)
@@ -346,13 +371,16 @@ def _compute_jacobian_product(p: dict[str, Any]) -> DemoOutput:
     return DemoOutput(
         figures={"norms": fig.to_dict()},
         results={
-            "norm_T": result(final),
-            "rho_T": result(rho ** length),
+            "norm_T": result(final, _sci(final)),
+            "rho_T": result(rho ** length, _sci(rho ** length)),
             "rate": result(rate),
             "trend": result(trend),
+            "norm_first": result(float(full_median[0])),
+            "below_one_at": (result(int(full.steps[below[0]]), f"k = {int(full.steps[below[0]])}")
+                             if below.size else {"value": "none", "text": "never"}),
         },
         description=(f"With spectral radius {fmt_number(rho)} over {length} steps the median "
-                     f"norm of the Jacobian product is {fmt_number(final)}: it {trend}."),
+                     f"norm of the Jacobian product is {_sci(final)}: it {trend}."),
     )
 
 
@@ -375,7 +403,9 @@ register(DemoSpec(
     ),
     compute=_compute_jacobian_product,
     results=(("norm_T", "Median ‖∂h_T/∂h_0‖₂"), ("rho_T", "ρᵀ"),
-             ("rate", "Growth factor per step"), ("trend", "The product")),
+             ("rate", "Growth factor per step"), ("trend", "The product"),
+             ("norm_first", "Median norm after one step"),
+             ("below_one_at", "Median first below 1 at")),
     figures=(("norms", "Median and range over six random recurrent matrices; the dashed "
                        "line is ρᵏ."),),
 ))
@@ -590,7 +620,7 @@ def _verdict_text(batch: RunBatch, i: int) -> str:
     s = batch.summary(i)
     if s.diverged:
         return f"diverged at step {s.diverged_at}"
-    return s.verdict.code.replace("_", " ")
+    return s.verdict.code.replace("_", "-")   # over_clipped -> "over-clipped"
 
 
 # ---------------------------------------------------------------------------------------
@@ -754,6 +784,12 @@ def _compute_cliff_methods(p: dict[str, Any]) -> DemoOutput:
             res[f"{m}_final"] = result(float(batch.final_loss[i]))
             res[f"{m}_clips"] = result(int(batch.clip_events[i]))
     res["max_raw"] = result(float(np.nanmax(batch.max_raw_norm)))
+    # The first step, where the three rules differ most: the gradient at the shared start,
+    # what value clipping makes of it, and how far the unclipped step would jump.
+    g0 = np.array([float(c) for c in land.grad(*land.start)])
+    res["start_grad"] = result(_vec_text(g0))
+    res["value_start"] = result(_vec_text(clip_by_value(g0, tau)))
+    res["none_step"] = result(lr * float(np.linalg.norm(g0)))
     return DemoOutput(
         figures={"contour": contour.to_dict(), "norms": norms.to_dict(), "loss": loss.to_dict()},
         results=res,
@@ -774,7 +810,10 @@ register(DemoSpec(
     results=(("none_outcome", "No clipping"), ("norm_outcome", "Clip by norm"),
              ("value_outcome", "Clip by value"), ("norm_clips", "Norm: clip events"),
              ("value_clips", "Value: clip events"), ("norm_final", "Norm: final loss"),
-             ("value_final", "Value: final loss"), ("max_raw", "Largest raw norm")),
+             ("value_final", "Value: final loss"), ("max_raw", "Largest raw norm"),
+             ("start_grad", "Gradient at the start"),
+             ("value_start", "Start gradient clipped by value"),
+             ("none_step", "No clipping: length of the first step")),
     figures=(("contour", "Brighter is higher loss. All three runs start at the same point."),
              ("norms", "Raw gradient norm per step, log scale; the dashed line is τ."),
              ("loss", "Loss per step, log scale.")),
@@ -890,6 +929,18 @@ def _series(p: dict[str, Any]) -> NormSeries:
                            spike_size=float(p["spike_size"]), seed=int(p["seed"]))
 
 
+def _missed(s: NormSeries, clipped: np.ndarray) -> dict[str, str]:
+    """The spikes a rule lets through: value the steps (comma-separated), text for a sentence."""
+    missed = np.flatnonzero(s.spike & ~clipped)
+    if missed.size == 0:
+        return {"value": "none", "text": "none"}
+    if missed.size == 1:
+        i = int(missed[0])
+        return result(str(i), f"step {i} (norm {fmt_number(float(s.norms[i]))})")
+    steps = [str(int(i)) for i in missed]
+    return result(", ".join(steps), "steps " + ", ".join(steps[:-1]) + " and " + steps[-1])
+
+
 def _compute_adaptive_thresholds(p: dict[str, Any]) -> DemoOutput:
     s = _series(p)
     n, steps = s.norms, len(s.norms)
@@ -913,8 +964,10 @@ def _compute_adaptive_thresholds(p: dict[str, Any]) -> DemoOutput:
     res: dict[str, dict[str, str]] = {"spikes": result(spikes)}
     for k, c in clipped.items():
         k_all, k_spike = int(c.sum()), int((c & s.spike).sum())
-        res[f"{k}_clipped"] = result(k_all, f"{k_all} of {steps} ({100 * k_all / steps:.0f}%)")
+        res[f"{k}_clipped"] = result(k_all, f"{k_all} of {steps} steps ({100 * k_all / steps:.0f}%)")
         res[f"{k}_spikes"] = result(k_spike, f"{k_spike} of {spikes}")
+        res[f"{k}_ordinary"] = result(k_all - k_spike)
+    res["fixed_missed"] = _missed(s, clipped["fixed"])
     return DemoOutput(
         figures={"series": fig.to_dict()}, results=res,
         description=(f"Of {steps} steps with {spikes} spikes, the fixed threshold clips "
@@ -934,9 +987,13 @@ register(DemoSpec(
     compute=_compute_adaptive_thresholds,
     results=(("spikes", "Spikes in the run"),
              ("fixed_clipped", "Fixed τ: steps clipped"), ("fixed_spikes", "Fixed τ: spikes caught"),
+             ("fixed_ordinary", "Fixed τ: ordinary steps clipped"),
+             ("fixed_missed", "Fixed τ: spikes let through"),
              ("autoclip_clipped", "AutoClip: steps clipped"),
              ("autoclip_spikes", "AutoClip: spikes caught"),
-             ("zclip_clipped", "ZClip: steps clipped"), ("zclip_spikes", "ZClip: spikes caught")),
+             ("autoclip_ordinary", "AutoClip: ordinary steps clipped"),
+             ("zclip_clipped", "ZClip: steps clipped"), ("zclip_spikes", "ZClip: spikes caught"),
+             ("zclip_ordinary", "ZClip: ordinary steps clipped")),
     figures=(("series", "Synthetic gradient norms (log scale) and the threshold each rule "
                         "applies at every step. ZClip has no threshold during its 25-step "
                         "warm-up."),),

@@ -1,0 +1,157 @@
+"""Training speed: steps per second of the small networks, in CPython and in the browser.
+
+Prints medians (it asserts nothing; ``make bench`` runs it):
+
+1. CPython, this process: the worked example's 3-layer RNN (500 steps, one run; the three
+   runs of the worked-example demo together), the regression MLP (400 steps, three runs),
+   and the monitor demo end to end (training, figures, JSON), as steps per second.
+2. The browser (headless Chromium, the built site, Pyodide in a Web Worker): on the monitor
+   page, the worked example's configuration (3-layer RNN, norm clipping at 1, lr 0.05, 500
+   steps) from the setting change to the final output painted; how many partial outputs
+   arrived and the longest wait between two; and the longest gap between animation frames of
+   the page meanwhile (the page staying responsive). The same for the worked-example demo's
+   three runs.
+
+Goal from the issue: the 500-step worked example done in under 3 s in the browser.
+
+Usage: ``python bench/train.py [--site DIR] [--repeats N]``. Without ``--site`` (or
+``$GRADCLIP_SITE_DIR``) the site is built into a temporary directory first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+WORKED = {"model": "rnn3", "task": "adding", "method": "norm", "tau": 1.0, "lr": 0.05,
+          "optimizer": "sgd", "steps": 500, "compare": False}
+
+
+def cpython(repeats: int) -> None:
+    from gradclip.demos import run_iter
+    from gradclip.demos.monitor import WORKED_MLP_RUNS, WORKED_MLP_SETUP, WORKED_RNN_RUNS, WORKED_RNN_SETUP
+    from gradclip.train import train_runs
+
+    def timed(fn) -> list[float]:
+        out = []
+        for seed in range(repeats):
+            t0 = time.perf_counter()
+            fn(seed)
+            out.append(time.perf_counter() - t0)
+        return out
+
+    cases = [
+        ("3-layer RNN, 500 steps, 1 run", 500,
+         lambda s: train_runs(**WORKED_RNN_SETUP, runs=WORKED_RNN_RUNS[:1], seed=s)),
+        ("3-layer RNN, 500 steps, 3 runs (worked example)", 500,
+         lambda s: train_runs(**WORKED_RNN_SETUP, runs=WORKED_RNN_RUNS, seed=s)),
+        ("regression MLP, 400 steps, 3 runs", 400,
+         lambda s: train_runs(**WORKED_MLP_SETUP, runs=WORKED_MLP_RUNS, seed=s)),
+        ("monitor demo end to end (figures, JSON), 500 steps", 500,
+         lambda s: [json.dumps(o) for o in run_iter("monitor", {**WORKED, "seed": s})]),
+    ]
+    print("CPython (this process):")
+    medians = {}
+    for label, steps, fn in cases:
+        fn(0)                                            # warm: imports, caches
+        t = statistics.median(timed(fn))
+        medians[label] = t
+        print(f"  {label:<52} median {t:6.2f} s   {steps / t:7.0f} steps/s")
+    one, three = (medians[c[0]] for c in cases[:2])
+    print(f"  three vectorised runs cost {three / one:.2f}x one run")
+
+
+def build_site() -> Path:
+    dest = Path(tempfile.mkdtemp(prefix="gradclip-bench-site-"))
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-d", str(dest)],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"site build failed:\n{proc.stdout}\n{proc.stderr}")
+    return dest
+
+
+# From a setting change to the final output, with partial outputs and animation-frame gaps.
+MEASURE_JS = """async ([sel, params]) => {
+  const root = document.querySelector(sel);
+  const demo = root.gcDemo;
+  const idle = () => new Promise(r => { const f = () => root.hasAttribute('data-busy') ? setTimeout(f, 10) : r(); f(); });
+  await idle();
+  let frames = true, lastFrame = performance.now(), worstFrame = 0;
+  const tick = (t) => { worstFrame = Math.max(worstFrame, t - lastFrame); lastFrame = t; if (frames) requestAnimationFrame(tick); };
+  const outs = [];
+  const t0 = performance.now();
+  const done = new Promise(r => root.addEventListener('gc:output', function h(e) {
+    outs.push(performance.now());
+    if (e.detail.output.done !== false) { root.removeEventListener('gc:output', h); r(performance.now()); }
+  }));
+  requestAnimationFrame((t) => { lastFrame = t; requestAnimationFrame(tick); });
+  demo.setParams(params);
+  const t1 = await done;
+  frames = false;
+  const gaps = outs.map((t, i) => t - (i ? outs[i - 1] : t0));
+  return {total: t1 - t0, outputs: outs.length, firstOutput: gaps[0], worstGap: Math.max(...gaps.slice(1), 0), worstFrame};
+}"""
+
+
+def browser(site: Path, repeats: int) -> None:
+    from playwright.sync_api import sync_playwright
+    from site_hooks.serve import start
+
+    server, url = start(site)
+    path = os.environ.get("GRADCLIP_CHROMIUM") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    try:
+        with sync_playwright() as p:
+            b = p.chromium.launch(args=CHROMIUM_ARGS, **({"executable_path": path} if path else {}))
+            page = b.new_page(viewport={"width": 1280, "height": 900})
+            for page_path, sel, label, params in (
+                ("monitor/training-monitor/", "#monitor-main", "monitor: worked example, 1 run, 500 steps", WORKED),
+                ("monitor/worked-examples/", "#worked-rnn", "worked-example demo: 3 runs, 500 steps", {}),
+            ):
+                t0 = time.perf_counter()
+                page.goto(url + page_path)
+                page.locator(sel).scroll_into_view_if_needed()
+                page.wait_for_selector(f"{sel}[data-state=ready]", timeout=300_000)
+                print(f"Browser (Chromium, Pyodide), {label}:")
+                print(f"  page load to live demo: {time.perf_counter() - t0:.1f} s")
+                res = [page.evaluate(MEASURE_JS, [sel, {**params, "seed": 100 + k}]) for k in range(repeats)]
+                med = {k: statistics.median(r[k] for r in res) for k in res[0]}
+                print(f"  setting change -> final output painted   median {med['total'] / 1000:6.2f} s   "
+                      f"{500 / (med['total'] / 1000):5.0f} steps/s   (n={repeats})")
+                print(f"  outputs drawn per run: {med['outputs']:.0f}; first after {med['firstOutput']:.0f} ms; "
+                      f"longest wait between two {med['worstGap']:.0f} ms")
+                print(f"  longest gap between animation frames of the page meanwhile: {med['worstFrame']:.0f} ms")
+            b.close()
+    finally:
+        server.shutdown()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--site", default=os.environ.get("GRADCLIP_SITE_DIR"))
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args()
+    try:
+        print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} "
+              "(figures below scale with it)")
+    except OSError:
+        pass
+    cpython(args.repeats)
+    site = Path(args.site) if args.site else build_site()
+    browser(site, args.repeats)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+// "Predict first": the reader commits to an answer before the linked demo shows what happens.
+//
+// site_hooks/predict.py writes each exercise as a complete no-JavaScript block (radio buttons,
+// the answer in a <details>). This script adds the commitment: it veils the linked demo's
+// figures and results until the reader picks, then marks the pick, opens the explanation and
+// lifts the veil. The demo itself is never touched beyond that, so it stays fully usable, and it
+// keeps computing underneath the veil (its state still reaches "ready").
+
+const STYLE_ID = "gc-predict-style";
+const STORE = "gradclip:predict:";
+// What a prediction hides: anything that would give the answer away.
+const HIDDEN = ".gc-figures, .gc-results, .gc-description";
+
+// Kept here rather than in a stylesheet so the feature is one Markdown extension + one script.
+const CSS = `
+.gc-predict fieldset { border: 0; margin: 0; padding: 0; min-width: 0; }
+.gc-predict legend { padding: 0; margin: .6em 0 .4em; font-weight: 600; }
+.gc-predict-choice { display: flex; gap: .45em; align-items: baseline; padding: .3em .5em;
+  margin: .2em 0; border: 1px solid var(--md-default-fg-color--lightest); border-radius: .2rem;
+  cursor: pointer; }
+.gc-predict-choice:hover { border-color: var(--md-accent-fg-color); }
+.gc-predict-choice input { margin: 0; accent-color: var(--md-accent-fg-color); }
+.gc-predict-letter { font-weight: 700; }
+.gc-predict-choice.gc-predict-correct { border-color: #2e7d32; background: rgba(46,125,50,.10); }
+.gc-predict-choice.gc-predict-wrong { border-color: #c62828; background: rgba(198,40,40,.10); }
+.gc-predict-feedback:empty { display: none; }
+.gc-predict-feedback { font-weight: 600; }
+.gc-predict-veiled .gc-figures, .gc-predict-veiled .gc-results,
+.gc-predict-veiled .gc-description {
+  filter: blur(9px) grayscale(.6); opacity: .45; pointer-events: none; user-select: none; }
+.gc-predict-veil { display: flex; flex-wrap: wrap; gap: .6em; align-items: center;
+  padding: .5em .8em; margin: .4em 0; border-left: .2rem solid var(--md-accent-fg-color);
+  background: var(--md-code-bg-color); font-size: .75rem; }
+.gc-predict-veil button, .gc-predict-feedback button { font: inherit; cursor: pointer;
+  padding: .15em .6em; border-radius: .2rem; border: 1px solid var(--md-accent-fg-color);
+  color: var(--md-accent-fg-color); background: transparent; }
+`;
+
+function ensureStyle() {
+  if (document.getElementById(STYLE_ID)) return;
+  const style = document.createElement("style");
+  style.id = STYLE_ID;
+  style.textContent = CSS;
+  document.head.append(style);
+}
+
+function storageKey(block) {
+  return STORE + location.pathname + "#" + block.dataset.for;
+}
+
+function remembered(block) {
+  try { return sessionStorage.getItem(storageKey(block)); } catch { return null; }
+}
+
+function remember(block, value) {
+  try { sessionStorage.setItem(storageKey(block), value); } catch { /* private mode: fine */ }
+}
+
+function veil(demo, block) {
+  if (!demo || demo.classList.contains("gc-predict-veiled")) return;
+  demo.classList.add("gc-predict-veiled");
+  for (const el of demo.querySelectorAll(HIDDEN)) el.inert = true;
+  const note = document.createElement("div");
+  note.className = "gc-predict-veil";
+  note.setAttribute("role", "note");
+  const text = document.createElement("span");
+  text.textContent = "The figures stay hidden until you answer the prediction above.";
+  const button = document.createElement("button");
+  button.type = "button";
+  button.textContent = "Show them anyway";
+  button.addEventListener("click", () => { unveil(demo); remember(block, "skipped"); });
+  note.append(text, button);
+  const figures = demo.querySelector(".gc-figures");
+  if (figures) figures.before(note); else demo.prepend(note);
+}
+
+function unveil(demo) {
+  if (!demo) return;
+  demo.classList.remove("gc-predict-veiled");
+  for (const el of demo.querySelectorAll(HIDDEN)) el.inert = false;
+  for (const el of demo.querySelectorAll(".gc-predict-veil")) el.remove();
+  // The canvases were painted under the blur; a resize lets paint.js re-measure if needed.
+  window.dispatchEvent(new Event("resize"));
+}
+
+function mark(block, picked) {
+  const answer = block.dataset.answer;
+  for (const label of block.querySelectorAll(".gc-predict-choice")) {
+    const c = label.dataset.choice;
+    label.classList.toggle("gc-predict-correct", c === answer);
+    label.classList.toggle("gc-predict-wrong", c === picked && picked !== answer);
+    const input = label.querySelector("input");
+    if (input) input.checked = c === picked;
+  }
+  const feedback = block.querySelector(".gc-predict-feedback");
+  if (feedback) {
+    feedback.textContent = picked === answer
+      ? `Right: ${answer}. `
+      : `You chose ${picked}; the answer is ${answer}. `;
+    const demo = document.getElementById(block.dataset.for);
+    if (demo) {
+      const go = document.createElement("button");
+      go.type = "button";
+      go.textContent = "See it in the demo";
+      go.addEventListener("click", () => demo.scrollIntoView({ behavior: "smooth", block: "start" }));
+      feedback.append(go);
+    }
+  }
+  const details = block.querySelector(".gc-predict-answer");
+  if (details) details.open = true;
+  block.dataset.picked = picked;
+}
+
+function bind(block) {
+  if (block.dataset.bound) return;
+  block.dataset.bound = "true";
+  const demo = document.getElementById(block.dataset.for);
+  const before = remembered(block);
+  if (before && before !== "skipped") {
+    mark(block, before);
+  } else if (!before) {
+    veil(demo, block);
+  }
+  block.addEventListener("change", (event) => {
+    const input = event.target;
+    if (!(input instanceof HTMLInputElement) || input.type !== "radio") return;
+    mark(block, input.value);
+    unveil(demo);
+    remember(block, input.value);
+  });
+}
+
+function bindAll() {
+  const blocks = document.querySelectorAll(".gc-predict[data-for]");
+  if (!blocks.length) return;
+  ensureStyle();
+  for (const block of blocks) bind(block);
+}
+
+// Material's instant navigation swaps page content without a reload; document$ fires each time.
+if (globalThis.document$ && typeof globalThis.document$.subscribe === "function") {
+  globalThis.document$.subscribe(bindAll);
+} else if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", bindAll);
+} else {
+  bindAll();
+}

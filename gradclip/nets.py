@@ -1,0 +1,322 @@
+"""Small networks with hand-written backpropagation, vectorised over independent runs.
+
+Every parameter array carries a leading *run* axis ``R``: ``params[i][r]`` is tensor ``i``
+of run ``r``. Runs share the data batch but not their weights, so one forward/backward
+pass trains, say, a clipped and an unclipped copy of the same network side by side.
+
+:class:`ElmanRNN` -- ``n_layers`` stacked tanh layers, read out from the last step
+(backpropagation through time):
+
+.. math::
+
+    h^{(l)}_t = \\tanh\\!\\big(h^{(l-1)}_t W^{(l)}_\\text{in} + h^{(l)}_{t-1} W^{(l)}_\\text{rec}
+    + b^{(l)}\\big),\\quad h^{(0)}_t = x_t,\\quad \\hat y = h^{(L)}_T W_\\text{out} + b_\\text{out}
+
+:class:`MLP` -- two dense layers with a ReLU between them (the regression network of the
+Neptune blog post: 20 -> 25 -> 1):
+
+.. math:: \\hat y = \\max(0,\\, x W_1 + b_1)\\, W_2 + b_2
+
+Losses (``loss`` attribute): ``"mse"`` = mean over batch and outputs of
+:math:`(\\hat y - y)^2` (PyTorch ``MSELoss``); ``"xent"`` = mean softmax cross-entropy
+against integer classes (PyTorch ``CrossEntropyLoss``).
+
+Gradients are checked against central finite differences in ``tests/test_nets.py``.
+
+>>> from gradclip.tasks import AddingTask
+>>> task = AddingTask(seq_len=8)
+>>> net = ElmanRNN(n_in=2, n_out=1, n_hidden=4, n_layers=2)
+>>> params = net.init(seed=0, runs=3)
+>>> [p.shape for p in params][:3]
+[(3, 2, 4), (3, 4, 4), (3, 4)]
+>>> loss, grads = net.loss_and_grads(params, task.batches(1, 5, seed=0)[0])
+>>> loss.shape, len(grads) == len(params)
+((3,), True)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["ElmanRNN", "MLP", "MODELS", "make_model", "group_norms", "RNN_HIDDEN", "RNN_RHO", "MLP_HIDDEN"]
+
+_INIT_STREAM = 2
+_LOSSES = ("mse", "xent")
+
+
+def _init_rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng([int(seed), _INIT_STREAM])
+
+
+def _check_int(name: str, value: int, lo: int, hi: int) -> None:
+    if isinstance(value, bool) or int(value) != value or not lo <= value <= hi:
+        raise ValueError(f"{name} must be an integer from {lo} to {hi}, got {value!r}")
+
+
+def _xavier(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.ndarray:
+    # PyTorch's xavier_uniform_: U(-a, a) with a = sqrt(6 / (fan_in + fan_out)).
+    a = math.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-a, a, size=(fan_in, fan_out))
+
+
+def _readout_loss(out: np.ndarray, y: np.ndarray, loss: str) -> tuple[np.ndarray, np.ndarray]:
+    """Loss per run and its gradient with respect to the outputs ``out`` (R, B, n_out)."""
+    B = out.shape[1]
+    if loss == "mse":
+        diff = out - y[None]
+        return np.mean(diff * diff, axis=(1, 2)), diff * (2.0 / diff[0].size)
+    # Softmax cross-entropy, shifted by the row maximum so large logits cannot overflow.
+    z = out - out.max(axis=2, keepdims=True)
+    logsum = np.log(np.exp(z).sum(axis=2, keepdims=True))
+    logp = z - logsum
+    rows = np.arange(B)
+    nll = -logp[:, rows, y]                                   # (R, B)
+    dout = np.exp(logp)
+    dout[:, rows, y] -= 1.0
+    return nll.mean(axis=1), dout / B
+
+
+def group_norms(grads: list[np.ndarray], groups: list[tuple[str, tuple[int, ...]]]) -> np.ndarray:
+    """Euclidean norm of each parameter group, per run: shape ``(R, n_groups)``.
+
+    .. math:: \\lVert g_G \\rVert = \\sqrt{\\textstyle\\sum_{i \\in G} \\lVert g_i \\rVert^2}
+
+    >>> g = [np.array([[3.0]]), np.array([[4.0]]), np.array([[12.0]])]
+    >>> group_norms(g, [("a", (0, 1)), ("b", (2,))])
+    array([[ 5., 12.]])
+    """
+    sq = [np.sum(g.reshape(g.shape[0], -1) ** 2, axis=1) for g in grads]
+    return np.sqrt(np.stack([sum(sq[i] for i in idx) for _, idx in groups], axis=1))
+
+
+@dataclass(frozen=True)
+class ElmanRNN:
+    """Stacked tanh RNN, many-to-one readout.
+
+    ``rho`` is the spectral radius each recurrent matrix starts with (a scaled random
+    orthogonal matrix): above 1 the linearised dynamics expand, which is what lets
+    gradients explode (Pascanu et al. 2013, section 3).
+    """
+
+    n_in: int
+    n_out: int = 1
+    n_hidden: int = 16
+    n_layers: int = 1
+    rho: float = 1.0
+    loss: str = "mse"
+
+    def __post_init__(self) -> None:
+        _check_int("n_in", self.n_in, 1, 10_000)
+        _check_int("n_out", self.n_out, 1, 10_000)
+        _check_int("n_hidden", self.n_hidden, 1, 4096)
+        _check_int("n_layers", self.n_layers, 1, 3)
+        if not (math.isfinite(self.rho) and 0 < self.rho <= 10):
+            raise ValueError(f"rho must be in (0, 10], got {self.rho!r}")
+        if self.loss not in _LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(_LOSSES)}, got {self.loss!r}")
+
+    @property
+    def name(self) -> str:
+        return f"rnn{self.n_layers}"
+
+    def shapes(self) -> list[tuple[str, tuple[int, ...]]]:
+        """Parameter names and shapes (without the run axis), in ``params`` order."""
+        out: list[tuple[str, tuple[int, ...]]] = []
+        n = self.n_in
+        for l in range(1, self.n_layers + 1):
+            out += [(f"W_in{l}", (n, self.n_hidden)), (f"W_rec{l}", (self.n_hidden, self.n_hidden)),
+                    (f"b{l}", (self.n_hidden,))]
+            n = self.n_hidden
+        out += [("W_out", (self.n_hidden, self.n_out)), ("b_out", (self.n_out,))]
+        return out
+
+    def groups(self) -> list[tuple[str, tuple[int, ...]]]:
+        """Parameter indices per layer, for per-layer gradient norms."""
+        g = [(f"layer {l}", (3 * l - 3, 3 * l - 2, 3 * l - 1)) for l in range(1, self.n_layers + 1)]
+        return g + [("output", (3 * self.n_layers, 3 * self.n_layers + 1))]
+
+    def init(self, seed: int = 0, runs: int = 1) -> list[np.ndarray]:
+        """Initial parameters, identical in every run (``runs`` copies)."""
+        _check_int("runs", runs, 1, 1024)
+        rng = _init_rng(seed)
+        H = self.n_hidden
+        one: list[np.ndarray] = []
+        n = self.n_in
+        for _ in range(self.n_layers):
+            q, r = np.linalg.qr(rng.standard_normal((H, H)))
+            q = q * np.sign(np.diag(r))                      # a uniformly random orthogonal matrix
+            one += [_xavier(rng, n, H), self.rho * q, np.zeros(H)]
+            n = H
+        one += [_xavier(rng, H, self.n_out), np.zeros(self.n_out)]
+        return [np.repeat(p[None], runs, axis=0) for p in one]
+
+    def _forward(self, params: list[np.ndarray], x: np.ndarray) -> list[np.ndarray]:
+        """Hidden states of every layer, each time-major ``(T, R, B, H)``."""
+        R = params[0].shape[0]
+        T, B, _ = x.shape
+        states: list[np.ndarray] = []
+        for l in range(self.n_layers):
+            W_in, W_rec, b = params[3 * l: 3 * l + 3]
+            # The input projection of every step at once; only the recurrence needs the loop.
+            if l == 0:
+                pre = np.matmul(x[:, None], W_in[None])                   # (T,1,B,n)@(1,R,n,H)
+            else:
+                pre = np.matmul(states[-1], W_in)                         # (T,R,B,H)@(R,H,H)
+            pre += b[None, :, None, :]
+            S = np.empty((T, R, B, self.n_hidden))
+            np.tanh(pre[0], out=S[0])
+            for t in range(1, T):
+                z = S[t]
+                np.matmul(S[t - 1], W_rec, out=z)
+                z += pre[t]
+                np.tanh(z, out=z)
+            states.append(S)
+        return states
+
+    def predict(self, params: list[np.ndarray], x: np.ndarray) -> np.ndarray:
+        """Network outputs ``(R, B, n_out)`` for time-major inputs ``x`` of shape (T, B, n_in)."""
+        S = self._forward(params, x)[-1]
+        return np.matmul(S[-1], params[-2]) + params[-1][:, None, :]
+
+    def loss_and_grads(self, params: list[np.ndarray], batch) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Loss per run ``(R,)`` and its gradient for every parameter, by BPTT."""
+        x = batch.x
+        T, B, n_in = x.shape
+        R = params[0].shape[0]
+        Hn = self.n_hidden
+        states = self._forward(params, x)
+        W_out, b_out = params[-2], params[-1]
+        h_last = states[-1][-1]                                          # (R, B, H)
+        out = np.matmul(h_last, W_out) + b_out[:, None, :]
+        loss, dout = _readout_loss(out, batch.y, self.loss)
+        grads: list[np.ndarray] = [None] * len(params)  # type: ignore[list-item]
+        grads[-2] = np.matmul(h_last.transpose(0, 2, 1), dout)
+        grads[-1] = dout.sum(axis=1)
+        carry_top = np.matmul(dout, W_out.transpose(0, 2, 1))           # enters at t = T-1 only
+        d_above: np.ndarray | None = None                                 # (T, R, B, H) from above
+        for l in reversed(range(self.n_layers)):
+            W_in, W_rec, _ = params[3 * l: 3 * l + 3]
+            S = states[l]
+            deriv = S * S
+            np.subtract(1.0, deriv, out=deriv)                            # tanh' = 1 - h^2
+            W_rec_T = W_rec.transpose(0, 2, 1)
+            delta = np.empty_like(S)
+            carry = carry_top if d_above is None else d_above[T - 1]
+            for t in range(T - 1, -1, -1):
+                d = delta[t]
+                np.multiply(carry, deriv[t], out=d)
+                if t:
+                    carry = np.matmul(d, W_rec_T)
+                    if d_above is not None:
+                        carry += d_above[t - 1]
+            # Per-run sums over time and batch as one matrix product each: (R, ., T*B) @ (R, T*B, .).
+            d_runs = delta.transpose(1, 0, 2, 3).reshape(R, T * B, Hn)
+            prev = S[:-1].transpose(1, 3, 0, 2).reshape(R, Hn, (T - 1) * B)
+            grads[3 * l + 1] = np.matmul(prev, d_runs[:, B:])
+            grads[3 * l + 2] = d_runs.sum(axis=1)
+            if l == 0:
+                grads[0] = np.matmul(x.reshape(T * B, n_in).T, d_runs)
+            else:
+                below = states[l - 1].transpose(1, 3, 0, 2).reshape(R, Hn, T * B)
+                grads[3 * l] = np.matmul(below, d_runs)
+                d_above = np.matmul(delta, W_in.transpose(0, 2, 1))
+        return loss, grads
+
+    def loss_only(self, params: list[np.ndarray], batch) -> np.ndarray:
+        """Loss per run, forward pass only."""
+        return _readout_loss(self.predict(params, batch.x), batch.y, self.loss)[0]
+
+
+@dataclass(frozen=True)
+class MLP:
+    """Two dense layers with ReLU: ``n_in -> n_hidden -> n_out``.
+
+    Initialised as the blog post does it: Xavier-uniform weights, biases 0.01.
+    """
+
+    n_in: int
+    n_out: int = 1
+    n_hidden: int = 25
+    loss: str = "mse"
+
+    def __post_init__(self) -> None:
+        _check_int("n_in", self.n_in, 1, 100_000)
+        _check_int("n_out", self.n_out, 1, 10_000)
+        _check_int("n_hidden", self.n_hidden, 1, 100_000)
+        if self.loss not in _LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(_LOSSES)}, got {self.loss!r}")
+
+    name = "mlp"
+
+    def shapes(self) -> list[tuple[str, tuple[int, ...]]]:
+        return [("W1", (self.n_in, self.n_hidden)), ("b1", (self.n_hidden,)),
+                ("W2", (self.n_hidden, self.n_out)), ("b2", (self.n_out,))]
+
+    def groups(self) -> list[tuple[str, tuple[int, ...]]]:
+        return [("layer 1", (0, 1)), ("layer 2", (2, 3))]
+
+    def init(self, seed: int = 0, runs: int = 1) -> list[np.ndarray]:
+        _check_int("runs", runs, 1, 1024)
+        rng = _init_rng(seed)
+        one = [_xavier(rng, self.n_in, self.n_hidden), np.full(self.n_hidden, 0.01),
+               _xavier(rng, self.n_hidden, self.n_out), np.full(self.n_out, 0.01)]
+        return [np.repeat(p[None], runs, axis=0) for p in one]
+
+    def predict(self, params: list[np.ndarray], x: np.ndarray) -> np.ndarray:
+        W1, b1, W2, b2 = params
+        a = np.maximum(np.matmul(x, W1) + b1[:, None, :], 0.0)
+        return np.matmul(a, W2) + b2[:, None, :]
+
+    def loss_and_grads(self, params: list[np.ndarray], batch) -> tuple[np.ndarray, list[np.ndarray]]:
+        W1, b1, W2, b2 = params
+        x = batch.x
+        z = np.matmul(x, W1) + b1[:, None, :]                # (R, B, H)
+        a = np.maximum(z, 0.0)
+        out = np.matmul(a, W2) + b2[:, None, :]
+        loss, dout = _readout_loss(out, batch.y, self.loss)
+        dW2 = np.matmul(a.transpose(0, 2, 1), dout)
+        db2 = dout.sum(axis=1)
+        dz = np.matmul(dout, W2.transpose(0, 2, 1)) * (z > 0)
+        dW1 = np.matmul(x.T, dz)
+        db1 = dz.sum(axis=1)
+        return loss, [dW1, db1, dW2, db2]
+
+    def loss_only(self, params: list[np.ndarray], batch) -> np.ndarray:
+        return _readout_loss(self.predict(params, batch.x), batch.y, self.loss)[0]
+
+
+MODELS = ("rnn1", "rnn2", "rnn3", "mlp")
+
+
+RNN_HIDDEN = 32
+RNN_RHO = 1.3
+MLP_HIDDEN = 25
+
+
+def make_model(name: str, task, *, n_hidden: int | None = None, rho: float | None = None):
+    """The model ``name`` (``rnn1``..``rnn3``, ``mlp``) sized for ``task``.
+
+    A recurrent model needs a sequence task and the MLP a tabular one. Defaults: RNNs with
+    ``RNN_HIDDEN`` = 32 units per layer whose recurrent matrices start with spectral radius
+    ``RNN_RHO`` = 1.3 (expanding, so gradients can explode -- Pascanu et al.'s necessary
+    condition for tanh units is a largest singular value above 1); the MLP with the blog
+    post's 25 hidden units.
+
+    >>> from gradclip.tasks import AddingTask
+    >>> make_model("rnn3", AddingTask()).n_layers
+    3
+    """
+    if name not in MODELS:
+        raise ValueError(f"model must be one of {', '.join(MODELS)}, got {name!r}")
+    if name == "mlp":
+        if task.sequence:
+            raise ValueError(f"model 'mlp' needs a tabular task (regression), got {task.name!r}")
+        return MLP(n_in=task.n_in, n_out=task.n_out, n_hidden=n_hidden or MLP_HIDDEN, loss=task.loss)
+    if not task.sequence:
+        raise ValueError(f"model {name!r} needs a sequence task (adding, temporal_order), "
+                         f"got {task.name!r}")
+    return ElmanRNN(n_in=task.n_in, n_out=task.n_out, n_hidden=n_hidden or RNN_HIDDEN,
+                    n_layers=int(name[3]), rho=RNN_RHO if rho is None else rho, loss=task.loss)

@@ -1,0 +1,253 @@
+"""Synthetic training tasks, generated from a seed (no downloads).
+
+Three tasks, each a small frozen dataclass with a ``batches`` method:
+
+* :class:`AddingTask` -- the *adding problem* (Hochreiter & Schmidhuber 1997), one of the
+  long-range tasks Pascanu, Mikolov & Bengio (2013) used to study exploding gradients.
+  Each input step carries a value :math:`u_t \\sim U(0, 1)` and a marker :math:`m_t \\in \\{0, 1\\}`;
+  exactly two steps are marked, one in each half of the sequence, and the target is
+
+  .. math:: y = \\sum_t m_t u_t .
+
+  Predicting the mean (always 1) scores a mean squared error of :math:`2 \\cdot 1/12 = 1/6`,
+  the task's ``baseline_loss``.
+* :class:`TemporalOrderTask` -- the *temporal order* problem from the same papers: a
+  sequence of distractor symbols with two relevant symbols, each ``X`` or ``Y``, one early
+  and one in the middle; the class is the ordered pair (XX, XY, YX, YY). Cross-entropy
+  baseline :math:`\\ln 4`.
+* :class:`RegressionTask` -- a linear regression data set built the way scikit-learn's
+  ``make_regression`` builds one (here 1000 samples, 20 features, noise 0.1): standard normal features,
+  10 informative ones with coefficients :math:`100 \\cdot U(0, 1)`, Gaussian noise of
+  standard deviation 0.1. Batches walk through shuffled epochs, the last batch of an
+  epoch being smaller (as a PyTorch ``DataLoader`` with ``shuffle=True`` does).
+
+Sequence inputs are *time-major*: ``x`` has shape ``(T, B, n_in)`` so a recurrent loop
+reads ``x[t]`` without copying. Targets are ``(B, n_out)`` floats for a squared-error task
+and ``(B,)`` integer classes for a cross-entropy task.
+
+>>> task = AddingTask(seq_len=10)
+>>> b = task.batches(steps=2, batch_size=4, seed=0)
+>>> len(b), b[0].x.shape, b[0].y.shape
+(2, (10, 4, 2), (4, 1))
+>>> bool(np.all(b[0].x[:, :, 1].sum(axis=0) == 2))    # two markers per sequence
+True
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "Batch", "AddingTask", "TemporalOrderTask", "RegressionTask", "TASKS", "make_task",
+]
+
+# Different streams for data and for initial weights, so changing one never shifts the other.
+_DATA_STREAM = 1
+
+
+def _rng(seed: int, salt: int) -> np.random.Generator:
+    return np.random.default_rng([int(seed), _DATA_STREAM, salt])
+
+
+def _check_int(name: str, value: int, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or int(value) != value or not lo <= value <= hi:
+        raise ValueError(f"{name} must be an integer from {lo} to {hi}, got {value!r}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One minibatch: inputs ``x`` and targets ``y`` (see the module docstring for shapes)."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+
+@dataclass(frozen=True)
+class AddingTask:
+    """The adding problem: sum the two marked values of a sequence of length ``seq_len``.
+
+    ``batch_size`` is the default minibatch size of :meth:`batches`.
+
+    >>> AddingTask(seq_len=20).n_in, AddingTask().loss, round(AddingTask().baseline_loss, 4)
+    (2, 'mse', 0.1667)
+    """
+
+    seq_len: int = 10
+    batch_size: int = 8
+    name: str = "adding"
+    title: str = "Adding problem"
+    n_in: int = 2
+    n_out: int = 1
+    loss: str = "mse"
+    sequence: bool = True
+
+    def __post_init__(self) -> None:
+        _check_int("seq_len", self.seq_len, 2, 1000)
+
+    @property
+    def baseline_loss(self) -> float:
+        """Squared error of always predicting the mean target, 1: twice the variance of U(0,1)."""
+        return 1.0 / 6.0
+
+    def batches(self, steps: int, batch_size: int | None = None, seed: int = 0) -> list[Batch]:
+        """``steps`` fresh batches drawn in one vectorised call (deterministic for ``seed``)."""
+        steps = _check_int("steps", steps, 1, 100_000)
+        batch_size = _check_int("batch_size", self.batch_size if batch_size is None else batch_size, 1, 4096)
+        rng = _rng(seed, 11)
+        T, n = self.seq_len, steps * batch_size
+        values = rng.random((T, n))
+        half = T // 2
+        first = rng.integers(0, half, size=n)
+        second = rng.integers(half, T, size=n)
+        marks = np.zeros((T, n))
+        cols = np.arange(n)
+        marks[first, cols] = 1.0
+        marks[second, cols] = 1.0
+        x = np.stack([values, marks], axis=-1)                     # (T, n, 2)
+        y = (values[first, cols] + values[second, cols])[:, None]  # (n, 1)
+        return [Batch(x[:, i * batch_size:(i + 1) * batch_size], y[i * batch_size:(i + 1) * batch_size])
+                for i in range(steps)]
+
+
+@dataclass(frozen=True)
+class TemporalOrderTask:
+    """The temporal order problem: which of X/Y came first and second among distractors.
+
+    Symbols are one-hot over ``(a, b, c, d, X, Y)``; the relevant symbols sit in the
+    10--20 % and 50--60 % stretches of the sequence. Classes: 0 = XX, 1 = XY, 2 = YX, 3 = YY.
+
+    >>> b = TemporalOrderTask(seq_len=20).batches(1, 3, seed=1)[0]
+    >>> b.x.shape, b.y.dtype.kind, bool(np.all(b.x.sum(axis=2) == 1))
+    ((20, 3, 6), 'i', True)
+    """
+
+    seq_len: int = 10
+    batch_size: int = 8
+    name: str = "temporal_order"
+    title: str = "Temporal order"
+    n_in: int = 6
+    n_out: int = 4
+    loss: str = "xent"
+    sequence: bool = True
+
+    def __post_init__(self) -> None:
+        _check_int("seq_len", self.seq_len, 10, 1000)
+
+    @property
+    def baseline_loss(self) -> float:
+        """Cross-entropy of a uniform guess over the four classes."""
+        return math.log(4.0)
+
+    def batches(self, steps: int, batch_size: int | None = None, seed: int = 0) -> list[Batch]:
+        steps = _check_int("steps", steps, 1, 100_000)
+        batch_size = _check_int("batch_size", self.batch_size if batch_size is None else batch_size, 1, 4096)
+        rng = _rng(seed, 12)
+        T, n = self.seq_len, steps * batch_size
+        symbols = rng.integers(0, 4, size=(T, n))             # distractors a..d
+        lo1, hi1 = max(1, int(0.1 * T)), max(2, int(0.2 * T))
+        lo2, hi2 = int(0.5 * T), max(int(0.5 * T) + 1, int(0.6 * T))
+        t1 = rng.integers(lo1, hi1, size=n)
+        t2 = rng.integers(lo2, hi2, size=n)
+        which = rng.integers(0, 2, size=(2, n))               # 0 = X, 1 = Y
+        cols = np.arange(n)
+        symbols[t1, cols] = 4 + which[0]
+        symbols[t2, cols] = 4 + which[1]
+        x = np.eye(6)[symbols]                                # (T, n, 6)
+        y = (2 * which[0] + which[1]).astype(np.int64)
+        return [Batch(x[:, i * batch_size:(i + 1) * batch_size], y[i * batch_size:(i + 1) * batch_size])
+                for i in range(steps)]
+
+
+@dataclass(frozen=True)
+class RegressionTask:
+    """A ``make_regression``-style linear data set, served in shuffled epochs.
+
+    .. math:: y = X w + \\varepsilon,\\quad X_{ij} \\sim N(0, 1),\\quad
+              w_j = 100\\,U(0, 1) \\text{ for } j < n_\\text{informative}, \\text{ else } 0,
+              \\quad \\varepsilon \\sim N(0, \\text{noise}^2)
+
+    >>> t = RegressionTask()
+    >>> X, y, w = t.dataset(seed=0)
+    >>> X.shape, y.shape, int((w != 0).sum())
+    ((1000, 20), (1000, 1), 10)
+    >>> [b.x.shape[0] for b in t.batches(9, 128, seed=0)][-2:]     # epoch ends: 1000 = 7*128 + 104
+    [104, 128]
+    """
+
+    n_samples: int = 1000
+    n_features: int = 20
+    n_informative: int = 10
+    noise: float = 0.1
+    batch_size: int = 128
+    name: str = "regression"
+    title: str = "Linear regression (20 features)"
+    n_out: int = 1
+    loss: str = "mse"
+    sequence: bool = False
+
+    def __post_init__(self) -> None:
+        _check_int("n_samples", self.n_samples, 2, 1_000_000)
+        _check_int("n_features", self.n_features, 1, 10_000)
+        _check_int("n_informative", self.n_informative, 0, self.n_features)
+        if not (math.isfinite(self.noise) and self.noise >= 0):
+            raise ValueError(f"noise must be a finite number >= 0, got {self.noise!r}")
+
+    @property
+    def n_in(self) -> int:
+        return self.n_features
+
+    @property
+    def baseline_loss(self) -> float:
+        """Squared error of predicting 0 (the targets' mean) -- the variance of y, in expectation."""
+        return self.n_informative * 100.0 ** 2 / 3.0 + self.noise ** 2
+
+    def dataset(self, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The full data set ``(X, y, w)``: features, targets ``(n, 1)`` and true coefficients."""
+        rng = _rng(seed, 13)
+        X = rng.standard_normal((self.n_samples, self.n_features))
+        w = np.zeros(self.n_features)
+        informative = rng.permutation(self.n_features)[: self.n_informative]
+        w[informative] = 100.0 * rng.random(self.n_informative)
+        y = X @ w + self.noise * rng.standard_normal(self.n_samples)
+        return X, y[:, None], w
+
+    def batches(self, steps: int, batch_size: int | None = None, seed: int = 0) -> list[Batch]:
+        """Minibatches from epochs over one data set, reshuffled every epoch."""
+        steps = _check_int("steps", steps, 1, 100_000)
+        batch_size = _check_int("batch_size", self.batch_size if batch_size is None else batch_size,
+                                1, self.n_samples)
+        X, y, _ = self.dataset(seed)
+        rng = _rng(seed, 14)
+        out: list[Batch] = []
+        while len(out) < steps:
+            order = rng.permutation(self.n_samples)
+            for start in range(0, self.n_samples, batch_size):
+                idx = order[start:start + batch_size]
+                out.append(Batch(X[idx], y[idx]))
+                if len(out) == steps:
+                    break
+        return out
+
+
+TASKS = {
+    "adding": AddingTask,
+    "temporal_order": TemporalOrderTask,
+    "regression": RegressionTask,
+}
+
+
+def make_task(name: str, **options) -> AddingTask | TemporalOrderTask | RegressionTask:
+    """A task by name (``adding``, ``temporal_order``, ``regression``) with its options.
+
+    >>> make_task("adding", seq_len=30).seq_len
+    30
+    """
+    try:
+        cls = TASKS[name]
+    except KeyError:
+        raise ValueError(f"task must be one of {', '.join(TASKS)}, got {name!r}") from None
+    return cls(**options)

@@ -1,0 +1,354 @@
+"""Gradient-norm logs from real training loops: record, save, read back, summarise, suggest tau.
+
+:class:`NormTracker` collects one number per step -- typically the total norm that
+``torch.nn.utils.clip_grad_norm_`` returns (PyTorch is optional; nothing here imports it
+unless you call :meth:`NormTracker.clip_grad_norm_`). :func:`parse_norm_log` reads such a
+log back from CSV or JSON text, naming the first bad line when it cannot.
+:func:`analyse_norms` summarises a log and asks :func:`gradclip.adaptive.suggest_thresholds`
+for thresholds (percentiles, AutoClip, ZClip), each with the share of steps it would clip.
+
+In a PyTorch loop::
+
+    tracker = gradclip.NormTracker()
+    for batch in loader:
+        loss = model(batch).mean()
+        loss.backward()
+        tracker.clip_grad_norm_(model.parameters(), max_norm=1.0)   # clips and records
+        optimizer.step(); optimizer.zero_grad()
+    tracker.save("norms.csv")          # then: gradclip suggest norms.csv
+
+>>> t = NormTracker()
+>>> for n in [0.5, 0.7, 0.6, 9.0]:
+...     _ = t.record(n)
+>>> print(t.csv_text(), end="")
+step,grad_norm
+0,0.5
+1,0.7
+2,0.6
+3,9.0
+>>> parse_norm_log(t.csv_text()).tolist()
+[0.5, 0.7, 0.6, 9.0]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from gradclip.adaptive import Suggestion, suggest_thresholds
+
+__all__ = ["NormTracker", "NormSummary", "NormAnalysis", "parse_norm_log", "analyse_norms",
+           "MAX_ROWS"]
+
+MAX_ROWS = 1_000_000
+# Column names that hold a gradient norm, in order of preference (lower case).
+_NORM_COLUMNS = ("grad_norm", "gradient_norm", "total_norm", "norm", "value")
+
+
+@dataclass
+class NormTracker:
+    """Collects one gradient norm per step.
+
+    ``record(x)`` accepts a Python or NumPy number or anything with ``.item()`` (a
+    PyTorch scalar tensor). Non-finite norms are kept: they are the interesting steps.
+    """
+
+    values: list[float] = field(default_factory=list)
+
+    def record(self, norm: Any) -> float:
+        """Append this step's norm; returns it as a float."""
+        x = float(norm.item()) if hasattr(norm, "item") else float(norm)
+        if x < 0:
+            raise ValueError(f"norm must be >= 0 (or NaN/inf), got {x!r}")
+        self.values.append(x)
+        return x
+
+    def clip_grad_norm_(self, parameters: Any, max_norm: float = math.inf, norm_type: float = 2.0) -> float:
+        """Call ``torch.nn.utils.clip_grad_norm_`` and record the total norm it returns.
+
+        With the default ``max_norm=inf`` nothing is clipped: the tracker only measures.
+        PyTorch is imported here, on first use, and is never a dependency of gradclip.
+        """
+        import torch  # optional: only for this convenience
+
+        total = torch.nn.utils.clip_grad_norm_(parameters, max_norm, norm_type=norm_type)
+        return self.record(total)
+
+    @property
+    def norms(self) -> np.ndarray:
+        return np.asarray(self.values, dtype=float)
+
+    def csv_text(self) -> str:
+        """The log as CSV: a ``step,grad_norm`` header, then one row per step (``repr`` floats)."""
+        rows = ["step,grad_norm"] + [f"{i},{v!r}" for i, v in enumerate(self.values)]
+        return "\n".join(rows) + "\n"
+
+    def save(self, path: str) -> None:
+        """Write :meth:`csv_text` to ``path``."""
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(self.csv_text())
+
+    def summary(self) -> "NormSummary":
+        return analyse_norms(self.norms).summary
+
+    def suggest(self) -> list[Suggestion]:
+        """Thresholds by the package's rules, from the finite norms recorded so far."""
+        return analyse_norms(self.norms).suggestions
+
+
+@dataclass(frozen=True)
+class NormSummary:
+    """Descriptive numbers of a norm log (percentiles over the finite values)."""
+
+    steps: int
+    nonfinite: int
+    min: float
+    median: float
+    mean: float
+    p90: float
+    p99: float
+    max: float
+    first_nonfinite: int | None
+
+
+@dataclass(frozen=True)
+class NormAnalysis:
+    """A summary plus the suggestions of :func:`gradclip.adaptive.suggest_thresholds`."""
+
+    summary: NormSummary
+    suggestions: list[Suggestion]
+
+
+def analyse_norms(norms: Any) -> NormAnalysis:
+    """Summarise a log of gradient norms and suggest thresholds.
+
+    Non-finite entries (a run that blew up) are counted in ``summary.nonfinite`` and left
+    out of the percentiles and suggestions, which need finite numbers.
+
+    >>> a = analyse_norms([1.0, 2.0, 3.0, float("nan")])
+    >>> a.summary.steps, a.summary.nonfinite, a.summary.median, a.summary.first_nonfinite
+    (4, 1, 2.0, 3)
+    >>> [s.rule for s in a.suggestions]
+    ['p50', 'p90', 'p95', 'p99', 'autoclip', 'zclip']
+    """
+    x = np.asarray(norms, dtype=float).ravel()
+    if x.size == 0:
+        raise ValueError("norms must hold at least one value, got an empty log")
+    if np.any(x < 0):
+        raise ValueError(f"norms must be >= 0; entry {int(np.argmax(x < 0))} is {x[x < 0][0]!r}")
+    ok = np.isfinite(x)
+    fin = x[ok]
+    bad = np.flatnonzero(~ok)
+    nan = float("nan")
+    if fin.size:
+        p = np.percentile(fin, [50, 90, 99])
+        summary = NormSummary(int(x.size), int(bad.size), float(fin.min()), float(p[0]), float(fin.mean()),
+                              float(p[1]), float(p[2]), float(fin.max()),
+                              int(bad[0]) if bad.size else None)
+        suggestions = suggest_thresholds(fin)
+    else:
+        summary = NormSummary(int(x.size), int(bad.size), nan, nan, nan, nan, nan, nan, 0)
+        suggestions = []
+    return NormAnalysis(summary, suggestions)
+
+
+# ------------------------------------------------------------------------------ parsing
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return True
+
+
+def _show(s: str, limit: int = 40) -> str:
+    s = s.strip()
+    return repr(s if len(s) <= limit else s[:limit] + "…")
+
+
+def parse_norm_log(text: str) -> np.ndarray:
+    """Read gradient norms from the text of a CSV or JSON file.
+
+    Accepted:
+
+    * CSV (comma, semicolon, tab or spaces): one number per line, or several columns with
+      a header naming the norm column (``grad_norm``, ``gradient_norm``, ``total_norm``,
+      ``norm`` or ``value``, any case; otherwise the last column). Blank lines and lines
+      starting with ``#`` are skipped. ``nan`` and ``inf`` are read as such.
+    * JSON: a list of numbers; a list of objects each holding one of those column names;
+      or an object with such a key (or ``norms``) holding a list of numbers.
+
+    Raises ``ValueError`` naming the problem and, where there is one, the first bad line
+    (1-based): an empty file, a value that is not a number, a negative norm, a row with
+    the wrong number of columns, malformed JSON, or more than ``MAX_ROWS`` rows.
+
+    >>> parse_norm_log("step,loss,grad_norm\\n0,2.3,1.5\\n1,2.1,0.9\\n").tolist()
+    [1.5, 0.9]
+    >>> parse_norm_log('{"grad_norm": [1, 2.5]}').tolist()
+    [1.0, 2.5]
+    >>> parse_norm_log("1.0\\n2.0\\nabc\\n")
+    Traceback (most recent call last):
+    ...
+    ValueError: line 3: 'abc' is not a number
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"text must be a str, got {type(text).__name__}")
+    body = text.lstrip("\ufeff")
+    if not body.strip():
+        raise ValueError("the file is empty: no gradient norms in it")
+    head = body.lstrip()[:1]
+    if head in "[{":
+        return _parse_json(body)
+    return _parse_csv(body)
+
+
+def _too_many(n: int) -> ValueError:
+    return ValueError(f"the file has more than {MAX_ROWS:,} rows ({n:,}); "
+                      f"keep every k-th step or the last {MAX_ROWS:,} steps")
+
+
+def _finish(values: np.ndarray, line_of: Any) -> np.ndarray:
+    neg = np.flatnonzero(values < 0)
+    if neg.size:
+        i = int(neg[0])
+        raise ValueError(f"line {line_of(i)}: {float(values[i])!r} is negative, and a gradient norm cannot be")
+    return values
+
+
+def _data_lines(lines: list[str], start: int = 0):
+    """(1-based line number, text) of every line that holds data: not blank, not a # comment."""
+    return [(i + 1, ln) for i, ln in enumerate(lines[start:], start)
+            if ln.strip() and not ln.lstrip().startswith("#")]
+
+
+def _parse_csv(text: str) -> np.ndarray:
+    if text.count("\n") > 2 * MAX_ROWS + 100:    # hopeless even if half the lines were blank
+        raise _too_many(text.count("\n"))
+    lines = text.splitlines()
+    first_at = next((i for i, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")), None)
+    if first_at is None:
+        raise ValueError("the file has no data lines (only blank lines or # comments)")
+    first_no, first = first_at + 1, lines[first_at]
+    delim = next((d for d in (",", "\t", ";") if d in first), None)
+
+    def split(s: str) -> list[str]:
+        return s.split(delim) if delim else s.split()
+
+    cells = split(first)
+    ncol = len(cells)
+    col = ncol - 1
+    if all(_is_number(c.strip().strip('"')) for c in cells):
+        data_from = first_at
+    else:
+        header = [c.strip().strip('"').lower() for c in cells]
+        col = next((header.index(n) for n in _NORM_COLUMNS if n in header), col)
+        data_from = first_at + 1
+
+    if not any(ln.strip() and not ln.lstrip().startswith("#") for ln in lines[data_from:]):
+        raise ValueError(f"line {first_no}: only a header ({_show(first)}), no gradient norms below it")
+    # Fast path: NumPy's C reader, all columns (so a row with a missing or extra cell fails
+    # here too). Anything it refuses goes through the slow path below, which either finds
+    # and names the first bad line or reads a file whose other columns are not numbers.
+    try:
+        table = np.loadtxt(lines[data_from:], delimiter=delim, comments="#", quotechar='"',
+                           ndmin=2, dtype=float)
+    except ValueError:
+        table = None
+    if table is not None and table.shape[1] == ncol:
+        if table.shape[0] > MAX_ROWS:
+            raise _too_many(table.shape[0])
+        return _finish(np.ascontiguousarray(table[:, col]), lambda i: _data_lines(lines, data_from)[i][0])
+
+    rows = _data_lines(lines, data_from)
+    if len(rows) > MAX_ROWS:
+        raise _too_many(len(rows))
+    cells: list[str] = []
+    for no, ln in rows:
+        parts = split(ln)
+        if len(parts) != ncol:
+            raise ValueError(f"line {no}: expected {ncol} column{'s' if ncol != 1 else ''} "
+                             f"like line {first_no}, found {len(parts)} ({_show(ln)})")
+        cell = parts[col].strip().strip('"')
+        if not _is_number(cell):
+            where = f" (column {col + 1})" if ncol > 1 else ""
+            raise ValueError(f"line {no}: {_show(cell)}{where} is not a number")
+        cells.append(cell)
+    return _finish(np.array(cells, dtype=float), lambda i: rows[i][0])
+
+
+def _parse_json(text: str) -> np.ndarray:
+    if text.count(",") > 2 * MAX_ROWS + 100:
+        raise _too_many(text.count(","))
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"line {exc.lineno}: the JSON is malformed ({exc.msg}, column {exc.colno})") from None
+    list_at = 0                                   # where the list of norms starts in the text
+    if isinstance(data, dict):
+        lowered = {str(k).lower(): k for k in data}
+        key = next((lowered[n] for n in (*_NORM_COLUMNS, "norms") if n in lowered), None)
+        if key is None:
+            raise ValueError("line 1: the JSON object has no list of norms; expected a key such as "
+                             "'grad_norm' or 'norms'")
+        data = data[key]
+        if not isinstance(data, list):
+            raise ValueError(f"line 1: the JSON key {key!r} holds {type(data).__name__}, not a list of numbers")
+        list_at = text.find("[", text.find(json.dumps(key)))
+    if not isinstance(data, list):
+        raise ValueError(f"line 1: expected a JSON list of numbers, found {type(data).__name__}")
+    if not data:
+        raise ValueError("the JSON list is empty: no gradient norms in it")
+    if len(data) > MAX_ROWS:
+        raise _too_many(len(data))
+
+    def line(i: int) -> int:
+        return _json_element_line(text, list_at, i)
+
+    name = None
+    if isinstance(data[0], dict):
+        keys = {str(k).lower(): k for k in data[0]}
+        name = next((keys[n] for n in _NORM_COLUMNS if n in keys), None)
+        if name is None:
+            raise ValueError(f"line {line(0)}: the first JSON object has no norm field "
+                             f"(one of {', '.join(_NORM_COLUMNS)})")
+    if name is None and all(type(v) is float or type(v) is int for v in data):
+        return _finish(np.array(data, dtype=float), line)      # the common case, in one step
+    out = np.empty(len(data))
+    for i, item in enumerate(data):
+        if name is not None:
+            if not isinstance(item, dict) or name not in item:
+                raise ValueError(f"line {line(i)}: entry {i + 1} has no {name!r} field")
+            item = item[name]
+        if item is None:                          # JavaScript's JSON.stringify writes NaN as null
+            out[i] = math.nan
+        elif isinstance(item, (int, float)) and not isinstance(item, bool):
+            out[i] = item
+        else:
+            raise ValueError(f"line {line(i)}: entry {i + 1} ({_show(json.dumps(item))}) is not a number")
+    return _finish(out, line)
+
+
+def _json_element_line(text: str, list_at: int, index: int) -> int:
+    """1-based line of element ``index`` of the JSON list opening at ``text[list_at]``.
+
+    Only called to word an error message, so it may walk the list element by element.
+    """
+    decoder = json.JSONDecoder()
+    pos = list_at + 1
+    ws = " \t\r\n"
+    for i in range(index + 1):
+        while pos < len(text) and text[pos] in ws + ",":
+            pos += 1
+        if i == index:
+            break
+        try:
+            _, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError:            # pragma: no cover - json.loads accepted the text
+            break
+    return text.count("\n", 0, pos) + 1

@@ -1,0 +1,376 @@
+"""Train a small network and log what clipping does, step by step.
+
+:func:`train` runs one configuration; :func:`train_runs` runs several configurations
+(method, tau, learning rate) on the *same* seed in one vectorised loop -- identical
+initial weights, identical batches -- which is what a fair clipped-versus-unclipped
+comparison needs. :func:`train_iter` is the same loop as a generator, for a page that
+draws the run while it trains.
+
+Each step of run :math:`r`:
+
+.. math::
+
+    g = \\nabla_\\theta L(\\theta; \\text{batch}_s),\\qquad
+    \\tilde g = \\operatorname{clip}(g),\\qquad
+    \\theta \\leftarrow \\theta + \\Delta\\theta(\\tilde g)
+
+where ``clip`` is one of the package's own rules (``gradclip.clipping`` /
+``gradclip.adaptive``; nothing is re-implemented here) and :math:`\\Delta\\theta` the
+optimizer's step (``sgd``, ``momentum`` as in PyTorch: :math:`v \\leftarrow \\mu v + \\tilde g`,
+:math:`\\Delta\\theta = -\\eta v`; ``adam``). The log (:class:`TrainLog`) keeps, per step,
+the loss, :math:`\\lVert g\\rVert`, :math:`\\lVert\\tilde g\\rVert`, :math:`\\lVert\\Delta\\theta\\rVert`,
+whether clipping changed the gradient, the threshold in force and the per-layer norms of
+:math:`g`.
+
+A run *diverges* at the first step whose loss is not finite or exceeds
+``BLOWUP`` times its initial loss.
+
+>>> log = train("rnn1", "adding", method="norm", tau=1.0, lr=0.05, steps=20, seed=0)
+>>> log.loss.shape, bool(np.all(log.clipped_norm <= 1.0 + 1e-6))
+((20,), True)
+>>> a, b = (train("rnn1", "adding", steps=20, seed=3) for _ in range(2))
+>>> bool(np.array_equal(a.loss, b.loss))          # deterministic for a seed
+True
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from gradclip import adaptive, clipping
+from gradclip.nets import MODELS, group_norms, make_model
+from gradclip.tasks import make_task
+
+__all__ = [
+    "METHODS", "OPTIMIZERS", "MAX_STEPS", "BLOWUP", "RunSpec", "TrainSummary", "TrainLog",
+    "TrainProgress", "train", "train_runs", "train_iter", "resolve",
+]
+
+METHODS = ("none", "norm", "value", "agc", "autoclip", "zclip")
+OPTIMIZERS = ("sgd", "momentum", "adam")
+MAX_STEPS = 5000
+BLOWUP = 100.0
+_TAU_RANGE = (1e-6, 1e6)
+_LR_RANGE = (1e-6, 10.0)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One configuration in a batch of runs.
+
+    ``tau`` means: the norm threshold (``norm``), the value bound (``value``), the
+    clipping ratio :math:`\\lambda` (``agc``), the percentile of past norms (``autoclip``),
+    the z-score threshold (``zclip``); ``none`` ignores it.
+    """
+
+    method: str = "none"
+    tau: float = 1.0
+    lr: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
+        if not (_TAU_RANGE[0] <= self.tau <= _TAU_RANGE[1]):
+            raise ValueError(f"tau must be in [{_TAU_RANGE[0]:g}, {_TAU_RANGE[1]:g}], got {self.tau!r}")
+        if self.method == "autoclip" and not 0 < self.tau <= 100:
+            raise ValueError(f"tau (the AutoClip percentile) must be in (0, 100], got {self.tau!r}")
+        if not (_LR_RANGE[0] <= self.lr <= _LR_RANGE[1]):
+            raise ValueError(f"lr must be in [{_LR_RANGE[0]:g}, {_LR_RANGE[1]:g}], got {self.lr!r}")
+
+
+@dataclass(frozen=True)
+class TrainSummary:
+    """Headline numbers of one run.
+
+    ``final_loss`` is the mean loss over the last tenth of the steps (at least one step):
+    each step's loss is measured on a small fresh batch, so the last value alone is noisy.
+    It is NaN or inf when any of those steps was. ``loss_reduction_pct`` compares it with
+    ``initial_loss``, the loss of the untrained network on the first batch.
+    """
+
+    initial_loss: float
+    final_loss: float
+    min_loss: float
+    max_grad_norm: float
+    clip_events: int
+    clip_fraction: float
+    diverged: bool
+    diverged_at: int | None
+    loss_reduction_pct: float
+
+
+@dataclass
+class TrainLog:
+    """Per-step record of one run (arrays of length ``steps``; see the module docstring)."""
+
+    model: str
+    task: str
+    method: str
+    tau: float
+    lr: float
+    optimizer: str
+    seed: int
+    loss: np.ndarray
+    grad_norm: np.ndarray
+    clipped_norm: np.ndarray
+    update_norm: np.ndarray
+    clipped: np.ndarray
+    threshold: np.ndarray
+    layer_norms: np.ndarray
+    layer_names: tuple[str, ...] = ()
+
+    @property
+    def steps(self) -> int:
+        return int(self.loss.shape[0])
+
+    @functools.cached_property
+    def summary(self) -> TrainSummary:
+        """Computed once per log object. Logs handed out by :func:`train_runs` and
+        :meth:`TrainProgress.logs` are snapshots: steps already taken never change."""
+        loss = self.loss
+        n = loss.shape[0]
+        if n == 0:
+            nan = float("nan")
+            return TrainSummary(nan, nan, nan, nan, 0, nan, False, None, nan)
+        first = float(loss[0])
+        bad = ~np.isfinite(loss) | (loss > BLOWUP * abs(first))
+        at = int(np.argmax(bad)) if bad.any() else None
+        finite = loss[np.isfinite(loss)]
+        with np.errstate(all="ignore"):          # a blown-up run may sum past the float range
+            last = float(np.mean(loss[-max(1, n // 10):]))
+        reduction = 100.0 * (first - last) / first if (first > 0 and math.isfinite(last)) else float("nan")
+        gn = self.grad_norm[np.isfinite(self.grad_norm)]
+        clips = int(self.clipped.sum())
+        return TrainSummary(
+            initial_loss=first, final_loss=last,
+            min_loss=float(finite.min()) if finite.size else float("nan"),
+            max_grad_norm=float(gn.max()) if gn.size else float("nan"),
+            clip_events=clips, clip_fraction=clips / n, diverged=at is not None, diverged_at=at,
+            loss_reduction_pct=reduction)
+
+    def head(self, n: int) -> "TrainLog":
+        """The first ``n`` steps (views, no copy)."""
+        cut = {k: getattr(self, k)[:n] for k in _ARRAYS}
+        return TrainLog(**{**self._meta(), **cut})
+
+    def _meta(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("model", "task", "method", "tau", "lr", "optimizer",
+                                              "seed", "layer_names")}
+
+
+_ARRAYS = ("loss", "grad_norm", "clipped_norm", "update_norm", "clipped", "threshold", "layer_norms")
+
+
+@dataclass
+class TrainProgress:
+    """What :func:`train_iter` yields: ``done`` of ``total`` steps finished; ``logs()`` so far."""
+
+    done: int
+    total: int
+    _full: list[TrainLog] = field(repr=False, default_factory=list)
+
+    def logs(self) -> list[TrainLog]:
+        return [log.head(self.done) for log in self._full]
+
+
+def resolve(model: Any, task: Any, *, seq_len: int | None = None, n_hidden: int | None = None,
+            rho: float | None = None):
+    """Turn names into objects: ``(model, task)``. Objects pass through unchanged.
+
+    Defaults for names: those of :func:`gradclip.tasks.make_task` and
+    :func:`gradclip.nets.make_model`.
+    """
+    if isinstance(task, str):
+        opts = {} if seq_len is None or task == "regression" else {"seq_len": seq_len}
+        task = make_task(task, **opts)
+    if isinstance(model, str):
+        if model not in MODELS:
+            raise ValueError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
+        model = make_model(model, task, n_hidden=n_hidden, rho=rho)
+    return model, task
+
+
+def _apply(spec: RunSpec, grads: list[np.ndarray], params: list[np.ndarray],
+           history: list[float], zstate: Any) -> tuple[list[np.ndarray], float, Any]:
+    """Clip one run's gradients with the package's rule; returns (clipped, threshold, zstate)."""
+    m = spec.method
+    if m == "none":
+        return grads, math.inf, zstate
+    if m == "norm":
+        out, _ = clipping.clip_grad_norm(grads, spec.tau)
+        return out, spec.tau, zstate
+    if m == "value":
+        return clipping.clip_grad_value(grads, spec.tau), spec.tau, zstate
+    if m == "agc":
+        return adaptive.adaptive_grad_clip(grads, params, clipping=spec.tau), math.nan, zstate
+    total = float(clipping.global_norm(grads))
+    if not math.isfinite(total):
+        # The adaptive rules keep statistics of finite norms only; a blown-up run has no
+        # meaningful threshold left, and its gradient is unusable either way.
+        return grads, math.nan, zstate
+    if m == "autoclip":
+        # AutoClip clips to a percentile of every norm seen so far, this step's included.
+        history.append(total)
+        thr = float(adaptive.autoclip_threshold(history, percentile=spec.tau))
+    else:  # zclip: tau is the z-score above which a norm counts as a spike
+        if zstate is None:
+            zstate = adaptive.ZClip(z_thresh=spec.tau)
+        zstate, thr = adaptive.zclip_step(zstate, total)
+        thr = float(thr)
+    if not math.isfinite(thr):          # ZClip's warm-up: nothing is clipped yet
+        return grads, thr, zstate
+    out, _ = clipping.clip_grad_norm(grads, thr)
+    return out, thr, zstate
+
+
+def train_iter(model: Any = "rnn3", task: Any = "adding", runs: Sequence[RunSpec] = (RunSpec(),),
+               steps: int = 500, optimizer: str = "sgd", seed: int = 0, *, momentum: float = 0.9,
+               batch_size: int | None = None, seq_len: int | None = None, n_hidden: int | None = None,
+               rho: float | None = None) -> Iterator[TrainProgress]:
+    """Train every run in ``runs`` together; yield a :class:`TrainProgress` after each step.
+
+    The runs share the seed: the same initial weights and the same batches in the same
+    order. Deterministic: the same arguments give the same numbers, bit for bit.
+    """
+    if isinstance(steps, bool) or int(steps) != steps or not 1 <= steps <= MAX_STEPS:
+        raise ValueError(f"steps must be an integer from 1 to {MAX_STEPS}, got {steps!r}")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
+    if not 0 <= momentum < 1:
+        raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+    runs = [r if isinstance(r, RunSpec) else RunSpec(*r) for r in runs]
+    if not runs:
+        raise ValueError("runs must hold at least one RunSpec")
+    steps = int(steps)
+    net, tk = resolve(model, task, seq_len=seq_len, n_hidden=n_hidden, rho=rho)
+    R = len(runs)
+    batches = tk.batches(steps, batch_size, seed=seed)
+
+    # All parameters of a run live in one row of a flat (R, P) array; the model sees views of
+    # it. Norms, clipping and the optimizer then cost one operation per step, not one per tensor.
+    init = net.init(seed=seed, runs=R)
+    shapes = [p.shape[1:] for p in init]
+    bounds = np.concatenate([[0], np.cumsum([p[0].size for p in init])]).astype(int)
+    theta = np.concatenate([p.reshape(R, -1) for p in init], axis=1)
+    groups = net.groups()
+    # Groups are runs of consecutive tensors, so their norms are segment sums of the row.
+    group_start = [int(bounds[idx[0]]) for _, idx in groups]
+    if any(list(idx) != list(range(idx[0], idx[-1] + 1)) for _, idx in groups):
+        raise ValueError("model groups must list consecutive tensors")  # pragma: no cover
+    lr = np.array([r.lr for r in runs])[:, None]
+    state = (np.zeros_like(theta), np.zeros_like(theta))
+    alive = np.arange(R)                 # runs still computing; see "dead" below
+
+    def views(flat: np.ndarray) -> list[np.ndarray]:
+        return [flat[:, a:b].reshape((flat.shape[0],) + sh) for a, b, sh in zip(bounds[:-1], bounds[1:], shapes)]
+
+    params = views(theta)
+    logs = [TrainLog(model=net.name, task=tk.name, method=r.method, tau=r.tau, lr=r.lr,
+                     optimizer=optimizer, seed=int(seed),
+                     loss=np.full(steps, np.nan), grad_norm=np.full(steps, np.nan),
+                     clipped_norm=np.full(steps, np.nan), update_norm=np.full(steps, np.nan),
+                     clipped=np.zeros(steps, dtype=bool), threshold=np.full(steps, np.nan),
+                     layer_norms=np.full((steps, len(groups)), np.nan),
+                     layer_names=tuple(name for name, _ in groups)) for r in runs]
+    histories: list[list[float]] = [[] for _ in runs]
+    zstates: list[Any] = [None] * R
+
+    # A run that has blown up computes with inf/NaN until it is dropped; that is the point of
+    # the demonstration, not an error, so NumPy's overflow warnings are silenced.
+    with np.errstate(all="ignore"):
+        for s in range(steps):
+            if alive.size:
+                A = alive.size
+                loss, grads = net.loss_and_grads(params, batches[s])
+                g = np.concatenate([a.reshape(A, -1) for a in grads], axis=1)
+                layer = np.sqrt(np.add.reduceat(g * g, group_start, axis=1))     # (A, G)
+                raw = np.sqrt(np.sum(layer * layer, axis=1))
+                thresholds = np.full(A, math.inf)
+                for j, r in enumerate(alive):
+                    spec = runs[r]
+                    if spec.method == "none":
+                        continue
+                    if spec.method == "agc":       # AGC works unit by unit: it needs the tensors
+                        row = [a[j] for a in views(g)]
+                        mine = [p[j] for p in params]
+                    else:
+                        row, mine = [g[j]], None
+                    out, thresholds[j], zstates[r] = _apply(spec, row, mine, histories[r], zstates[r])
+                    g[j] = out[0] if len(out) == 1 else np.concatenate([o.ravel() for o in out])
+                after = np.sqrt(np.sum(g * g, axis=1))
+                step = _optimizer_step(optimizer, g, state, lr, s + 1, momentum)
+                theta += step
+                upd = np.sqrt(np.sum(step * step, axis=1))
+                for j, r in enumerate(alive):
+                    log = logs[r]
+                    log.loss[s] = loss[j]
+                    log.grad_norm[s] = raw[j]
+                    log.clipped_norm[s] = after[j]
+                    log.update_norm[s] = upd[j]
+                    log.threshold[s] = thresholds[j]
+                    log.layer_norms[s] = layer[j]
+                    # Clipped = the rule changed the gradient (a relative tolerance absorbs rounding).
+                    log.clipped[s] = bool(after[j] < raw[j] * (1.0 - 1e-9))
+                # Dead: a run whose weights are no longer finite. Every later loss and gradient
+                # of it is NaN, which its log already holds, so it leaves the batch.
+                dead = ~np.isfinite(theta).all(axis=1)
+                if dead.any():
+                    keep = ~dead
+                    alive, theta, lr = alive[keep], theta[keep], lr[keep]
+                    state = (state[0][keep], state[1][keep])
+                    params = views(theta)
+            yield TrainProgress(done=s + 1, total=steps, _full=logs)
+
+
+def _optimizer_step(name: str, g: np.ndarray, state: tuple[np.ndarray, np.ndarray],
+                    lr: np.ndarray, t: int, momentum: float) -> np.ndarray:
+    """The parameter change ``(R, P)`` for gradients ``g`` (updates ``state`` in place).
+
+    ``momentum`` is PyTorch's SGD momentum (no dampening, no Nesterov); ``adam`` uses
+    betas (0.9, 0.999) and eps 1e-8 with bias correction.
+    """
+    if name == "sgd":
+        return -lr * g
+    m, v = state
+    if name == "momentum":
+        m *= momentum
+        m += g
+        return -lr * m
+    b1, b2, eps = 0.9, 0.999, 1e-8
+    m *= b1
+    m += (1.0 - b1) * g
+    v *= b2
+    v += (1.0 - b2) * g * g
+    return -lr * (m / (1.0 - b1 ** t)) / (np.sqrt(v / (1.0 - b2 ** t)) + eps)
+
+
+def train_runs(model: Any = "rnn3", task: Any = "adding", runs: Sequence[RunSpec] = (RunSpec(),),
+               steps: int = 500, optimizer: str = "sgd", seed: int = 0, **options: Any) -> list[TrainLog]:
+    """:func:`train_iter` run to the end: one :class:`TrainLog` per run, in order.
+
+    >>> a, b = train_runs("rnn1", "adding", [RunSpec("none"), RunSpec("norm", 0.5)], steps=5)
+    >>> bool(a.loss[0] == b.loss[0])        # same seed: same weights, same first batch
+    True
+    """
+    last = None
+    for last in train_iter(model, task, runs, steps, optimizer, seed, **options):
+        pass
+    return last.logs()
+
+
+def train(model: Any = "rnn3", task: Any = "adding", method: str = "norm", tau: float = 1.0,
+          lr: float = 0.05, steps: int = 500, optimizer: str = "sgd", seed: int = 0,
+          **options: Any) -> TrainLog:
+    """Train one configuration; returns its per-step :class:`TrainLog`.
+
+    ``model``: ``rnn1``/``rnn2``/``rnn3``/``mlp`` or a model object from :mod:`gradclip.nets`;
+    ``task``: ``adding``/``temporal_order``/``regression`` or a task object from
+    :mod:`gradclip.tasks`. Options: ``momentum`` (0.9), ``batch_size`` (the task's default:
+    8 for sequences, 128 for regression), ``seq_len``, ``n_hidden``, ``rho``.
+    """
+    return train_runs(model, task, [RunSpec(method, tau, lr)], steps, optimizer, seed, **options)[0]

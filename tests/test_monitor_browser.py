@@ -1,0 +1,191 @@
+"""The training-run pages in a real browser (headless Chromium, the built site, Pyodide).
+
+The monitor must stream (partial outputs, drawn, before the final one), drop a stale run when
+a setting changes, and overlay the unclipped run in compare mode; the worked examples must go
+live and blow up where CPython says they do; the analyser must read good files and answer
+every kind of bad file with a message naming the problem, staying usable afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import gradclip.demos as demos
+from conftest import canvas_ink, demo_ready, wait_idle
+from gradclip.tracker import MAX_ROWS
+
+pytestmark = pytest.mark.browser
+
+RECORD = """sel => {
+    const root = document.querySelector(sel);
+    window.__outputs = [];
+    root.addEventListener('gc:output', e => {
+        const o = e.detail.output;
+        window.__outputs.push({done: o.done, params: o.params,
+                               steps: o.results.steps_done ? o.results.steps_done.value : null,
+                               results: Object.fromEntries(Object.entries(o.results).map(([k, v]) => [k, v.value]))});
+    });
+}"""
+
+
+def outputs(page):
+    return page.evaluate("() => window.__outputs")
+
+
+def set_params(page, sel: str, params: dict) -> None:
+    page.eval_on_selector(sel, "(el, p) => el.gcDemo.setParams(p)", params)
+
+
+def wait_done(page, count_done: int = 1, timeout: int = 120_000) -> None:
+    page.wait_for_function("n => window.__outputs.filter(o => o.done !== false).length >= n",
+                           arg=count_done, timeout=timeout)
+
+
+def results(page, sel: str) -> dict[str, str]:
+    return page.eval_on_selector_all(
+        f"{sel} [data-result]", "els => Object.fromEntries(els.map(e => [e.dataset.result, e.dataset.value]))")
+
+
+def notices(page, sel: str) -> str:
+    return page.text_content(f"{sel} .gc-notices") or ""
+
+
+# --------------------------------------------------------------------------------- monitor
+
+
+def test_monitor_streams_partial_outputs_and_draws_them(page, site_url):
+    page.goto(site_url + "monitor/training-monitor/")
+    sel = "#monitor-main"
+    demo_ready(page, sel)
+    wait_idle(page, sel, timeout=120_000)
+    page.evaluate(RECORD, sel)
+    set_params(page, sel, {"seed": 5, "steps": 600})
+    wait_done(page)
+    outs = outputs(page)
+    partial = [o for o in outs if o["done"] is False]
+    assert len(partial) >= 3, outs
+    steps = [int(o["steps"]) for o in outs]
+    assert steps == sorted(steps) and steps[-1] == 600
+    for name in ("loss", "norm", "update", "layers"):
+        assert canvas_ink(page, f"{sel} [data-figure={name}] canvas") > 500
+    assert results(page, sel)["steps_done"] == "600"
+
+
+def test_a_setting_change_cancels_the_stale_run(page, site_url):
+    page.goto(site_url + "monitor/training-monitor/")
+    sel = "#monitor-main"
+    demo_ready(page, sel)
+    wait_idle(page, sel, timeout=120_000)
+    page.evaluate(RECORD, sel)
+    set_params(page, sel, {"seed": 11, "steps": 2000})
+    page.wait_for_function("() => window.__outputs.some(o => o.done === false && o.params.seed === 11)",
+                           timeout=120_000)
+    set_params(page, sel, {"seed": 12, "steps": 100})
+    page.wait_for_function("() => window.__outputs.some(o => o.done !== false && o.params.seed === 12)",
+                           timeout=120_000)
+    wait_idle(page, sel)
+    stale = [o for o in outputs(page) if o["params"]["seed"] == 11]
+    assert stale and all(o["done"] is False for o in stale)      # the 2000-step run never finished
+    assert max(int(o["steps"]) for o in stale) < 2000
+    final = outputs(page)[-1]
+    assert final["params"]["seed"] == 12 and final["steps"] == "100"
+    assert results(page, sel)["steps_done"] == "100"
+
+
+def test_compare_overlays_the_unclipped_run_and_matches_cpython(page, site_url):
+    page.goto(site_url + "monitor/training-monitor/")
+    sel = "#monitor-main"
+    demo_ready(page, sel)
+    wait_idle(page, sel, timeout=120_000)
+    page.evaluate(RECORD, sel)
+    params = {"model": "rnn1", "steps": 40, "seed": 3, "compare": True}
+    set_params(page, sel, params)
+    wait_done(page)
+    wait_idle(page, sel)
+    live = results(page, sel)
+    assert live["other_label"] == "none"
+    labels = page.eval_on_selector(
+        sel, "el => el.gcDemo.output.figures.loss.items.filter(i => i.t === 'line').map(i => i.label)")
+    assert labels == ["norm, τ = 1", "no clipping"]
+    expected = demos.run("monitor", {**json.loads(page.eval_on_selector(sel, "el => JSON.stringify(el.gcDemo.params)")),
+                                     **params})["results"]
+    for key in ("final_loss", "max_norm", "clips", "other_final_loss"):
+        a, b = float(live[key]), float(expected[key]["value"])
+        assert a == pytest.approx(b, rel=1e-6), key
+    # Compare off: one run, and the comparison rows say so.
+    page.click(f"{sel} [data-param=compare]")
+    wait_done(page, 2)
+    wait_idle(page, sel)
+    labels = page.eval_on_selector(
+        sel, "el => el.gcDemo.output.figures.loss.items.filter(i => i.t === 'line').map(i => i.label)")
+    assert labels == ["norm, τ = 1"]
+    assert "compare is off" in page.text_content(f"{sel} [data-result=other_label]")
+
+
+# ------------------------------------------------------------------------ worked examples
+
+
+def test_worked_examples_go_live_and_blow_up_where_cpython_says(page, site_url):
+    page.goto(site_url + "monitor/worked-examples/")
+    for sel, demo, clipped in (("#worked-rnn", "worked_rnn", "tau1_"), ("#worked-mlp", "worked_mlp", "value_")):
+        page.locator(sel).scroll_into_view_if_needed()
+        demo_ready(page, sel)
+        wait_idle(page, sel, timeout=120_000)
+        live = results(page, sel)
+        expected = {k: v["value"] for k, v in demos.run(demo)["results"].items()}
+        assert live["none_diverged"] == expected["none_diverged"] != "false"
+        assert live[f"{clipped}diverged"] == "false"
+        assert live["steps_done"] == expected["steps_done"]
+        assert canvas_ink(page, f"{sel} [data-figure=loss] canvas") > 500
+
+
+# ------------------------------------------------------------------------------- analyser
+
+
+def drop(page, sel: str, name: str, text: str) -> None:
+    page.set_input_files(f"{sel} input[type=file]",
+                         files=[{"name": name, "mimeType": "text/plain", "buffer": text.encode()}])
+
+
+GOOD_CSV = "step,grad_norm\n" + "".join(f"{i},{1 + (i % 5) / 10}\n" for i in range(300)) + "300,80\n"
+
+BAD_FILES = [
+    ("empty.csv", "", "the file is empty"),
+    ("words.csv", "step,grad_norm\n0,1.5\n1,abc\n", "line 3: 'abc'"),
+    ("ragged.csv", "step,grad_norm\n0,1\n1,2,3\n", "line 3: expected 2 columns"),
+    ("broken.json", '{"grad_norm": [1, 2,\n 3,, 4]}', "line 2: the JSON is malformed"),
+    ("negative.csv", "1\n2\n-4\n", "line 3: -4.0 is negative"),
+    ("huge.csv", "grad_norm\n" + "1\n" * (MAX_ROWS + 1), "more than 1,000,000 rows"),
+]
+
+
+def test_analyser_reads_a_good_file_and_every_bad_file_gets_a_named_problem(page, site_url):
+    page.goto(site_url + "monitor/norm-log-analyser/")
+    sel = "#analyser"
+    demo_ready(page, sel)
+    wait_idle(page, sel, timeout=120_000)
+    assert results(page, sel)["source"] == "sample"
+
+    drop(page, sel, "good.csv", GOOD_CSV)
+    page.wait_for_function("s => document.querySelector(s + ' [data-result=steps]').dataset.value === '301'",
+                           arg=sel, timeout=60_000)
+    good = results(page, sel)
+    expected = {k: v["value"] for k, v in demos.run("norm_analyser", {"file": GOOD_CSV})["results"].items()}
+    assert good == expected
+
+    for name, text, words in BAD_FILES:
+        drop(page, sel, name, text)
+        page.wait_for_function("([s, w]) => document.querySelector(s + ' .gc-notices').textContent.includes(w)",
+                               arg=[sel, words], timeout=120_000)
+        assert "could not be used" in notices(page, sel)
+        assert results(page, sel) == good                   # the last good analysis stays
+        wait_idle(page, sel)
+
+    # Still usable: another good file replaces the message.
+    drop(page, sel, "again.json", json.dumps([1.0, 2.0, 3.0]))
+    page.wait_for_function("s => document.querySelector(s + ' [data-result=steps]').dataset.value === '3'",
+                           arg=sel, timeout=60_000)
+    assert notices(page, sel).strip() == ""
+    assert canvas_ink(page, f"{sel} [data-figure=histogram] canvas") > 200

@@ -1,0 +1,171 @@
+"""The practice pages in a real browser: demos go live, predictions gate them, recipes follow the simulator.
+
+For each page (where clipping is used, pitfalls, the four guides and the API reference),
+headless Chromium loads the built site and waits until every demo reaches
+``data-state=ready``. On the pitfalls page each demo starts hidden behind its "predict first"
+question; the test answers it and checks the reveal. Then every canvas must be painted, the
+results must equal what CPython gradclip computes for the same parameters, and one change per
+demo must reach the results. The recipes page must put the simulator's last threshold into
+its code snippets.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+import gradclip.demos as demos
+from conftest import canvas_ink, demo_ready, wait_idle
+
+pytestmark = pytest.mark.browser
+
+PAGES = {
+    "learn/applications/": ["app-rnn", "app-transformer", "app-rl", "app-steps"],
+    "learn/pitfalls/": ["pit-vanish", "pit-tau", "pit-lr"],
+    "guide/using-the-simulator/": ["guide-events"],
+    "guide/practical-notes/": ["notes-sustained"],
+    "guide/recipes/": ["recipes-compare"],
+    "guide/python/": ["python-call"],
+    "guide/reference/": ["reference-call"],
+}
+
+# demo id -> (parameter, new value): one control change per demo
+CHANGES = {
+    "app-rnn": ("tau", 0.5),
+    "app-transformer": ("spike", 200.0),
+    "app-rl": ("seed", 5),
+    "app-steps": ("lr", 0.005),
+    "pit-vanish": ("rho", 1.1),
+    "pit-tau": ("tau", 1.0),
+    "pit-lr": ("lr", 0.05),
+    "guide-events": ("tau", 0.1),
+    "notes-sustained": ("shift", 4.0),
+    "recipes-compare": ("tau", 0.5),
+    "python-call": ("tau", 0.3),
+    "reference-call": ("tau", 0.3),
+}
+
+
+def results(page, sel: str) -> dict[str, str]:
+    return page.eval_on_selector_all(
+        f"{sel} [data-result]", "els => Object.fromEntries(els.map(e => [e.dataset.result, e.dataset.value]))")
+
+
+def same(browser: str, cpython: str) -> bool:
+    """Equal values; numbers to 1e-6 relative (Pyodide's maths library may round differently)."""
+    try:
+        a, b = float(browser), float(cpython)
+    except ValueError:
+        return browser == cpython
+    return a == b or math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-12)
+
+
+def assert_matches_cpython(page, sel: str) -> None:
+    name = page.get_attribute(sel, "data-demo")
+    params = page.eval_on_selector(sel, "el => el.gcDemo.output.params")
+    expected = demos.run(name, params)["results"]
+    shown = results(page, sel)
+    assert shown, f"{sel} shows no results"
+    for field, got in shown.items():
+        assert same(got, expected[field]["value"]), (sel, field, got, expected[field]["value"])
+
+
+def set_number(page, sel: str, param: str, value) -> None:
+    field = page.locator(f"{sel} input[data-param={param}]")
+    field.fill(str(value))
+    field.dispatch_event("change")
+    page.wait_for_function(
+        "([sel, p, v]) => { const d = document.querySelector(sel).gcDemo;"
+        " return d && d.output && Math.abs(d.output.params[p] - v) < 1e-9; }",
+        arg=[sel, param, value])
+    wait_idle(page, sel)
+
+
+def answer_prediction(page, demo_id: str) -> None:
+    """Check the demo is veiled, pick a wrong answer, and check the reveal."""
+    block = f"#predict-{demo_id}"
+    sel = f"#{demo_id}"
+    assert page.eval_on_selector(sel, "el => el.classList.contains('gc-predict-veiled')")
+    assert page.eval_on_selector(f"{sel} .gc-figures", "el => el.inert")
+    answer = page.get_attribute(block, "data-answer")
+    wrong = "A" if answer != "A" else "B"
+    page.locator(f"{block} input[value={wrong}]").check()
+    page.wait_for_function("sel => !document.querySelector(sel).classList.contains('gc-predict-veiled')", arg=sel)
+    assert page.eval_on_selector(f"{block} details", "el => el.open")
+    feedback = page.text_content(f"{block} .gc-predict-feedback")
+    assert f"You chose {wrong}; the answer is {answer}." in feedback
+    assert page.eval_on_selector(f"{block} [data-choice={answer}]",
+                                 "el => el.classList.contains('gc-predict-correct')")
+    assert page.eval_on_selector(f"{block} [data-choice={wrong}]",
+                                 "el => el.classList.contains('gc-predict-wrong')")
+    assert not page.eval_on_selector(f"{sel} .gc-figures", "el => el.inert")
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+def test_every_practice_demo_goes_live_draws_and_answers_a_change(page, site_url, console_errors, path):
+    page.goto(site_url + path)
+    ids = PAGES[path]
+    assert page.eval_on_selector_all(".gc-demo", "els => els.map(e => e.id)") == ids
+    for demo_id in ids:
+        sel = f"#{demo_id}"
+        page.locator(sel).scroll_into_view_if_needed()   # the runtime starts near the viewport
+        demo_ready(page, sel)
+        wait_idle(page, sel)
+        if page.locator(f"#predict-{demo_id}").count():
+            answer_prediction(page, demo_id)
+        for canvas in page.locator(f"{sel} [data-figure] canvas").all():
+            canvas.scroll_into_view_if_needed()
+            assert canvas.is_visible(), f"{sel}: a figure is still the static picture"
+        for name in page.eval_on_selector_all(f"{sel} [data-figure]", "els => els.map(e => e.dataset.figure)"):
+            assert canvas_ink(page, f"{sel} [data-figure={name}] canvas") > 500, f"{sel} {name} is blank"
+        assert_matches_cpython(page, sel)
+        before = results(page, sel)
+        set_number(page, sel, *CHANGES[demo_id])
+        after = results(page, sel)
+        assert after != before, f"{sel}: the change did not reach the results"
+        assert_matches_cpython(page, sel)
+    assert console_errors == []
+
+
+def test_show_anyway_reveals_without_answering_and_the_page_remembers(page, site_url, console_errors):
+    page.goto(site_url + "learn/pitfalls/")
+    sel = "#pit-tau"
+    assert page.eval_on_selector(sel, "el => el.classList.contains('gc-predict-veiled')")
+    page.locator(f"{sel} .gc-predict-veil button").click()
+    assert not page.eval_on_selector(sel, "el => el.classList.contains('gc-predict-veiled')")
+    assert not page.eval_on_selector("#predict-pit-tau details", "el => el.open")   # answer still hidden
+    page.locator("#predict-pit-lr input[value=B]").check()
+    page.reload()
+    # Within the session both choices are remembered: no veil, and the answered one stays marked.
+    assert not page.eval_on_selector(sel, "el => el.classList.contains('gc-predict-veiled')")
+    assert not page.eval_on_selector("#pit-lr", "el => el.classList.contains('gc-predict-veiled')")
+    assert page.eval_on_selector("#predict-pit-lr input[value=B]", "el => el.checked")
+    assert page.eval_on_selector("#pit-vanish", "el => el.classList.contains('gc-predict-veiled')")
+    assert console_errors == []
+
+
+def snippet_taus(page) -> list[str]:
+    return page.eval_on_selector_all("[data-tau]", "els => els.map(e => e.textContent)")
+
+
+def test_recipes_use_the_threshold_last_set_in_the_simulator(page, site_url, console_errors):
+    page.goto(site_url + "guide/recipes/")
+    shown = snippet_taus(page)
+    assert len(shown) >= 7 and set(shown) == {"1.0"}          # the default, in prose and in code
+    page.evaluate("v => localStorage.setItem('gradclip:simulator', v)",
+                  json.dumps({"tau": 2.5, "lr": 0.05, "method": "norm"}))
+    page.reload()
+    assert set(snippet_taus(page)) == {"2.5"}
+    assert "simulator" in page.text_content("[data-tau-source]")
+    code = page.text_content(".tabbed-block pre code")
+    assert "TAU = 2.5" in code                                  # what the copy button copies
+    page.goto(site_url + "guide/recipes/?tau=0.3")
+    assert set(snippet_taus(page)) == {"0.3"}                   # the address wins
+    page.goto(site_url + "guide/recipes/?tau=-4")
+    assert set(snippet_taus(page)) == {"2.5"}                   # nonsense is ignored
+    page.evaluate("localStorage.setItem('gradclip:simulator', '{not json')")
+    page.goto(site_url + "guide/recipes/")
+    assert set(snippet_taus(page)) == {"1.0"}
+    assert console_errors == []

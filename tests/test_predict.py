@@ -1,0 +1,147 @@
+"""The ``site_hooks.predict`` Markdown extension: predict-first blocks, computed tables, docstring roles.
+
+A page author gets a build error naming the block's line for every mistake; a reader without
+JavaScript gets a complete exercise (the choices, and the answer in a closed ``<details>``).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import markdown
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from site_hooks.predict import parse_block, render_table, rest_roles  # noqa: E402
+
+EXTENSIONS = ["site_hooks.math", "site_hooks.predict", "admonition", "pymdownx.details",
+              "pymdownx.superfences", "pymdownx.tabbed"]
+
+GOOD = """\
+```gradclip-predict
+demo: d1
+question: What is $\\tau$ for?
+choice: Nothing.
+choice: It caps the **norm**.
+answer: B
+explanation: Read the formula:
+  it is the largest norm let through.
+```
+"""
+
+# A stand-in for a gradclip-demo block: the predict extension only reads its id line.
+DEMO = "```gradclip-demo\ndemo: whatever\nid: d1   # the demo the exercise belongs to\n```\n"
+
+
+def convert(text: str) -> str:
+    # Without the demo-block extension the demo fence stays a code block; that is enough here.
+    return markdown.Markdown(extensions=EXTENSIONS).convert(text)
+
+
+def test_a_block_becomes_a_question_with_radio_choices_and_a_closed_answer():
+    html = convert(DEMO + "\n" + GOOD)
+    block = re.search(r'<div class="admonition question gc-predict".*?</div>', html, flags=re.S).group(0)
+    assert 'data-for="d1"' in block and 'data-answer="B"' in block
+    assert block.count('type="radio" name="gc-predict-d1"') == 2
+    assert "<legend" in block and "<math" in block           # the question, with its formula
+    assert "<strong>norm</strong>" in block                   # inline Markdown in a choice
+    details = re.search(r"<details.*?</details>", block, flags=re.S).group(0)
+    assert " open" not in details.split(">")[0]               # the answer starts closed
+    assert "It caps the" in details and "it is the largest norm let through" in details
+
+
+def test_parse_block_reads_every_field():
+    p = parse_block(GOOD.splitlines()[1:-1])
+    assert p.demo == "d1" and p.answer == 1 and len(p.choices) == 2
+    assert p.explanation == "Read the formula: it is the largest norm let through."
+
+
+@pytest.mark.parametrize("change, message", [
+    (("answer: B", "answer: C"), "must be one letter from A to B"),
+    (("answer: B", "answer: two"), "must be one letter"),
+    (("choice: Nothing.\n", ""), "between 2 and 8"),
+    (("demo: d1", "demo: d1\ndemo: d2"), "given twice"),
+    (("demo: d1", "dmeo: d1"), "expected one of demo:"),
+    (("explanation: Read the formula:\n  it is the largest norm let through.\n", ""), "explanation: line is missing"),
+])
+def test_mistakes_in_a_block_are_build_errors_naming_the_line(change, message):
+    bad = GOOD.replace(*change)
+    with pytest.raises(ValueError, match=message) as err:
+        convert(DEMO + "\n" + bad)
+    assert "gradclip-predict block at line" in str(err.value)
+
+
+def test_a_prediction_must_name_a_demo_on_the_same_page():
+    with pytest.raises(ValueError, match="not the id: of a gradclip-demo block"):
+        convert(GOOD)
+    with pytest.raises(ValueError, match="already has a prediction"):
+        convert(DEMO + "\n" + GOOD + "\n" + GOOD)
+
+
+def test_an_unclosed_block_is_an_error():
+    with pytest.raises(ValueError, match="never closed"):
+        convert(DEMO + GOOD.rsplit("```", 1)[0])
+
+
+def test_a_block_inside_a_content_tab_keeps_working():
+    tabbed = '=== "Tab"\n\n' + "".join("    " + line + "\n" for line in (DEMO + "\n" + GOOD).splitlines())
+    html = convert(tabbed)
+    assert 'class="tabbed-set' in html and 'data-for="d1"' in html
+
+
+def test_the_differences_table_is_framework_differences_computed_now():
+    from gradclip.clipping import FRAMEWORK_CONVENTIONS, framework_differences
+
+    html = convert("```gradclip-table\ntable: framework_differences\n```\n")
+    rows = framework_differences()
+    assert html.count("<tr>") == 1 + len(rows)                # header + one row per case
+    assert html.count('class="gc-table-note"') == len(rows)
+    for label in (label for _, label in FRAMEWORK_CONVENTIONS):
+        assert f"<th>{label}</th>" in html
+    for r in rows:
+        assert r["case"] in html and r["pytorch"] in html
+    assert "md-typeset__table" in render_table("framework_differences")
+
+
+def test_an_unknown_table_is_an_error():
+    with pytest.raises(ValueError, match="framework_differences"):
+        convert("```gradclip-table\ntable: nope\n```\n")
+
+
+def test_docstring_math_and_object_roles_become_markdown():
+    lines = [
+        "The threshold :math:`\\tau \\ge 0`, see :class:`~gradclip.ZClip`.",
+        "",
+        ".. math::",
+        "",
+        "    g \\leftarrow g \\min(1, \\tau / \\lVert g \\rVert)",
+        "",
+        "Text after.",
+        "```python",
+        "x = ':math:`kept`'",
+        "```",
+    ]
+    out = rest_roles(lines)
+    assert out[0] == "The threshold $\\tau \\ge 0$, see `gradclip.ZClip`."
+    assert "$$g \\leftarrow g \\min(1, \\tau / \\lVert g \\rVert)$$" in out
+    assert "Text after." in out and "x = ':math:`kept`'" in out   # code is left alone
+
+
+def test_docstring_math_renders_as_mathml_in_a_page():
+    html = convert("A :math:`\\lVert g \\rVert` norm.\n\n.. math:: a = b\n")
+    assert html.count("<math") == 2 and ":math:" not in html and ".. math" not in html
+
+
+def test_every_prediction_on_the_pitfalls_page_is_valid_and_names_its_demo():
+    text = (ROOT / "docs/learn/pitfalls.md").read_text()
+    blocks = re.findall(r"```gradclip-predict\n(.*?)```", text, flags=re.S)
+    ids = set(re.findall(r"^id: (\S+)", text, flags=re.M))
+    assert len(blocks) == 3
+    for body in blocks:
+        p = parse_block(body.splitlines())
+        assert p.demo in ids
+        assert len(p.choices) == 3

@@ -1,0 +1,162 @@
+"""The norm tracker, the log reader and the `gradclip suggest` command.
+
+Every bad file gets a ValueError that names the problem and, where there is one, the first
+bad line (1-based, counting blank and comment lines, as an editor does).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from gradclip.adaptive import suggest_thresholds
+from gradclip.cli import main
+from gradclip.tracker import MAX_ROWS, NormTracker, analyse_norms, parse_norm_log
+
+
+def test_tracker_round_trips_through_csv_exactly(tmp_path):
+    t = NormTracker()
+    values = [0.1 + 1 / 3, 2.0, float("inf"), float("nan"), 1e-300]
+    for v in values:
+        t.record(np.float32(v) if v == 2.0 else v)
+    path = tmp_path / "norms.csv"
+    t.save(str(path))
+    back = parse_norm_log(path.read_text())
+    np.testing.assert_array_equal(back, np.array(t.values))
+    assert t.csv_text().splitlines()[0] == "step,grad_norm"
+
+
+def test_tracker_accepts_anything_with_item_and_refuses_negative_norms():
+    class Scalar:                                # what a PyTorch 0-d tensor offers
+        def item(self):
+            return 1.5
+
+    t = NormTracker()
+    assert t.record(Scalar()) == 1.5
+    with pytest.raises(ValueError, match="norm must be >= 0"):
+        t.record(-1.0)
+
+
+@pytest.mark.torch
+def test_tracker_records_what_torch_clip_grad_norm_returns():
+    torch = pytest.importorskip("torch")
+    w = torch.nn.Parameter(torch.tensor([3.0, 4.0]))
+    (w * torch.tensor([1.0, 1.0])).sum().backward()
+    t = NormTracker()
+    total = t.clip_grad_norm_([w], max_norm=1.0)
+    assert total == pytest.approx(math.sqrt(2)) and t.values == [total]
+    assert float(w.grad.norm()) == pytest.approx(1.0, rel=1e-5)   # and it did clip
+
+
+def test_summary_and_suggestions_come_from_the_package_rules():
+    rng = np.random.default_rng(0)
+    x = np.abs(rng.standard_normal(300)) + 0.1
+    x[[50, 120, 250]] = 40.0
+    a = analyse_norms(np.r_[x, np.nan])
+    assert a.summary.steps == 301 and a.summary.nonfinite == 1 and a.summary.first_nonfinite == 300
+    assert a.summary.median == pytest.approx(np.median(x)) and a.summary.max == 40.0
+    expected = suggest_thresholds(x)                                  # finite values only
+    assert [(s.rule, s.tau, s.steps_clipped) for s in a.suggestions] == \
+        [(s.rule, s.tau, s.steps_clipped) for s in expected]
+
+
+def test_an_all_nonfinite_log_has_a_summary_but_no_suggestions():
+    a = analyse_norms([math.inf, math.nan])
+    assert a.summary.nonfinite == 2 and math.isnan(a.summary.median) and a.suggestions == []
+
+
+# --------------------------------------------------------------------------- good files
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("1.5\n2\n3e-2\n", [1.5, 2.0, 0.03]),
+    ("step,grad_norm\n0,1.5\n1,2.5\n", [1.5, 2.5]),
+    ("step,loss,grad_norm,lr\n0,9,1.5,0.1\n1,8,2.5,0.1\n", [1.5, 2.5]),         # named column
+    ("Wall time,Step,Value\n1.7e9,0,3.5\n1.7e9,1,4\n", [3.5, 4.0]),             # TensorBoard export
+    ("step;total_norm\n0;1\n1;2\n", [1.0, 2.0]),
+    ("step\tnorm\n0\t1\n1\t2\n", [1.0, 2.0]),
+    ("0 1.0\n1 2.0\n", [1.0, 2.0]),                                              # spaces, no header
+    ("# from my run\n\nstep,grad_norm\n0,1\n\n# resumed\n1,2\n", [1.0, 2.0]),
+    ('"step","grad_norm"\n"0","1.25"\n', [1.25]),
+    ("time,grad_norm\n2024-01-01T10:00,1.5\n2024-01-01T10:01,2\n", [1.5, 2.0]),   # text column
+    ("\ufeffgrad_norm\r\n1\r\n2\r\n", [1.0, 2.0]),                              # BOM, CRLF
+    ("nan\ninf\n1\n", [math.nan, math.inf, 1.0]),
+    ("[1, 2.5, 3]", [1.0, 2.5, 3.0]),
+    ('{"grad_norm": [1, 2]}', [1.0, 2.0]),
+    ('{"norms": [1, null, 3]}', [1.0, math.nan, 3.0]),                           # JS writes NaN as null
+    ('[{"step": 0, "grad_norm": 1}, {"step": 1, "grad_norm": 2}]', [1.0, 2.0]),
+    ("[1, NaN, Infinity]", [1.0, math.nan, math.inf]),                           # Python's json.dumps
+])
+def test_good_files(text, expected):
+    np.testing.assert_array_equal(parse_norm_log(text), np.array(expected))
+
+
+# ---------------------------------------------------------------------------- bad files
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "the file is empty"),
+    ("   \n\n", "the file is empty"),
+    ("# only a comment\n", "no data lines"),
+    ("step,grad_norm\n", "line 1: only a header"),
+    ("1.0\n2.0\nabc\n4\n", "line 3: 'abc' is not a number"),
+    ("step,grad_norm\n0,1\n\n1,oops\n", "line 4: 'oops' (column 2) is not a number"),
+    ("step,grad_norm\n0,1\n1\n", "line 3: expected 2 columns like line 1, found 1"),
+    ("1\n-0.5\n", "line 2: -0.5 is negative"),
+    ("[1, 2,", "line 1: the JSON is malformed"),
+    ('[\n  1,\n  2,\n  "x"\n]', "line 4: entry 3"),
+    ("[\n 1,\n true\n]", "line 3: entry 2 ('true') is not a number"),
+    ("[]", "the JSON list is empty"),
+    ('{"loss": [1, 2]}', "no list of norms"),
+    ('{"grad_norm": 3}', "not a list of numbers"),
+    ("[{\"loss\": 1}]", "has no norm field"),
+    ('[{"norm": 1}, {"loss": 2}]', "line 1: entry 2 has no 'norm' field"),
+    ('{"norms": {"a": 1}}', "holds dict, not a list of numbers"),
+])
+def test_bad_files_name_the_problem_and_the_first_bad_line(text, message):
+    with pytest.raises(ValueError) as err:
+        parse_norm_log(text)
+    assert message in str(err.value)
+
+
+def test_a_file_over_the_row_limit_is_refused_with_the_limit_named():
+    text = "grad_norm\n" + "1\n" * (MAX_ROWS + 1)
+    with pytest.raises(ValueError, match=r"more than 1,000,000 rows"):
+        parse_norm_log(text)
+    with pytest.raises(ValueError, match=r"more than 1,000,000 rows"):
+        parse_norm_log(json.dumps([1] * (MAX_ROWS + 1)))
+
+
+def test_exactly_the_row_limit_is_accepted():
+    x = parse_norm_log("1\n" * MAX_ROWS)
+    assert x.shape == (MAX_ROWS,)
+
+
+# --------------------------------------------------------------------------------- CLI
+
+
+def test_cli_suggest_prints_the_rules_and_their_clip_counts(tmp_path, capsys):
+    t = NormTracker()
+    for v in [1.0] * 40 + [30.0]:
+        t.record(v)
+    t.save(str(tmp_path / "n.csv"))
+    assert main(["suggest", str(tmp_path / "n.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "41 steps" in out and "p99" in out and "autoclip" in out and "zclip" in out
+    assert main(["suggest", str(tmp_path / "n.csv"), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["summary"]["steps"] == 41
+    assert [s["rule"] for s in data["suggestions"]] == ["p50", "p90", "p95", "p99", "autoclip", "zclip"]
+
+
+def test_cli_suggest_bad_input_is_one_line_and_exit_status_2(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("1\nx\n")
+    assert main(["suggest", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "line 2: 'x' is not a number" in err
+    assert main(["suggest", str(tmp_path / "missing.csv")]) == 2
+    assert "cannot read" in capsys.readouterr().err
