@@ -260,17 +260,28 @@ class Demo {
       return;
     }
     this.output = out;
+    const paintErrors = [];
     for (const [name, fig] of Object.entries(out.figures || {})) {
       const figEl = this.root.querySelector(`[data-figure="${name}"]`);
       if (!figEl) continue;
       const canvas = figEl.querySelector("canvas");
-      if (this.figures[name]) this.figures[name].update(fig);
-      else {
-        canvas.hidden = false;
-        this.figures[name] = mountFigure(canvas, fig, { onParam: (partial) => this.setParams(partial) });
+      // One figure that cannot be drawn must not take the numbers or the other figures with
+      // it: that figure falls back to its build-time picture and the reader is told.
+      try {
+        if (this.figures[name]) this.figures[name].update(fig);
+        else {
+          canvas.hidden = false;
+          this.figures[name] = mountFigure(canvas, fig, { onParam: (partial) => this.setParams(partial) });
+        }
+        canvas.setAttribute("aria-label", fig.alt || figEl.querySelector("figcaption").textContent);
+        figEl.classList.add("gc-live");
+      } catch (err) {
+        console.error(err);
+        if (this.figures[name]) { this.figures[name].destroy(); delete this.figures[name]; }
+        canvas.hidden = true;
+        figEl.classList.remove("gc-live");
+        paintErrors.push(`The figure "${name}" could not be drawn (${err.message}); the picture shown was computed when the page was built.`);
       }
-      canvas.setAttribute("aria-label", fig.alt || figEl.querySelector("figcaption").textContent);
-      figEl.classList.add("gc-live");
     }
     for (const dd of this.root.querySelectorAll("[data-result]")) {
       const r = (out.results || {})[dd.dataset.result];
@@ -280,7 +291,7 @@ class Demo {
     }
     const desc = this.root.querySelector(".gc-description");
     if (desc && out.description) desc.textContent = out.description;
-    const notes = [...this.urlNotices, ...(out.notices || [])];
+    const notes = [...this.urlNotices, ...(out.notices || []), ...paintErrors];
     this.urlNotices = [];
     this.showNotices(notes);
     if (out.done !== false) this.root.dataset.state = "ready";

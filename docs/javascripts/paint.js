@@ -419,6 +419,9 @@ function rasterImage(it, cache) {
 
 function drawItem(ctx, it, g, theme, rasters) {
   const box = [g.left - CLIP_SLACK, g.top - CLIP_SLACK, g.left + g.pw + CLIP_SLACK, g.top + g.ph + CLIP_SLACK];
+  // Every item starts from the same stroke joins (the SVG's defaults), so what an item looks
+  // like does not depend on the item drawn before it (nor on whether that came from a cache).
+  ctx.lineJoin = "miter"; ctx.lineCap = "butt";
   const stroke = (color, width, dash) => {
     ctx.strokeStyle = color; ctx.lineWidth = width; ctx.setLineDash(dash || []); ctx.stroke();
   };
@@ -522,7 +525,7 @@ function drawItem(ctx, it, g, theme, rasters) {
       let x = g.px(it.x), y = g.py(it.y);
       if (!Number.isFinite(x) || !Number.isFinite(y)) break;
       const size = it.size ?? 12;
-      x = Math.min(Math.max(x, g.left + 2), g.left + g.pw - 2);
+      x = clampText(x, String(it.text ?? ""), size, it.anchor, g);
       y = Math.min(Math.max(y, g.top + size), g.top + g.ph - 3);
       ctx.font = fontOf(theme, size);
       ctx.textAlign = ["start", "middle", "end"].includes(it.anchor) ? (it.anchor === "middle" ? "center" : it.anchor) : "start";
@@ -540,17 +543,24 @@ function drawItem(ctx, it, g, theme, rasters) {
   }
 }
 
+// A text's anchor x, moved so its whole (estimated) width stays in the plot; a text wider
+// than the plot starts at its left edge. Mirror of svg.py: _clamp_text.
+function clampText(x, text, size, anchor, g) {
+  const w = textWidth(text, size);
+  const before = anchor === "end" ? w : anchor === "middle" ? w / 2 : 0;
+  const lo = g.left + 2 + before;
+  const hi = g.left + g.pw - 2 - (w - before);
+  return Math.max(Math.min(x, hi), lo);
+}
+
 function rectPx(it, i, g) {
   const xa = g.px(it.x0[i]), xb = g.px(it.x1[i]), ya = g.py(it.y0[i]), yb = g.py(it.y1[i]);
   if (![xa, xb, ya, yb].every(Number.isFinite)) return null;
   return [Math.min(xa, xb), Math.min(ya, yb), Math.max(xa, xb), Math.max(ya, yb)];
 }
 
-function drawStatic(ctx, fig, g, theme, rasters) {
+function drawGrid(ctx, g, theme) {
   const L = g.left, T = g.top, R = g.left + g.pw, B = g.top + g.ph;
-  const items = fig.items || [];
-  ctx.textBaseline = "alphabetic";
-  // Grid first, so every item draws over it.
   ctx.save();
   ctx.globalAlpha = theme.gridOpacity;
   ctx.beginPath();
@@ -558,11 +568,32 @@ function drawStatic(ctx, fig, g, theme, rasters) {
   for (const v of g.yTicks.values) { const y = g.py(v); ctx.moveTo(L, y); ctx.lineTo(R, y); }
   ctx.strokeStyle = theme.colors.grid; ctx.lineWidth = 1; ctx.setLineDash([]); ctx.stroke();
   ctx.restore();
+}
 
+// Items[from, to) that are not text, clipped to the plot area.
+function drawPlotItems(ctx, items, from, to, g, theme, rasters) {
   ctx.save();
-  ctx.beginPath(); ctx.rect(L, T, g.pw, g.ph); ctx.clip();
-  for (const it of items) if (it.t !== "text") drawItem(ctx, it, g, theme, rasters);
+  ctx.beginPath(); ctx.rect(g.left, g.top, g.pw, g.ph); ctx.clip();
+  for (let i = from; i < to; i++) if (items[i].t !== "text") drawItem(ctx, items[i], g, theme, rasters);
   ctx.restore();
+}
+
+/** How many leading items carry a content `key`: the layers a painter may keep as a bitmap. */
+export function keyedPrefix(items) {
+  let n = 0;
+  while (n < items.length && typeof items[n].key === "string" && items[n].t !== "text" && items[n].t !== "handle") n++;
+  return n;
+}
+
+// The static layer. `skip` > 0: the grid and the first `skip` items are already drawn (a
+// kept backdrop bitmap, see mountFigure).
+function drawStatic(ctx, fig, g, theme, rasters, skip = 0) {
+  const L = g.left, T = g.top, R = g.left + g.pw, B = g.top + g.ph;
+  const items = fig.items || [];
+  ctx.textBaseline = "alphabetic";
+  // Grid first, so every item draws over it.
+  if (!skip) drawGrid(ctx, g, theme);
+  drawPlotItems(ctx, items, skip, items.length, g, theme, rasters);
   for (const it of items) if (it.t === "text") drawItem(ctx, it, g, theme, rasters);
 
   // Frame and ticks.
@@ -700,7 +731,20 @@ function fitLayout(canvas, fig) {
   const cssW = cssWidth(canvas) || W;
   if (cssW >= W) return layout(fig);
   const lw = Math.max(cssW, 0.6 * W);
-  return layout({ ...fig, width: lw, height: Math.max(60, (H * lw) / W) });
+  // Title, legend rows and tick labels keep their pixel size while the figure narrows, and a
+  // legend wraps into more rows; so the height is not scaled as a whole. The plot area keeps
+  // its proportion and the fixed parts get the room they need: a probe layout, tall enough
+  // never to run out of room, measures them at the narrow width.
+  try {
+    const own = layout(fig);
+    const probe = layout({ ...fig, width: lw, height: 4000 });
+    const fixed = probe.height - probe.ph;
+    const h = Math.min(4000, Math.max(60, fixed + (own.ph * lw) / W));
+    return layout({ ...fig, width: lw, height: h });
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    return layout(fig);   // too narrow to lay out again: scale the whole figure like the SVG
+  }
 }
 
 function sizeCanvas(canvas, g) {
@@ -794,6 +838,10 @@ export function mountFigure(canvas, fig, { onParam = () => {}, onHover = () => {
   const state = { marker: null, hover: null, handles: new Map(), drag: null, activeRect: null };
   const rasters = new WeakMap();
   const staticLayer = document.createElement("canvas");
+  // The grid and the leading keyed items (a landscape's shading and contour lines, a phase
+  // map's cells) as a bitmap of their own, kept while the keys, the size, the layout and the
+  // theme stay: a new run redraws only its trajectory, not thousands of contour points.
+  const backdrop = { sig: "", canvas: null };
   let g = null, theme = null, k = 1, cssW = 0, dpr = 0;
   let mono = new Map();
   let pending = null, raf = 0, destroyed = false;
@@ -810,8 +858,35 @@ export function mountFigure(canvas, fig, { onParam = () => {}, onHover = () => {
     sctx.setTransform(1, 0, 0, 1, 0, 0);
     sctx.clearRect(0, 0, staticLayer.width, staticLayer.height);
     sctx.setTransform(k, 0, 0, k, 0, 0);
-    drawStatic(sctx, fig, g, theme, rasters);
+    const skip = drawBackdrop(sctx);
+    drawStatic(sctx, fig, g, theme, rasters, skip);
     blit();
+  }
+
+  // Draw the kept backdrop on the static layer (redrawing it first if anything it depends on
+  // changed); returns how many items it holds (0: no keyed layers, nothing drawn).
+  function drawBackdrop(sctx) {
+    const items = fig.items || [];
+    const n = keyedPrefix(items);
+    if (!n) { backdrop.sig = ""; backdrop.canvas = null; return 0; }
+    const sig = JSON.stringify([items.slice(0, n).map((it) => it.key), canvas.width, canvas.height, k,
+      g.left, g.top, g.pw, g.ph, g.xRange, g.yRange, g.xLog, g.yLog, g.xTicks.values, g.yTicks.values, theme]);
+    if (sig !== backdrop.sig || !backdrop.canvas) {
+      const c = backdrop.canvas || document.createElement("canvas");
+      c.width = canvas.width;     // (also clears it and resets its context)
+      c.height = canvas.height;
+      const bctx = c.getContext("2d");
+      bctx.setTransform(k, 0, 0, k, 0, 0);
+      drawGrid(bctx, g, theme);
+      drawPlotItems(bctx, items, 0, n, g, theme, rasters);
+      backdrop.canvas = c;
+      backdrop.sig = sig;
+    }
+    sctx.save();
+    sctx.setTransform(1, 0, 0, 1, 0, 0);
+    sctx.drawImage(backdrop.canvas, 0, 0);
+    sctx.restore();
+    return n;
   }
 
   // Cheap redraw: the cached static bitmap plus the interactive layer.

@@ -6,43 +6,9 @@
 // lifts the veil. The demo itself is never touched beyond that, so it stays fully usable, and it
 // keeps computing underneath the veil (its state still reaches "ready").
 
-const STYLE_ID = "gc-predict-style";
 const STORE = "gradclip:predict:";
 // What a prediction hides: anything that would give the answer away.
 const HIDDEN = ".gc-figures, .gc-results, .gc-description";
-
-// Kept here rather than in a stylesheet so the feature is one Markdown extension + one script.
-const CSS = `
-.gc-predict fieldset { border: 0; margin: 0; padding: 0; min-width: 0; }
-.gc-predict legend { padding: 0; margin: .6em 0 .4em; font-weight: 600; }
-.gc-predict-choice { display: flex; gap: .45em; align-items: baseline; padding: .3em .5em;
-  margin: .2em 0; border: 1px solid var(--md-default-fg-color--lightest); border-radius: .2rem;
-  cursor: pointer; }
-.gc-predict-choice:hover { border-color: var(--md-accent-fg-color); }
-.gc-predict-choice input { margin: 0; accent-color: var(--md-accent-fg-color); }
-.gc-predict-letter { font-weight: 700; }
-.gc-predict-choice.gc-predict-correct { border-color: #2e7d32; background: rgba(46,125,50,.10); }
-.gc-predict-choice.gc-predict-wrong { border-color: #c62828; background: rgba(198,40,40,.10); }
-.gc-predict-feedback:empty { display: none; }
-.gc-predict-feedback { font-weight: 600; }
-.gc-predict-veiled .gc-figures, .gc-predict-veiled .gc-results,
-.gc-predict-veiled .gc-description {
-  filter: blur(9px) grayscale(.6); opacity: .45; pointer-events: none; user-select: none; }
-.gc-predict-veil { display: flex; flex-wrap: wrap; gap: .6em; align-items: center;
-  padding: .5em .8em; margin: .4em 0; border-left: .2rem solid var(--md-accent-fg-color);
-  background: var(--md-code-bg-color); font-size: .75rem; }
-.gc-predict-veil button, .gc-predict-feedback button { font: inherit; cursor: pointer;
-  padding: .15em .6em; border-radius: .2rem; border: 1px solid var(--md-accent-fg-color);
-  color: var(--md-accent-fg-color); background: transparent; }
-`;
-
-function ensureStyle() {
-  if (document.getElementById(STYLE_ID)) return;
-  const style = document.createElement("style");
-  style.id = STYLE_ID;
-  style.textContent = CSS;
-  document.head.append(style);
-}
 
 function storageKey(block) {
   return STORE + location.pathname + "#" + block.dataset.for;
@@ -133,7 +99,6 @@ function bind(block) {
 function bindAll() {
   const blocks = document.querySelectorAll(".gc-predict[data-for]");
   if (!blocks.length) return;
-  ensureStyle();
   for (const block of blocks) bind(block);
 }
 
