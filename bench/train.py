@@ -10,7 +10,11 @@ Prints medians (it asserts nothing; ``make bench`` runs it):
    steps) from the setting change to the final output painted; how many partial outputs
    arrived and the longest wait between two; and the longest gap between animation frames of
    the page meanwhile (the page staying responsive). The same for the worked-example demo's
-   three runs.
+   three runs, and the regression MLP demo's three runs (400 steps).
+3. CPython, this process: the norm-log analyser on synthetic logs of 10,000, 100,000 and
+   1,000,000 rows (``MAX_ROWS``, the most the site's analyser accepts): ``analyse_norms``
+   alone (summary, percentiles, AutoClip and ZClip replayed over the whole log), and the
+   analyser demo end to end (parsing the CSV text, figures, JSON) on the 1,000,000-row file.
 
 Goal from the issue: the 500-step worked example done in under 3 s in the browser.
 
@@ -73,6 +77,47 @@ def cpython(repeats: int) -> None:
     print(f"  three vectorised runs cost {three / one:.2f}x one run")
 
 
+def synthetic_norm_log(rows: int, seed: int = 0):
+    """A gradient-norm log: log-normal noise, a slow drift, rare spikes and a few NaN/inf."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    x = rng.lognormal(0.0, 0.4, rows) * (1.0 + np.linspace(0.0, 0.5, rows))
+    spikes = rng.integers(0, rows, max(rows // 500, 1))
+    x[spikes] *= rng.uniform(5.0, 100.0, spikes.size)
+    x[rng.integers(0, rows, 3)] = np.nan
+    x[rng.integers(0, rows, 2)] = np.inf
+    return x
+
+
+def analyser(repeats: int) -> None:
+    from gradclip.demos import run_json
+    from gradclip.tracker import NormTracker, analyse_norms
+
+    print("Norm-log analyser, CPython (this process):")
+    for rows in (10_000, 100_000, 1_000_000):
+        x = synthetic_norm_log(rows)
+        n = repeats if rows < 1_000_000 else max(1, min(repeats, 3))
+        times, cpu = [], []
+        for _ in range(n):
+            t0, c0 = time.perf_counter(), time.process_time()
+            analyse_norms(x)
+            times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+        t = statistics.median(times)
+        print(f"  analyse_norms, {rows:>9,} rows{'':<22} median {t:6.2f} s   {rows / t:9.0f} rows/s   "
+              f"(CPU {statistics.median(cpu):.2f} s, n={n})")
+    text = NormTracker(values=x.tolist()).csv_text()
+    params = json.dumps({"file": text})
+    times = []
+    for _ in range(max(1, min(repeats, 3))):
+        t0 = time.perf_counter()
+        run_json("norm_analyser", params)
+        times.append(time.perf_counter() - t0)
+    print(f"  analyser demo end to end (CSV text, figures, JSON), {len(x):,} rows, "
+          f"{len(text) / 1e6:.0f} MB   median {statistics.median(times):6.2f} s")
+
+
 def build_site() -> Path:
     dest = Path(tempfile.mkdtemp(prefix="gradclip-bench-site-"))
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
@@ -116,9 +161,10 @@ def browser(site: Path, repeats: int) -> None:
         with sync_playwright() as p:
             b = p.chromium.launch(args=CHROMIUM_ARGS, **({"executable_path": path} if path else {}))
             page = b.new_page(viewport={"width": 1280, "height": 900})
-            for page_path, sel, label, params in (
-                ("monitor/training-monitor/", "#monitor-main", "monitor: worked example, 1 run, 500 steps", WORKED),
-                ("monitor/worked-examples/", "#worked-rnn", "worked-example demo: 3 runs, 500 steps", {}),
+            for page_path, sel, label, params, steps in (
+                ("monitor/training-monitor/", "#monitor-main", "monitor: worked example, 1 run, 500 steps", WORKED, 500),
+                ("monitor/worked-examples/", "#worked-rnn", "worked-example demo: 3 runs, 500 steps", {}, 500),
+                ("monitor/worked-examples/", "#worked-mlp", "regression MLP demo: 3 runs, 400 steps", {}, 400),
             ):
                 t0 = time.perf_counter()
                 page.goto(url + page_path)
@@ -129,7 +175,7 @@ def browser(site: Path, repeats: int) -> None:
                 res = [page.evaluate(MEASURE_JS, [sel, {**params, "seed": 100 + k}]) for k in range(repeats)]
                 med = {k: statistics.median(r[k] for r in res) for k in res[0]}
                 print(f"  setting change -> final output painted   median {med['total'] / 1000:6.2f} s   "
-                      f"{500 / (med['total'] / 1000):5.0f} steps/s   (n={repeats})")
+                      f"{steps / (med['total'] / 1000):5.0f} steps/s   (n={repeats})")
                 print(f"  outputs drawn per run: {med['outputs']:.0f}; first after {med['firstOutput']:.0f} ms; "
                       f"longest wait between two {med['worstGap']:.0f} ms")
                 print(f"  longest gap between animation frames of the page meanwhile: {med['worstFrame']:.0f} ms")
@@ -149,6 +195,7 @@ def main() -> None:
     except OSError:
         pass
     cpython(args.repeats)
+    analyser(args.repeats)
     site = Path(args.site) if args.site else build_site()
     browser(site, args.repeats)
 

@@ -20,6 +20,8 @@ Adding a subcommand: write ``_add_<name>(subparsers)``, which registers its pars
 ``set_defaults(run=<function of the parsed args returning an exit status>)``, and append it
 to :data:`SUBCOMMANDS`.
 
+Examples
+--------
 >>> main(["simulate", "--method", "none", "--json"])  # doctest: +ELLIPSIS
 {
   "final_loss": "inf",
@@ -137,6 +139,8 @@ def _add_simulate(sub: Any) -> None:
 def simulate_table(run: Run) -> str:
     """The six results and the verdict of a run, one per line.
 
+    Examples
+    --------
     >>> from gradclip.simulate import simulate
     >>> print(simulate_table(simulate("cliff", method="none")))
     cliff, method none, tau 1, lr 0.05, 200 steps, sgd

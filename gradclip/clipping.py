@@ -19,6 +19,8 @@ Two families live here:
 :func:`framework_differences` runs a handful of edge cases through the four
 conventions and reports what each one did.
 
+Examples
+--------
 >>> import numpy as np
 >>> clip_by_norm(np.array([3.0, 4.0]), 1.0)
 array([0.6, 0.8])
@@ -203,6 +205,8 @@ def _clip_rows_by_norm(g: np.ndarray, cap: np.ndarray) -> np.ndarray:
     simulator's loop, whose arguments were checked once; call with floating-point errors
     ignored (``np.errstate(all="ignore")``).
 
+    Examples
+    --------
     >>> import numpy as np
     >>> with np.errstate(all="ignore"):
     ...     _clip_rows_by_norm(np.array([[3.0, 4.0], [0.3, 0.4]]), np.array([1.0, 1.0]))
@@ -230,6 +234,13 @@ def _total_norm(arrays: list[np.ndarray], p: float) -> np.floating:
     if not arrays:
         # torch returns torch.tensor(0.0): float32 zero.
         return np.float32(0.0)
+    first = arrays[0].dtype
+    if p == 2.0 and all(a.dtype == first for a in arrays):
+        # The usual case, computed as below call for call (np.sum is np.add.reduce over all
+        # axes), in one error-state block: a training loop clips every step.
+        with np.errstate(over="ignore", invalid="ignore"):
+            stacked = np.array([np.sqrt(np.add.reduce(a * a, axis=None)) for a in arrays], dtype=first)
+            return np.sqrt(np.add.reduce(stacked * stacked, axis=None))
     dtypes = list(dict.fromkeys(a.dtype for a in arrays))
     common = np.result_type(*dtypes)
     norms = [
@@ -252,8 +263,7 @@ def _scale_by_total_norm(arrays: list[np.ndarray], max_norm: float, total: np.fl
     dt = np.asarray(total).dtype.type
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         coef = (dt(1.0) / (dt(total) + dt(TORCH_EPS))) * dt(max_norm)
-    coef = np.minimum(coef, dt(1.0))  # np.minimum propagates NaN, as torch.clamp does
-    with np.errstate(invalid="ignore", over="ignore"):
+        coef = np.minimum(coef, dt(1.0))  # np.minimum propagates NaN, as torch.clamp does
         return [np.asarray(a * a.dtype.type(coef)) for a in arrays]
 
 

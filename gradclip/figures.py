@@ -67,14 +67,24 @@ __all__ = ["Figure", "finite_or_none"]
 
 
 def finite_or_none(values: Iterable[float]) -> list[float | None]:
-    """Plain floats for JSON: non-finite values become ``None`` (a break in a line).
+    r"""Plain floats for JSON: non-finite values become ``None`` (a break in a line).
 
+    .. math:: \operatorname{out}_i = \begin{cases} x_i & x_i \text{ finite} \\
+              \text{None} & x_i \in \{\pm\infty, \text{NaN}\} \end{cases}
+
+    The input is flattened to float64 first. Vectorised: one ``tolist`` and, only where
+    there are non-finite values, one assignment per such value.
+
+    Examples
+    --------
     >>> finite_or_none([1.0, float("nan"), float("inf"), 2])
     [1.0, None, None, 2.0]
     """
-    out: list[float | None] = []
-    for v in np.asarray(values, dtype=float).ravel().tolist():
-        out.append(v if math.isfinite(v) else None)
+    x = np.asarray(values, dtype=float).ravel()
+    out: list[float | None] = x.tolist()
+    bad = np.flatnonzero(~np.isfinite(x))
+    for i in bad.tolist():
+        out[i] = None
     return out
 
 

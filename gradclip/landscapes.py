@@ -129,6 +129,8 @@ class Landscape:
     def grid(self, n: int = 101) -> tuple[Array, Array, Array]:
         """``(X, Y, Z)`` on an ``n`` × ``n`` grid over ``view``; row 0 is at ``ymin``.
 
+        Examples
+        --------
         >>> X, Y, Z = LANDSCAPES["ravine"].grid(3)
         >>> Z.shape, float(Z[1, 1])
         ((3, 3), 0.0)
@@ -161,6 +163,8 @@ CLIFF_Q = 1.0   # curvature along the valley floor
 def cliff_value(x: Array, y: Array) -> Array:
     """:math:`f(x, y) = \\cosh(kx) - 1 + \\tfrac{q}{2} y^2`, :math:`k = 3`, :math:`q = 1`.
 
+    Examples
+    --------
     >>> float(cliff_value(np.array(1.0), np.array(0.0)))  # cosh(3) - 1
     9.067661995777765
     """
@@ -170,6 +174,8 @@ def cliff_value(x: Array, y: Array) -> Array:
 def cliff_grad(x: Array, y: Array) -> tuple[Array, Array]:
     """:math:`\\nabla f = (k \\sinh(kx),\\; q y)`: the x-slope grows like :math:`e^{k|x|}`.
 
+    Examples
+    --------
     >>> [float(g) for g in cliff_grad(np.array(0.0), np.array(2.0))]
     [0.0, 2.0]
     """
@@ -199,6 +205,8 @@ def pascanu_rnn_value(w: Array, b: Array) -> Array:
     """:math:`L(w, b) = \\tfrac12 (x_T - 4)^2` with :math:`x_t = w\\sigma(x_{t-1}) + b`,
     :math:`x_0 = 0.5`, :math:`T = 20`.
 
+    Examples
+    --------
     >>> round(float(pascanu_rnn_value(np.array(0.0), np.array(4.0))), 12)  # x_t = b = 4
     0.0
     """
@@ -215,6 +223,8 @@ def pascanu_rnn_grad(w: Array, b: Array) -> tuple[Array, Array]:
 
     The products :math:`\\prod w\\sigma'(x_t)` are what explode near the cliff.
 
+    Examples
+    --------
     >>> [float(g) for g in pascanu_rnn_grad(np.array(0.0), np.array(4.0))]
     [0.0, 0.0]
     """
@@ -254,6 +264,8 @@ RAVINE_KAPPA = 30.0  # condition number: curvature across / along the ravine
 def ravine_value(x: Array, y: Array) -> Array:
     """:math:`f = \\tfrac12 (x^2 + \\kappa y^2)`, :math:`\\kappa = 30`.
 
+    Examples
+    --------
     >>> float(ravine_value(np.array(2.0), np.array(1.0)))
     17.0
     """
@@ -263,6 +275,8 @@ def ravine_value(x: Array, y: Array) -> Array:
 def ravine_grad(x: Array, y: Array) -> tuple[Array, Array]:
     """:math:`\\nabla f = (x, \\kappa y)`.
 
+    Examples
+    --------
     >>> [float(g) for g in ravine_grad(np.array(2.0), np.array(1.0))]
     [2.0, 30.0]
     """
@@ -275,6 +289,8 @@ def ravine_grad(x: Array, y: Array) -> tuple[Array, Array]:
 def rosenbrock_value(x: Array, y: Array) -> Array:
     """:math:`f = (1 - x)^2 + 100 (y - x^2)^2`, minimum 0 at (1, 1).
 
+    Examples
+    --------
     >>> float(rosenbrock_value(np.array(1.0), np.array(1.0)))
     0.0
     """
@@ -284,6 +300,8 @@ def rosenbrock_value(x: Array, y: Array) -> Array:
 def rosenbrock_grad(x: Array, y: Array) -> tuple[Array, Array]:
     """:math:`\\nabla f = (-2(1 - x) - 400 x (y - x^2),\\; 200 (y - x^2))`.
 
+    Examples
+    --------
     >>> [float(g) for g in rosenbrock_grad(np.array(0.0), np.array(0.0))]
     [-2.0, 0.0]
     """
@@ -300,6 +318,8 @@ SPIKY_OUTLIER = (20.0, 200.0)        # size range of a bad batch's extra gradien
 def spiky_value(x: Array, y: Array) -> Array:
     """The clean loss :math:`f = \\tfrac12 (x^2 + y^2)`.
 
+    Examples
+    --------
     >>> float(spiky_value(np.array(3.0), np.array(4.0)))
     12.5
     """
@@ -309,6 +329,8 @@ def spiky_value(x: Array, y: Array) -> Array:
 def spiky_grad(x: Array, y: Array) -> tuple[Array, Array]:
     """The clean gradient :math:`(x, y)`; bad batches come from :func:`spiky_noise`.
 
+    Examples
+    --------
     >>> [float(g) for g in spiky_grad(np.array(3.0), np.array(4.0))]
     [3.0, 4.0]
     """
@@ -321,6 +343,8 @@ def spiky_noise(rng: np.random.Generator, shape: tuple[int, ...]) -> tuple[Array
 
     The draws are made in a fixed order (bad?, size, angle), so one seed gives one sequence.
 
+    Examples
+    --------
     >>> nx, ny = spiky_noise(np.random.default_rng(0), (1000,))
     >>> n = np.hypot(nx, ny); bool(((n == 0) | ((n >= 20) & (n <= 200))).all())
     True
@@ -384,6 +408,8 @@ LANDSCAPES: dict[str, Landscape] = {
 def get_landscape(name: str | Landscape) -> Landscape:
     """The landscape called ``name`` (a :class:`Landscape` passes through).
 
+    Examples
+    --------
     >>> get_landscape("ravine").title
     'Ravine'
     """

@@ -67,7 +67,8 @@ def _readout_loss(out: np.ndarray, y: np.ndarray, loss: str) -> tuple[np.ndarray
     B = out.shape[1]
     if loss == "mse":
         diff = out - y[None]
-        return np.mean(diff * diff, axis=(1, 2)), diff * (2.0 / diff[0].size)
+        # The mean as np.mean computes it (sum, then divide by the count), minus its overhead.
+        return np.add.reduce(diff * diff, axis=(1, 2)) / diff[0].size, diff * (2.0 / diff[0].size)
     # Softmax cross-entropy, shifted by the row maximum so large logits cannot overflow.
     z = out - out.max(axis=2, keepdims=True)
     logsum = np.log(np.exp(z).sum(axis=2, keepdims=True))
@@ -76,7 +77,7 @@ def _readout_loss(out: np.ndarray, y: np.ndarray, loss: str) -> tuple[np.ndarray
     nll = -logp[:, rows, y]                                   # (R, B)
     dout = np.exp(logp)
     dout[:, rows, y] -= 1.0
-    return nll.mean(axis=1), dout / B
+    return np.add.reduce(nll, axis=1) / B, dout / B
 
 
 def group_norms(grads: list[np.ndarray], groups: list[tuple[str, tuple[int, ...]]]) -> np.ndarray:
@@ -153,81 +154,118 @@ class ElmanRNN:
         one += [_xavier(rng, H, self.n_out), np.zeros(self.n_out)]
         return [np.repeat(p[None], runs, axis=0) for p in one]
 
-    def _forward(self, params: list[np.ndarray], x: np.ndarray) -> list[np.ndarray]:
-        """Hidden states of every layer, each time-major ``(T, R, B, H)``."""
-        R = params[0].shape[0]
-        T, B, _ = x.shape
-        states: list[np.ndarray] = []
+    def workspace(self, runs: int, seq_len: int, batch_size: int) -> "_RNNWork":
+        """Scratch buffers for :meth:`loss_and_grads` with ``runs`` runs and batches of shape
+        ``(seq_len, batch_size, n_in)``; reusing one across calls saves allocating them and
+        making their per-step views on every step (what a training loop does)."""
+        return _RNNWork(self.n_layers, runs, seq_len, batch_size, self.n_hidden)
+
+    def _work(self, work: "_RNNWork | None", R: int, T: int, B: int) -> "_RNNWork":
+        return work if work is not None and work.key == (R, T, B) else self.workspace(R, T, B)
+
+    def _forward(self, params: list[np.ndarray], x: np.ndarray, work: "_RNNWork") -> np.ndarray:
+        """Hidden states of every layer, time-major ``(L, T, R, B, H)`` (``work.S``, overwritten by
+        the next call)."""
+        T = x.shape[0]
+        pre = work.pre
         for l in range(self.n_layers):
             W_in, W_rec, b = params[3 * l: 3 * l + 3]
             # The input projection of every step at once; only the recurrence needs the loop.
             if l == 0:
-                pre = np.matmul(x[:, None], W_in[None])                   # (T,1,B,n)@(1,R,n,H)
+                np.matmul(x[:, None], W_in[None], out=pre)               # (T,1,B,n)@(1,R,n,H)
             else:
-                pre = np.matmul(states[-1], W_in)                         # (T,R,B,H)@(R,H,H)
+                np.matmul(work.S[l - 1], W_in, out=pre)                  # (T,R,B,H)@(R,H,H)
             pre += b[None, :, None, :]
-            S = np.empty((T, R, B, self.n_hidden))
-            np.tanh(pre[0], out=S[0])
-            for t in range(1, T):
+            S = work.S[l]
+            np.tanh(pre[0], S[0])
+            for t in range(1, T):               # out= passed by position: cheaper per call
                 z = S[t]
-                np.matmul(S[t - 1], W_rec, out=z)
-                z += pre[t]
-                np.tanh(z, out=z)
-            states.append(S)
-        return states
+                np.matmul(S[t - 1], W_rec, z)
+                np.add(z, pre[t], z)
+                np.tanh(z, z)
+        return work.S
 
     def predict(self, params: list[np.ndarray], x: np.ndarray) -> np.ndarray:
         """Network outputs ``(R, B, n_out)`` for time-major inputs ``x`` of shape (T, B, n_in)."""
-        S = self._forward(params, x)[-1]
-        return np.matmul(S[-1], params[-2]) + params[-1][:, None, :]
+        T, B, _ = x.shape
+        S = self._forward(params, x, self.workspace(params[0].shape[0], T, B))
+        return np.matmul(S[-1, -1], params[-2]) + params[-1][:, None, :]
 
-    def loss_and_grads(self, params: list[np.ndarray], batch) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Loss per run ``(R,)`` and its gradient for every parameter, by BPTT."""
+    def loss_and_grads(self, params: list[np.ndarray], batch, *, out: list[np.ndarray] | None = None,
+                       work: "_RNNWork | None" = None) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Loss per run ``(R,)`` and its gradient for every parameter, by BPTT.
+
+        ``out``: arrays (or views) of the parameters' shapes to write the gradients into,
+        returned as the gradients; ``work``: scratch buffers from :meth:`workspace` to reuse.
+        """
         x = batch.x
         T, B, n_in = x.shape
         R = params[0].shape[0]
-        Hn = self.n_hidden
-        states = self._forward(params, x)
+        L = self.n_layers
+        w = self._work(work, R, T, B)
+        grads = out if out is not None else [np.empty(p.shape) for p in params]
+        S = self._forward(params, x, w)
         W_out, b_out = params[-2], params[-1]
-        h_last = states[-1][-1]                                          # (R, B, H)
-        out = np.matmul(h_last, W_out) + b_out[:, None, :]
-        loss, dout = _readout_loss(out, batch.y, self.loss)
-        grads: list[np.ndarray] = [None] * len(params)  # type: ignore[list-item]
-        grads[-2] = np.matmul(h_last.transpose(0, 2, 1), dout)
-        grads[-1] = dout.sum(axis=1)
+        h_last = S[-1, -1]                                               # (R, B, H)
+        y_hat = np.matmul(h_last, W_out) + b_out[:, None, :]
+        loss, dout = _readout_loss(y_hat, batch.y, self.loss)
+        np.matmul(h_last.transpose(0, 2, 1), dout, out=grads[-2])
+        np.add.reduce(dout, axis=1, out=grads[-1])
         carry_top = np.matmul(dout, W_out.transpose(0, 2, 1))           # enters at t = T-1 only
-        d_above: np.ndarray | None = None                                 # (T, R, B, H) from above
-        for l in reversed(range(self.n_layers)):
+        deriv = np.multiply(S, S, out=w.deriv)
+        np.subtract(1.0, deriv, out=deriv)                                # tanh' = 1 - h^2, every layer
+        carry, delta, d_above = w.carry, w.delta, w.d_above
+        np.copyto(w.S_rm, S.transpose(0, 2, 1, 3, 4))                   # run-major, for the weights
+        for l in reversed(range(L)):
             W_in, W_rec, _ = params[3 * l: 3 * l + 3]
-            S = states[l]
-            deriv = S * S
-            np.subtract(1.0, deriv, out=deriv)                            # tanh' = 1 - h^2
+            dv = deriv[l]
             W_rec_T = W_rec.transpose(0, 2, 1)
-            delta = np.empty_like(S)
-            carry = carry_top if d_above is None else d_above[T - 1]
-            for t in range(T - 1, -1, -1):
-                d = delta[t]
-                np.multiply(carry, deriv[t], out=d)
-                if t:
-                    carry = np.matmul(d, W_rec_T)
-                    if d_above is not None:
-                        carry += d_above[t - 1]
-            # Per-run sums over time and batch as one matrix product each: (R, ., T*B) @ (R, T*B, .).
-            d_runs = delta.transpose(1, 0, 2, 3).reshape(R, T * B, Hn)
-            prev = S[:-1].transpose(1, 3, 0, 2).reshape(R, Hn, (T - 1) * B)
-            grads[3 * l + 1] = np.matmul(prev, d_runs[:, B:])
-            grads[3 * l + 2] = d_runs.sum(axis=1)
+            np.multiply(carry_top if l == L - 1 else d_above[T - 1], dv[T - 1], delta[T - 1])
+            below_top = l < L - 1
+            for t in range(T - 1, 0, -1):
+                np.matmul(delta[t], W_rec_T, carry)
+                if below_top:
+                    np.add(carry, d_above[t - 1], carry)
+                np.multiply(carry, dv[t - 1], delta[t - 1])
+            # Per-run sums over time and batch as one matrix product each, (R, ., T*B) @ (R, T*B, .),
+            # on run-major copies.
+            np.copyto(w.delta_rm, delta.transpose(1, 0, 2, 3))
+            np.matmul(w.S_prev_T[l], w.delta_tail, out=grads[3 * l + 1])
+            np.add.reduce(w.delta_mat, axis=1, out=grads[3 * l + 2])
             if l == 0:
-                grads[0] = np.matmul(x.reshape(T * B, n_in).T, d_runs)
+                np.matmul(x.reshape(T * B, n_in).T, w.delta_mat, out=grads[0])
             else:
-                below = states[l - 1].transpose(1, 3, 0, 2).reshape(R, Hn, T * B)
-                grads[3 * l] = np.matmul(below, d_runs)
-                d_above = np.matmul(delta, W_in.transpose(0, 2, 1))
+                np.matmul(w.S_mat_T[l - 1], w.delta_mat, out=grads[3 * l])
+                np.matmul(delta, W_in.transpose(0, 2, 1), out=d_above)  # (T,R,B,H)@(R,H,H)
         return loss, grads
 
     def loss_only(self, params: list[np.ndarray], batch) -> np.ndarray:
         """Loss per run, forward pass only."""
         return _readout_loss(self.predict(params, batch.x), batch.y, self.loss)[0]
+
+
+class _RNNWork:
+    """Scratch buffers of :class:`ElmanRNN` for one shape ``(runs R, steps T, batch B)``.
+
+    Time-major, ``(T, R, B, H)`` per layer, so the step the recurrences are at is one
+    contiguous block (NumPy's fast path for small arrays); the weight gradients use
+    run-major copies, ``(R, T*B, H)`` matrices.
+    """
+
+    def __init__(self, L: int, R: int, T: int, B: int, H: int) -> None:
+        self.key = (R, T, B)
+        self.S = np.empty((L, T, R, B, H))            # hidden states of every layer
+        self.deriv = np.empty((L, T, R, B, H))        # tanh' of them
+        self.pre = np.empty((T, R, B, H))             # input projection of the current layer
+        self.delta = np.empty((T, R, B, H))           # dL/d(pre-activation) of the current layer
+        self.d_above = np.empty((T, R, B, H))         # what the layer above sends down
+        self.carry = np.empty((R, B, H))
+        self.S_rm = np.empty((L, R, T, B, H))         # run-major copies
+        self.delta_rm = np.empty((R, T, B, H))
+        self.delta_mat = self.delta_rm.reshape(R, T * B, H)
+        self.delta_tail = self.delta_mat[:, B:]
+        self.S_mat_T = [self.S_rm[l].reshape(R, T * B, H).transpose(0, 2, 1) for l in range(L)]
+        self.S_prev_T = [self.S_rm[l, :, :-1].reshape(R, (T - 1) * B, H).transpose(0, 2, 1) for l in range(L)]
 
 
 @dataclass(frozen=True)
@@ -270,18 +308,25 @@ class MLP:
         a = np.maximum(np.matmul(x, W1) + b1[:, None, :], 0.0)
         return np.matmul(a, W2) + b2[:, None, :]
 
-    def loss_and_grads(self, params: list[np.ndarray], batch) -> tuple[np.ndarray, list[np.ndarray]]:
+    def loss_and_grads(self, params: list[np.ndarray], batch, *, out: list[np.ndarray] | None = None,
+                       work: None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Loss per run ``(R,)`` and its gradients; ``out`` as in :meth:`ElmanRNN.loss_and_grads`
+        (``work`` is accepted for the same call signature and not used)."""
         W1, b1, W2, b2 = params
         x = batch.x
-        z = np.matmul(x, W1) + b1[:, None, :]                # (R, B, H)
+        dW1, db1, dW2, db2 = out if out is not None else [np.empty(p.shape) for p in params]
+        z = np.matmul(x, W1)                                  # (R, B, H)
+        z += b1[:, None, :]
         a = np.maximum(z, 0.0)
-        out = np.matmul(a, W2) + b2[:, None, :]
-        loss, dout = _readout_loss(out, batch.y, self.loss)
-        dW2 = np.matmul(a.transpose(0, 2, 1), dout)
-        db2 = dout.sum(axis=1)
-        dz = np.matmul(dout, W2.transpose(0, 2, 1)) * (z > 0)
-        dW1 = np.matmul(x.T, dz)
-        db1 = dz.sum(axis=1)
+        y_hat = np.matmul(a, W2)
+        y_hat += b2[:, None, :]
+        loss, dout = _readout_loss(y_hat, batch.y, self.loss)
+        np.matmul(a.transpose(0, 2, 1), dout, out=dW2)
+        np.add.reduce(dout, axis=1, out=db2)
+        dz = np.matmul(dout, W2.transpose(0, 2, 1))
+        dz *= z > 0
+        np.matmul(x.T, dz, out=dW1)
+        np.add.reduce(dz, axis=1, out=db1)
         return loss, [dW1, db1, dW2, db2]
 
     def loss_only(self, params: list[np.ndarray], batch) -> np.ndarray:

@@ -415,6 +415,8 @@ class _LowestNorms:
     the whole history costs O(t). The interpolation repeats NumPy's own (its ``_lerp``), so
     :meth:`percentile` equals ``np.percentile(history, p, axis=0)`` bit for bit.
 
+    Examples
+    --------
     >>> low = _LowestNorms(50.0, steps=4, runs=1)
     >>> for v in (4.0, 1.0, 3.0):
     ...     low.add(np.array([v]))
@@ -467,6 +469,8 @@ class _ZClipRuns:
     feed Welford's mean and population variance; after it :meth:`update` returns the
     threshold ``zclip_step`` would. A test replays random norms through both.
 
+    Examples
+    --------
     >>> z = _ZClipRuns(ZClip(warmup_steps=2))
     >>> z.update(np.array([1.0])), z.update(np.array([3.0]))    # warm-up: no threshold
     (None, None)
@@ -940,23 +944,58 @@ def simulate(landscape: str | Landscape = "cliff", method: str = "norm", tau: fl
     return simulate_batch(landscape, method, tau, lr, steps, optimizer, start, seed).run(0)
 
 
+def _grid(name: str, values: Any, each: str) -> np.ndarray:
+    """A non-empty one-dimensional float array of grid values; else ValueError naming ``name``."""
+    try:
+        a = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        a = None
+    if a is None or a.ndim != 1 or a.size == 0:
+        raise ValueError(f"{name} must be a non-empty one-dimensional list of numbers, each {each}; "
+                         f"got {values!r}")
+    return a
+
+
 def sweep(landscape: str | Landscape = "cliff", method: str = "norm",
           taus: Any = None, lrs: Any = None, steps: int = 500, optimizer: str = "sgd",
           start: Any = None, seed: int = 0) -> Sweep:
-    """Outcomes over a ``tau`` × ``lr`` grid, all runs in one vectorised loop.
+    r"""Outcomes over a ``tau`` × ``lr`` grid, all runs in one vectorised loop.
 
-    Default grids: 16 values of ``tau`` from 0.01 to 100 and 16 of ``lr`` from 0.001 to 1,
-    both log-spaced.
+    Cell :math:`(i, j)` is the run with :math:`\tau = \text{taus}_i` and
+    :math:`\eta = \text{lrs}_j`, everything else shared:
+    :math:`\text{codes}_{ij} = \operatorname{verdict}\bigl(\text{simulate}(\tau_i, \eta_j)\bigr)`
+    (the rules in the module docstring), and the same for the final loss, the share of
+    clipped steps and the step of divergence.
 
+    Parameters
+    ----------
+    landscape, method, steps, optimizer, start, seed
+        As for :func:`simulate_batch` (``method`` one of :data:`METHODS`, ``steps`` from 1
+        to :data:`MAX_STEPS`).
+    taus, lrs : sequence of float, optional
+        One-dimensional; each ``tau`` > 0 and <= 1e6, each ``lr`` > 0 and <= 10. Default
+        grids: 16 values of ``tau`` from 0.01 to 100 and 16 of ``lr`` from 0.001 to 1, both
+        log-spaced.
+
+    Returns
+    -------
+    Sweep
+        Arrays of shape ``(len(taus), len(lrs))``.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument and its allowed range.
+
+    Examples
+    --------
     >>> s = sweep("cliff", "norm", taus=[0.1, 1, 100], lrs=[0.01, 0.05, 0.9], steps=200)
     >>> s.codes.tolist()[2]
     ['healthy', 'oscillating', 'diverged']
     """
     _choice("method", method, METHODS)
-    taus = np.logspace(-2, 2, 16) if taus is None else np.asarray(taus, dtype=float)
-    lrs = np.logspace(-3, 0, 16) if lrs is None else np.asarray(lrs, dtype=float)
-    if taus.ndim != 1 or lrs.ndim != 1:
-        raise ValueError("taus and lrs must be one-dimensional lists of numbers")
+    taus = np.logspace(-2, 2, 16) if taus is None else _grid("taus", taus, RANGES["tau"])
+    lrs = np.logspace(-3, 0, 16) if lrs is None else _grid("lrs", lrs, RANGES["lr"])
     batch = simulate_batch(landscape, method, taus[:, None], lrs[None, :], steps, optimizer,
                            start, seed)
     shape = batch.shape

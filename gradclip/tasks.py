@@ -25,6 +25,8 @@ Sequence inputs are *time-major*: ``x`` has shape ``(T, B, n_in)`` so a recurren
 reads ``x[t]`` without copying. Targets are ``(B, n_out)`` floats for a squared-error task
 and ``(B,)`` integer classes for a cross-entropy task.
 
+Examples
+--------
 >>> task = AddingTask(seq_len=10)
 >>> b = task.batches(steps=2, batch_size=4, seed=0)
 >>> len(b), b[0].x.shape, b[0].y.shape
@@ -72,6 +74,8 @@ class AddingTask:
 
     ``batch_size`` is the default minibatch size of :meth:`batches`.
 
+    Examples
+    --------
     >>> AddingTask(seq_len=20).n_in, AddingTask().loss, round(AddingTask().baseline_loss, 4)
     (2, 'mse', 0.1667)
     """
@@ -120,6 +124,8 @@ class TemporalOrderTask:
     Symbols are one-hot over ``(a, b, c, d, X, Y)``; the relevant symbols sit in the
     10--20 % and 50--60 % stretches of the sequence. Classes: 0 = XX, 1 = XY, 2 = YX, 3 = YY.
 
+    Examples
+    --------
     >>> b = TemporalOrderTask(seq_len=20).batches(1, 3, seed=1)[0]
     >>> b.x.shape, b.y.dtype.kind, bool(np.all(b.x.sum(axis=2) == 1))
     ((20, 3, 6), 'i', True)
@@ -170,6 +176,8 @@ class RegressionTask:
               w_j = 100\\,U(0, 1) \\text{ for } j < n_\\text{informative}, \\text{ else } 0,
               \\quad \\varepsilon \\sim N(0, \\text{noise}^2)
 
+    Examples
+    --------
     >>> t = RegressionTask()
     >>> X, y, w = t.dataset(seed=0)
     >>> X.shape, y.shape, int((w != 0).sum())
@@ -243,6 +251,8 @@ TASKS = {
 def make_task(name: str, **options) -> AddingTask | TemporalOrderTask | RegressionTask:
     """A task by name (``adding``, ``temporal_order``, ``regression``) with its options.
 
+    Examples
+    --------
     >>> make_task("adding", seq_len=30).seq_len
     30
     """

@@ -17,6 +17,8 @@ In a PyTorch loop::
         optimizer.step(); optimizer.zero_grad()
     tracker.save("norms.csv")          # then: gradclip suggest norms.csv
 
+Examples
+--------
 >>> t = NormTracker()
 >>> for n in [0.5, 0.7, 0.6, 9.0]:
 ...     _ = t.record(n)
@@ -124,11 +126,34 @@ class NormAnalysis:
 
 
 def analyse_norms(norms: Any) -> NormAnalysis:
-    """Summarise a log of gradient norms and suggest thresholds.
+    r"""Summarise a log of gradient norms and suggest thresholds.
 
     Non-finite entries (a run that blew up) are counted in ``summary.nonfinite`` and left
-    out of the percentiles and suggestions, which need finite numbers.
+    out of the percentiles and suggestions, which need finite numbers. With :math:`F` the
+    finite norms, the summary holds :math:`\min F`, :math:`\max F`, the mean and the
+    percentiles :math:`P_{50}, P_{90}, P_{99}` of :math:`F` (linear interpolation, as
+    ``numpy.percentile``); the suggestions are those of
+    :func:`gradclip.adaptive.suggest_thresholds` on :math:`F`, in log order (AutoClip and
+    ZClip are replayed step by step: a million norms take a few seconds).
 
+    Parameters
+    ----------
+    norms : array_like
+        One gradient norm per step (flattened), each >= 0 or NaN/inf; at least one.
+
+    Returns
+    -------
+    NormAnalysis
+        ``summary`` (a :class:`NormSummary`) and ``suggestions`` (empty when no norm is
+        finite).
+
+    Raises
+    ------
+    ValueError
+        For an empty log or a negative norm (naming its index).
+
+    Examples
+    --------
     >>> a = analyse_norms([1.0, 2.0, 3.0, float("nan")])
     >>> a.summary.steps, a.summary.nonfinite, a.summary.median, a.summary.first_nonfinite
     (4, 1, 2.0, 3)
@@ -188,6 +213,8 @@ def parse_norm_log(text: str) -> np.ndarray:
     (1-based): an empty file, a value that is not a number, a negative norm, a row with
     the wrong number of columns, malformed JSON, or more than ``MAX_ROWS`` rows.
 
+    Examples
+    --------
     >>> parse_norm_log("step,loss,grad_norm\\n0,2.3,1.5\\n1,2.1,0.9\\n").tolist()
     [1.5, 0.9]
     >>> parse_norm_log('{"grad_norm": [1, 2.5]}').tolist()

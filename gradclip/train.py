@@ -195,12 +195,14 @@ def resolve(model: Any, task: Any, *, seq_len: int | None = None, n_hidden: int 
     return model, task
 
 
-def _apply(spec: RunSpec, grads: list[np.ndarray], params: list[np.ndarray],
+def _apply(spec: RunSpec, grads: np.ndarray | list[np.ndarray], params: list[np.ndarray] | None,
            history: list[float], zstate: Any) -> tuple[list[np.ndarray], float, Any]:
-    """Clip one run's gradients with the package's rule; returns (clipped, threshold, zstate)."""
+    """Clip one run's gradients (one flat array, or its tensors for AGC) with the package's
+    rule; returns (clipped tensors, threshold, zstate)."""
     m = spec.method
+    unchanged = [grads] if isinstance(grads, np.ndarray) else grads
     if m == "none":
-        return grads, math.inf, zstate
+        return unchanged, math.inf, zstate
     if m == "norm":
         out, _ = clipping.clip_grad_norm(grads, spec.tau)
         return out, spec.tau, zstate
@@ -212,7 +214,7 @@ def _apply(spec: RunSpec, grads: list[np.ndarray], params: list[np.ndarray],
     if not math.isfinite(total):
         # The adaptive rules keep statistics of finite norms only; a blown-up run has no
         # meaningful threshold left, and its gradient is unusable either way.
-        return grads, math.nan, zstate
+        return unchanged, math.nan, zstate
     if m == "autoclip":
         # AutoClip clips to a percentile of every norm seen so far, this step's included.
         history.append(total)
@@ -223,7 +225,7 @@ def _apply(spec: RunSpec, grads: list[np.ndarray], params: list[np.ndarray],
         zstate, thr = adaptive.zclip_step(zstate, total)
         thr = float(thr)
     if not math.isfinite(thr):          # ZClip's warm-up: nothing is clipped yet
-        return grads, thr, zstate
+        return unchanged, thr, zstate
     out, _ = clipping.clip_grad_norm(grads, thr)
     return out, thr, zstate
 
@@ -252,7 +254,8 @@ def train_iter(model: Any = "rnn3", task: Any = "adding", runs: Sequence[RunSpec
     batches = tk.batches(steps, batch_size, seed=seed)
 
     # All parameters of a run live in one row of a flat (R, P) array; the model sees views of
-    # it. Norms, clipping and the optimizer then cost one operation per step, not one per tensor.
+    # it, and writes its gradients into views of a second one. Norms, clipping and the
+    # optimizer then cost one operation per step for all runs, not one per tensor or run.
     init = net.init(seed=seed, runs=R)
     shapes = [p.shape[1:] for p in init]
     bounds = np.concatenate([[0], np.cumsum([p[0].size for p in init])]).astype(int)
@@ -262,91 +265,108 @@ def train_iter(model: Any = "rnn3", task: Any = "adding", runs: Sequence[RunSpec
     group_start = [int(bounds[idx[0]]) for _, idx in groups]
     if any(list(idx) != list(range(idx[0], idx[-1] + 1)) for _, idx in groups):
         raise ValueError("model groups must list consecutive tensors")  # pragma: no cover
-    lr = np.array([r.lr for r in runs])[:, None]
+    neg_lr = -np.array([r.lr for r in runs])[:, None]
     state = (np.zeros_like(theta), np.zeros_like(theta))
     alive = np.arange(R)                 # runs still computing; see "dead" below
+    x0 = batches[0].x
+    # A sequence model keeps its scratch buffers from step to step (all batches have one shape).
+    workspace = getattr(net, "workspace", None)
 
     def views(flat: np.ndarray) -> list[np.ndarray]:
         return [flat[:, a:b].reshape((flat.shape[0],) + sh) for a, b, sh in zip(bounds[:-1], bounds[1:], shapes)]
 
+    def buffers(A: int):
+        """Per-batch-of-runs buffers: gradients (and the model's views of them), squares, step."""
+        g = np.empty((A, theta.shape[1]))
+        work = workspace(A, x0.shape[0], x0.shape[1]) if workspace is not None and x0.ndim == 3 else None
+        return g, views(g), np.empty_like(g), np.empty_like(g), work
+
     params = views(theta)
+    g, g_views, sq, step_buf, work = buffers(R)
+    # The logs of all runs are rows of (R, steps) arrays: one assignment per step fills a
+    # field for every run; each TrainLog holds views of its rows.
+    G = len(groups)
+    table = {"loss": np.full((R, steps), np.nan), "grad_norm": np.full((R, steps), np.nan),
+             "clipped_norm": np.full((R, steps), np.nan), "update_norm": np.full((R, steps), np.nan),
+             "clipped": np.zeros((R, steps), dtype=bool), "threshold": np.full((R, steps), np.nan),
+             "layer_norms": np.full((R, steps, G), np.nan)}
     logs = [TrainLog(model=net.name, task=tk.name, method=r.method, tau=r.tau, lr=r.lr,
-                     optimizer=optimizer, seed=int(seed),
-                     loss=np.full(steps, np.nan), grad_norm=np.full(steps, np.nan),
-                     clipped_norm=np.full(steps, np.nan), update_norm=np.full(steps, np.nan),
-                     clipped=np.zeros(steps, dtype=bool), threshold=np.full(steps, np.nan),
-                     layer_norms=np.full((steps, len(groups)), np.nan),
-                     layer_names=tuple(name for name, _ in groups)) for r in runs]
+                     optimizer=optimizer, seed=int(seed), layer_names=tuple(name for name, _ in groups),
+                     **{k: v[i] for k, v in table.items()}) for i, r in enumerate(runs)]
+    t_loss, t_grad, t_clip, t_upd, t_clipped, t_thr, t_layer = (table[k] for k in _ARRAYS)
     histories: list[list[float]] = [[] for _ in runs]
     zstates: list[Any] = [None] * R
+    default_thr = np.array([math.inf if r.method == "none" else math.nan for r in runs])
+    rows: Any = slice(None)              # the rows of the alive runs in the log tables
+
+    def clipping_runs() -> list[tuple[int, int, RunSpec]]:
+        return [(j, int(r), runs[r]) for j, r in enumerate(alive) if runs[r].method != "none"]
+
+    clip_runs = clipping_runs()
 
     # A run that has blown up computes with inf/NaN until it is dropped; that is the point of
     # the demonstration, not an error, so NumPy's overflow warnings are silenced.
     with np.errstate(all="ignore"):
         for s in range(steps):
             if alive.size:
-                A = alive.size
-                loss, grads = net.loss_and_grads(params, batches[s])
-                g = np.concatenate([a.reshape(A, -1) for a in grads], axis=1)
-                layer = np.sqrt(np.add.reduceat(g * g, group_start, axis=1))     # (A, G)
-                raw = np.sqrt(np.sum(layer * layer, axis=1))
-                thresholds = np.full(A, math.inf)
-                for j, r in enumerate(alive):
-                    spec = runs[r]
-                    if spec.method == "none":
-                        continue
+                loss, _ = net.loss_and_grads(params, batches[s], out=g_views, work=work)
+                layer = np.sqrt(np.add.reduceat(np.multiply(g, g, out=sq), group_start, axis=1))  # (A, G)
+                raw = np.sqrt(np.add.reduce(layer * layer, axis=1))
+                thresholds = default_thr[alive]
+                for j, r, spec in clip_runs:
                     if spec.method == "agc":       # AGC works unit by unit: it needs the tensors
-                        row = [a[j] for a in views(g)]
+                        row = [a[j] for a in g_views]
                         mine = [p[j] for p in params]
-                    else:
-                        row, mine = [g[j]], None
+                    else:                          # the others see the run's gradient as one tensor
+                        row, mine = g[j], None
                     out, thresholds[j], zstates[r] = _apply(spec, row, mine, histories[r], zstates[r])
                     g[j] = out[0] if len(out) == 1 else np.concatenate([o.ravel() for o in out])
-                after = np.sqrt(np.sum(g * g, axis=1))
-                step = _optimizer_step(optimizer, g, state, lr, s + 1, momentum)
+                after = np.sqrt(np.add.reduce(np.multiply(g, g, out=sq), axis=1))
+                step = _optimizer_step(optimizer, g, state, neg_lr, s + 1, momentum, step_buf)
                 theta += step
-                upd = np.sqrt(np.sum(step * step, axis=1))
-                for j, r in enumerate(alive):
-                    log = logs[r]
-                    log.loss[s] = loss[j]
-                    log.grad_norm[s] = raw[j]
-                    log.clipped_norm[s] = after[j]
-                    log.update_norm[s] = upd[j]
-                    log.threshold[s] = thresholds[j]
-                    log.layer_norms[s] = layer[j]
-                    # Clipped = the rule changed the gradient (a relative tolerance absorbs rounding).
-                    log.clipped[s] = bool(after[j] < raw[j] * (1.0 - 1e-9))
+                upd = np.sqrt(np.add.reduce(np.multiply(step, step, out=sq), axis=1))
+                t_loss[rows, s] = loss
+                t_grad[rows, s] = raw
+                t_clip[rows, s] = after
+                t_upd[rows, s] = upd
+                t_thr[rows, s] = thresholds
+                t_layer[rows, s] = layer
+                # Clipped = the rule changed the gradient (a relative tolerance absorbs rounding).
+                t_clipped[rows, s] = after < raw * (1.0 - 1e-9)
                 # Dead: a run whose weights are no longer finite. Every later loss and gradient
                 # of it is NaN, which its log already holds, so it leaves the batch.
-                dead = ~np.isfinite(theta).all(axis=1)
-                if dead.any():
-                    keep = ~dead
-                    alive, theta, lr = alive[keep], theta[keep], lr[keep]
-                    state = (state[0][keep], state[1][keep])
+                live = np.isfinite(theta).all(axis=1)
+                if not live.all():
+                    alive, theta, neg_lr = alive[live], theta[live], neg_lr[live]
+                    state = (state[0][live], state[1][live])
                     params = views(theta)
+                    g, g_views, sq, step_buf, work = buffers(alive.size)
+                    rows = alive
+                    clip_runs = clipping_runs()
             yield TrainProgress(done=s + 1, total=steps, _full=logs)
 
 
 def _optimizer_step(name: str, g: np.ndarray, state: tuple[np.ndarray, np.ndarray],
-                    lr: np.ndarray, t: int, momentum: float) -> np.ndarray:
+                    neg_lr: np.ndarray, t: int, momentum: float, out: np.ndarray) -> np.ndarray:
     """The parameter change ``(R, P)`` for gradients ``g`` (updates ``state`` in place).
 
-    ``momentum`` is PyTorch's SGD momentum (no dampening, no Nesterov); ``adam`` uses
-    betas (0.9, 0.999) and eps 1e-8 with bias correction.
+    ``neg_lr`` is minus the learning rate of each run, ``(R, 1)``; ``out`` a buffer the
+    step may be written into. ``momentum`` is PyTorch's SGD momentum (no dampening, no
+    Nesterov); ``adam`` uses betas (0.9, 0.999) and eps 1e-8 with bias correction.
     """
     if name == "sgd":
-        return -lr * g
+        return np.multiply(neg_lr, g, out=out)
     m, v = state
     if name == "momentum":
         m *= momentum
         m += g
-        return -lr * m
+        return np.multiply(neg_lr, m, out=out)
     b1, b2, eps = 0.9, 0.999, 1e-8
     m *= b1
     m += (1.0 - b1) * g
     v *= b2
     v += (1.0 - b2) * g * g
-    return -lr * (m / (1.0 - b1 ** t)) / (np.sqrt(v / (1.0 - b2 ** t)) + eps)
+    return neg_lr * (m / (1.0 - b1 ** t)) / (np.sqrt(v / (1.0 - b2 ** t)) + eps)
 
 
 def train_runs(model: Any = "rnn3", task: Any = "adding", runs: Sequence[RunSpec] = (RunSpec(),),

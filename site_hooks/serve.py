@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import re
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,6 +33,45 @@ class _Handler(SimpleHTTPRequestHandler):
 
     def log_message(self, format: str, *args) -> None:  # quiet: tests read requests in the browser
         pass
+
+    def do_GET(self) -> None:
+        if self.path.split("?")[0] == "/sitemap.xml":
+            return self._sitemap()
+        return super().do_GET()
+
+    def _sitemap(self) -> None:
+        """The sitemap, its addresses moved to where this server listens.
+
+        Material's instant navigation only takes over links found in ``sitemap.xml``, and it
+        matches them after copying the protocol and host name of the page, not the port: a
+        sitemap naming ``https://gradclip.github.io/`` matches nothing on ``127.0.0.1:8000``,
+        so every click would reload the page and start Python again. ``mkdocs serve`` solves
+        the same problem by rewriting ``site_url``; this is that, for the built site.
+        """
+        path = Path(self.directory, "sitemap.xml")
+        if not path.is_file():
+            return super().do_GET()
+        body = sitemap_for(path.read_text(encoding="utf-8"), f"http://{self.headers.get('Host', '127.0.0.1')}/")
+        data = body.encode("utf-8")
+        self.send_response(200)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def sitemap_for(xml: str, base: str) -> str:
+    """``xml`` with the site's root address (its shortest ``<loc>``) replaced by ``base``.
+
+    >>> sitemap_for("<loc>https://a.io/x/</loc><loc>https://a.io/x/b/</loc>", "http://127.0.0.1:8000/")
+    '<loc>http://127.0.0.1:8000/</loc><loc>http://127.0.0.1:8000/b/</loc>'
+    """
+    locs = [m.strip() for m in re.findall(r"<loc>(.*?)</loc>", xml, flags=re.S)]
+    if not locs:
+        return xml
+    root = min(locs, key=len)
+    root = root if root.endswith("/") else root.rsplit("/", 1)[0] + "/"
+    return re.sub(r"<loc>\s*" + re.escape(root), "<loc>" + base, xml)
 
 
 def start(directory: str | Path, port: int = 0, headers: dict[str, str] | None = None,

@@ -584,6 +584,16 @@ def _marker_svg(shape: str, x: float, y: float, r: float, color: str) -> str:
     return f'<path class="gc-f-{color} gc-ring" d="{d}"/>'
 
 
+def _clamp_text(x: float, text: str, size: float, anchor: str, g: Layout) -> float:
+    """A text's anchor x, moved so its whole estimated width stays in the plot; a text wider
+    than the plot starts at its left edge. Mirror of paint.js: clampText."""
+    w = text_width(text, size)
+    before = w if anchor == "end" else w / 2 if anchor == "middle" else 0.0
+    lo = g.left + 2 + before
+    hi = g.left + g.pw - 2 - (w - before)
+    return max(min(x, hi), lo)
+
+
 def _item_svg(it: dict[str, Any], g: Layout, prefix: str) -> str:  # noqa: C901 - one branch per item type
     t = it.get("t")
     box = (g.left - CLIP_SLACK, g.top - CLIP_SLACK, g.left + g.pw + CLIP_SLACK, g.top + g.ph + CLIP_SLACK)
@@ -667,9 +677,9 @@ def _item_svg(it: dict[str, Any], g: Layout, prefix: str) -> str:  # noqa: C901 
         if not (math.isfinite(x) and math.isfinite(y)):
             return ""
         size = float(it.get("size", 12))
-        x = min(max(x, g.left + 2), g.left + g.pw - 2)
-        y = min(max(y, g.top + size), g.top + g.ph - 3)
         anchor = it.get("anchor") if it.get("anchor") in ("start", "middle", "end") else "start"
+        x = _clamp_text(x, str(it.get("text", "")), size, anchor, g)
+        y = min(max(y, g.top + size), g.top + g.ph - 3)
         color = _color(it.get("color"), "fg")
         return (f'<text class="gc-f-{color} gc-halo" x="{_f(x)}" y="{_f(y)}" font-size="{_f(size)}" '
                 f'text-anchor="{anchor}">{escape(str(it.get("text", "")))}</text>')

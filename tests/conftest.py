@@ -79,7 +79,12 @@ def console_errors(page):
 
 
 def demo_ready(page, selector: str = ".gc-demo", timeout: int = READY_TIMEOUT_MS):
-    """Wait until the demo at ``selector`` is ``ready`` (fails fast on ``error``); returns its locator."""
+    """Wait until the demo at ``selector`` is ``ready`` (fails fast on ``error``); returns its locator.
+
+    The demo is scrolled into view first, as a reader would: the runtime starts only when the
+    first demo of a page nears the viewport.
+    """
+    page.locator(selector).first.scroll_into_view_if_needed()
     page.wait_for_selector(f"{selector}[data-state=ready], {selector}[data-state=error]", timeout=timeout)
     state = page.get_attribute(selector, "data-state")
     if state != "ready":

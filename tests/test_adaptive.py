@@ -150,6 +150,18 @@ class TestAutoClip:
             expected = [np.percentile(x[: t + 1], p) for t in range(len(x))]
             np.testing.assert_array_equal(autoclip_series(x, p), expected)
 
+    @pytest.mark.parametrize("p", [0.0, 10.0, 33.3, 50.0, 90.0, 99.9, 100.0 - 1e-13, 100.0])
+    def test_series_is_numpy_percentile_of_every_prefix_bit_for_bit(self, p):
+        # zeros, ties, spikes of 1e6 and tiny values; 100 - 1e-13 makes the floor of the
+        # index jump by two in one step, the heaps' general branch
+        rng = np.random.default_rng(int(p * 10))
+        x = np.round(rng.lognormal(size=300), 1)
+        x[rng.random(300) < 0.1] = 0.0
+        x[rng.random(300) < 0.03] *= 1e6
+        x[rng.random(300) < 0.03] = 1e-300
+        expected = np.array([np.percentile(x[: t + 1], p) for t in range(len(x))])
+        assert autoclip_series(x, p).tobytes() == expected.tobytes()
+
     def test_series_over_runs_equals_each_run_alone(self):
         x = np.random.default_rng(6).lognormal(size=(40, 3))
         out = autoclip_series(x, 10.0)
@@ -298,6 +310,79 @@ class TestZClip:
             one = zclip_series(norms[:, r], ZClip(warmup_steps=10))
             np.testing.assert_array_equal(res.threshold[:, r], one.threshold)
             np.testing.assert_array_equal(res.clipped[:, r], one.clipped)
+
+    @pytest.mark.parametrize("config", [*CONFIGS, {"eps": 0.0, "warmup_steps": 3},
+                                        {"eps": 0.0, "mode": "percentile", "warmup_steps": 1}])
+    def test_series_is_a_loop_of_zclip_step_bit_for_bit(self, config):
+        # zclip_series replays the statistics on plain floats; the reference is the plain
+        # loop of zclip_step. Logs with spikes, inf, zeros, repeated values (a zero variance:
+        # with eps = 0 plain floats would divide by zero, and zclip_step takes over), huge
+        # norms (squares that overflow), one run and several, from a fresh and a mid-run state.
+        rng = np.random.default_rng(len(repr(config)))
+        logs = []
+        for kind in range(5):
+            x = spiky_norms(rng, 160)
+            if kind == 1:
+                x[rng.random(160) < 0.05] = INF
+            elif kind == 2:
+                x[rng.random(160) < 0.5] = 1.0
+                x[:8] = 1.0
+            elif kind == 3:
+                x[rng.random(160) < 0.3] = 0.0
+            elif kind == 4:
+                x *= 1e300
+            logs.append(x)
+        runs = np.stack(logs, axis=1)
+        for norms in [*logs, runs]:
+            for start in (ZClip(**config), zclip_series(norms[:40], ZClip(**config)).final_state,
+                          zclip_series(norms[:2], ZClip(**config)).final_state):
+                s, rows = start, []
+                with np.errstate(all="ignore"):
+                    for g in norms:
+                        warm = np.full(norms.shape[1:], NAN)
+                        mean, std = (s.mean, s.std) if s.ready else (warm, warm)
+                        s, tau = zclip_step(s, g)
+                        rows.append((tau, mean, std))
+                    res = zclip_series(norms, start)
+                tau, mean, std = (np.array([r[j] for r in rows], dtype=float) for j in range(3))
+                for got, want in [(res.threshold, tau), (res.mean, mean), (res.std, std),
+                                  (res.clipped, norms > tau), (res.clipped_norm, np.minimum(norms, tau))]:
+                    assert got.shape == norms.shape and got.tobytes() == want.tobytes()
+                assert res.final_state.step == s.step
+                assert type(res.final_state.mean) is type(s.mean)
+                assert np.asarray(res.final_state.mean).tobytes() == np.asarray(s.mean).tobytes()
+                assert np.asarray(res.final_state.var).tobytes() == np.asarray(s.var).tobytes()
+
+    @pytest.mark.parametrize("runs", [None, 2])
+    @pytest.mark.parametrize("hand_made", [False, True])
+    def test_one_long_log_is_a_loop_of_zclip_step_bit_for_bit(self, runs, hand_made):
+        # For one run zclip_step squares NumPy scalars with C pow, which in about one case
+        # in a thousand is not the correctly rounded d * d; for several runs NumPy squares
+        # arrays by multiplying. A long log with a short memory (alpha 0.5, where the square
+        # is half the new variance) catches a mix-up. The hand-made state has a negative
+        # variance: NumPy's sqrt gives NaN there, where plain floats raise.
+        x = np.random.default_rng(1).lognormal(0.0, 1.0, 4000)
+        norms = x if runs is None else np.stack([x, x[::-1]], axis=1)
+        shape = norms.shape[1:]
+        start = ZClip(alpha=0.5, z_thresh=10.0)
+        if hand_made:
+            start = dataclasses.replace(start, step=30, mean=np.ones(shape)[()], var=-np.ones(shape)[()])
+        s, taus = start, []
+        with np.errstate(all="ignore"):
+            for g in norms:
+                s, tau = zclip_step(s, g)
+                taus.append(tau)
+            res = zclip_series(norms, start)
+        assert res.threshold.tobytes() == np.array(taus).tobytes()
+        assert np.asarray(res.final_state.mean).tobytes() == np.asarray(s.mean).tobytes()
+        assert np.asarray(res.final_state.var).tobytes() == np.asarray(s.var).tobytes()
+
+    def test_series_refuses_nan_and_a_state_of_another_shape(self):
+        with pytest.raises(ValueError, match=r"norms\[2\] is nan"):
+            zclip_series([1.0, 2.0, NAN])
+        s = zclip_series(np.ones((5, 2))).final_state
+        with pytest.raises(ValueError, match="tracks shape"):
+            zclip_series(np.ones(5), s)
 
     def test_series_reports_statistics_only_after_warm_up(self):
         res = zclip_series(np.ones(30) + 0.01 * np.arange(30), ZClip(warmup_steps=25))

@@ -195,15 +195,20 @@ def test_device_pixel_ratio_two_gives_a_backing_store_twice_the_css_size(browser
 def test_canvas_follows_its_container_width(harness):
     mount(harness, "rs", samples.loss_figure())
     assert harness.evaluate("() => document.querySelector('#rs canvas').width") == 480
-    wide_ticks = harness.evaluate("() => gcHarness.controllers.rs.layout.xTicks.values.length")
+    wide = harness.evaluate("() => { const g = gcHarness.controllers.rs.layout;"
+                            " return {height: g.height, ph: g.ph, ticks: g.xTicks.values.length}; }")
+    assert wide["height"] == 300
     harness.evaluate("() => { document.querySelector('#rs').parentElement.style.width = '300px'; }")
     harness.wait_for_function("() => document.querySelector('#rs canvas').width === 300")
-    h = harness.evaluate("() => document.querySelector('#rs canvas').height")
-    assert h == round(300 * 300 / 480)        # the figure's aspect ratio is kept
     # Narrower than the figure: laid out again at 300 px (text keeps its size, fewer ticks).
+    # The plot area shrinks in proportion; title, legend and tick labels keep their pixels.
     g = harness.evaluate("() => { const g = gcHarness.controllers.rs.layout;"
-                         " return {width: g.width, ticks: g.xTicks.values.length}; }")
-    assert g["width"] == 300 and g["ticks"] < wide_ticks
+                         " return {width: g.width, height: g.height, ph: g.ph, ticks: g.xTicks.values.length}; }")
+    assert g["width"] == 300 and g["ticks"] < wide["ticks"]
+    assert g["ph"] == pytest.approx(wide["ph"] * 300 / 480, abs=0.5)
+    assert round(300 * 300 / 480) <= g["height"] < 300
+    h = harness.evaluate("() => document.querySelector('#rs canvas').height")
+    assert h == round(g["height"])            # the canvas takes the new layout's aspect ratio
 
 
 def test_theme_switch_repaints_with_the_dark_palette(harness):

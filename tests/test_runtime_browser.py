@@ -75,7 +75,8 @@ def test_second_page_reuses_the_runtime(page, site_url):
     page.on("request", lambda r: wasm.append(r.url) if r.url.endswith("pyodide.asm.wasm") else None)
     page.goto(site_url)
     demo_ready(page, HOME)
-    page.locator("a[href='simulator/']").first.click()
+    # A link in the text (Material's instant navigation rewrites hrefs to absolute URLs).
+    page.locator(".md-content a", has_text="The Simulator").first.click()
     page.wait_for_url(re.compile(r"/simulator/$"))
     demo_ready(page, ".gc-demo[data-demo=simulator]")
     assert len(wasm) == 1, wasm

@@ -73,8 +73,10 @@ def shown_results(page, selector: str = SIM) -> dict[str, str]:
 
 
 def settle(page) -> dict:
-    """Wait for the simulator's newest output; returns its parameters."""
+    """Wait for the simulator's newest output and for the address to follow it (demos.js
+    writes the query string once the settings rest for 200 ms); returns its parameters."""
     wait_idle(page, SIM)
+    page.wait_for_function("sel => !document.querySelector(sel).gcDemo.urlTimer", arg=SIM)
     return params_of(page)
 
 

@@ -329,10 +329,35 @@ def test_phase_reports_the_cell_under_the_current_settings():
 
 def test_phase_sweep_is_reused_when_only_tau_and_lr_change():
     sim._phase_sweep.cache_clear()
+    sim._phase_layers.cache_clear()
     run("phase", {"steps": 40, "tau": 0.5})
     run("phase", {"steps": 40, "tau": 2.0, "lr": 0.2})
-    info = sim._phase_sweep.cache_info()
+    assert sim._phase_sweep.cache_info().misses == 1
+    info = sim._phase_layers.cache_info()      # the sweep and its cells, kept together
     assert (info.misses, info.hits) == (1, 1)
+
+
+def test_layers_that_do_not_depend_on_tau_and_lr_are_keyed_and_sent_once():
+    from gradclip.demos import dedupe_layers
+    a = run("simulator", {**FAST, "tau": 0.5})
+    b = run("simulator", {**FAST, "tau": 2.0, "lr": 0.2})
+    keyed = [it for it in a["figures"]["contour"]["items"] if "key" in it]
+    assert [it["t"] for it in keyed] == ["raster", "contours"]
+    assert keyed == [it for it in b["figures"]["contour"]["items"] if "key" in it]
+    sent: set[str] = set()
+    slim, new = dedupe_layers(a, sent)
+    assert slim == a and new == {it["key"] for it in keyed}
+    sent |= new
+    slim, new = dedupe_layers(b, sent)
+    assert not new
+    refs = [it for it in slim["figures"]["contour"]["items"] if it.get("ref")]
+    assert refs == [{"t": it["t"], "key": it["key"], "ref": True} for it in keyed]
+    assert len(json.dumps(slim)) < len(json.dumps(b)) / 2
+    # The phase map: the cells depend on the sweep only; tau and lr move the marker.
+    p1 = run("phase", {"steps": 40, "tau": 0.5})["figures"]["phase"]["items"]
+    p2 = run("phase", {"steps": 40, "tau": 2.0})["figures"]["phase"]["items"]
+    assert p1[0]["t"] == "rects" and p1[0] == p2[0] and "key" in p1[0]
+    assert run("phase", {"steps": 40, "method": "none"})["figures"]["phase"]["items"][0]["key"] != p1[0]["key"]
 
 
 def test_phase_has_no_start_point_parameters():

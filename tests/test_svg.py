@@ -209,6 +209,20 @@ def test_text_is_clamped_into_the_plot_area():
     assert g.top <= float(t.get("y")) <= g.top + g.ph
 
 
+@pytest.mark.parametrize("anchor", ["start", "middle", "end"])
+@pytest.mark.parametrize("where", [-1e6, 1e6])
+def test_a_text_near_an_edge_keeps_its_whole_width_in_the_plot(anchor, where):
+    from site_hooks.svg import text_width
+    item = {**ITEMS["text"], "x": where, "text": "left the plot at step 12", "anchor": anchor, "size": 12}
+    fig = base(items=[item])
+    g = layout(fig)
+    t = parse(figure_to_svg(fig, id_prefix="f")).find(f".//{SVG}text[@class='gc-f-fg gc-halo']")
+    w = text_width(item["text"], 12)
+    x = float(t.get("x"))
+    start = x - {"start": 0, "middle": w / 2, "end": w}[anchor]
+    assert g.left + 1.9 <= start and start + w <= g.left + g.pw - 1.9
+
+
 def test_raster_is_an_embedded_png_in_the_colour_map():
     img = parse(figure_to_svg(base(items=[ITEMS["raster"]]), id_prefix="f")).find(f".//{SVG}image")
     # xlink:href rather than href: Material's instant navigation rewrites [href] elements.

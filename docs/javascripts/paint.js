@@ -725,10 +725,10 @@ function cssWidth(canvas) {
  * laid out again at that width, down to 60% of its own, so text keeps its size and the
  * axes drop ticks instead of shrinking the labels to unreadable.
  */
-function fitLayout(canvas, fig) {
+function fitLayout(canvas, fig, width = cssWidth(canvas)) {
   const W = Number(fig.width) || 480;
   const H = Number(fig.height) || 320;
-  const cssW = cssWidth(canvas) || W;
+  const cssW = width || W;
   if (cssW >= W) return layout(fig);
   const lw = Math.max(cssW, 0.6 * W);
   // Title, legend rows and tick labels keep their pixel size while the figure narrows, and a
@@ -747,14 +747,17 @@ function fitLayout(canvas, fig) {
   }
 }
 
-function sizeCanvas(canvas, g) {
-  const w = cssWidth(canvas) || g.width;
+const RATIOS = new WeakMap();   // canvas -> the aspect ratio last written to its style
+
+function sizeCanvas(canvas, g, width = cssWidth(canvas)) {
+  const w = width || g.width;
   const dpr = window.devicePixelRatio || 1;
   const bw = Math.max(1, Math.round(w * dpr));
   const bh = Math.max(1, Math.round((w * g.height / g.width) * dpr));
   if (canvas.width !== bw) canvas.width = bw;
   if (canvas.height !== bh) canvas.height = bh;
-  canvas.style.aspectRatio = `${g.width} / ${g.height}`;
+  const ratio = `${g.width} / ${g.height}`;
+  if (RATIOS.get(canvas) !== ratio) { canvas.style.aspectRatio = ratio; RATIOS.set(canvas, ratio); }
   return { cssW: w, dpr, k: bw / g.width };   // k: backing-store pixels per figure pixel
 }
 
@@ -847,11 +850,16 @@ export function mountFigure(canvas, fig, { onParam = () => {}, onHover = () => {
   let pending = null, raf = 0, destroyed = false;
   let tooltip = null;
 
-  function full() {
+  // known: the canvas's width and the theme have not changed since the last call (a new
+  // output of the same demo: the ResizeObserver and the MutationObserver below repaint on
+  // either change), so neither is measured again; measuring forces the page's layout and
+  // style to be recomputed at once, after the results panel just changed.
+  function full(known = false) {
     if (destroyed) return;
-    g = fitLayout(canvas, fig);
-    theme = readTheme(canvas);
-    ({ k, cssW, dpr } = sizeCanvas(canvas, g));
+    const w = known && g ? cssW : cssWidth(canvas);
+    g = fitLayout(canvas, fig, w);
+    if (!known || !theme) theme = readTheme(canvas);
+    ({ k, cssW, dpr } = sizeCanvas(canvas, g, w));
     staticLayer.width = canvas.width;
     staticLayer.height = canvas.height;
     const sctx = staticLayer.getContext("2d");
@@ -1158,12 +1166,14 @@ export function mountFigure(canvas, fig, { onParam = () => {}, onHover = () => {
       setupFigure();
       const at = state.hover ? [state.hover.fx, state.hover.fy] : null;
       state.hover = null;
-      full();
+      full(true);
       if (at && g) hoverAt(at[0], at[1]);
     },
     /** Put the synchronised marker at point i of every line with `marker: true` (null hides it). */
     setMarker(i) {
-      state.marker = i === null || i === undefined ? null : Math.trunc(i);
+      const m = i === null || i === undefined ? null : Math.trunc(i);
+      if (m === state.marker) return;   // every other change repaints itself: already shown
+      state.marker = m;
       blit();
     },
     /** The layout in use (figure px, ticks, data<->px maps); for tests and page scripts. */

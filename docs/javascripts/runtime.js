@@ -16,6 +16,10 @@ class Runtime {
     this.nextId = 1;
     this.startedAt = 0;
     this.readyAt = 0;
+    // Figure items with a content key (a landscape's shading, a sweep's cells), as the
+    // worker sent them: it sends each once per visit, then {t, key, ref: true} in its place.
+    // The worker and this map live exactly as long as each other (the whole visit).
+    this.layers = new Map();
   }
 
   // The site root: this file is <root>/javascripts/runtime.js.
@@ -65,12 +69,39 @@ class Runtime {
       else this.setStage(msg.stage, msg.detail);
       return;
     }
+    // Before anything is dropped: an output nobody waits for may still bring a layer.
+    let missing = null;
+    if (msg.output) missing = this.restoreLayers(msg.output);
     const p = this.pending.get(msg.id);
     if (!p) return;   // cancelled, or its page is gone
+    if (missing) {
+      this.pending.delete(msg.id);
+      p.reject(new Error(`figure layer ${missing} was referenced but never received`));
+      return;
+    }
     if (msg.type === "partial") { p.onPartial && p.onPartial(msg.output); return; }
     this.pending.delete(msg.id);
     if (msg.type === "result") p.resolve(msg.output);
     else p.reject(new Error(msg.message));
+  }
+
+  // Keep every keyed figure item, and put the kept one in place of each reference (the
+  // same object every time, so a painter recognises it). Returns a missing key, or null.
+  restoreLayers(output) {
+    let missing = null;
+    for (const fig of Object.values(output.figures || {})) {
+      const items = fig && fig.items;
+      if (!items) continue;
+      for (let i = 0; i < items.length; i++) {
+        const it = items[i];
+        if (!it || typeof it.key !== "string") continue;
+        if (!it.ref) { this.layers.set(it.key, it); continue; }
+        const kept = this.layers.get(it.key);
+        if (kept) items[i] = kept;
+        else missing = missing || it.key;
+      }
+    }
+    return missing;
   }
 
   // Compute a demo. Returns {id, promise, cancel()}; onPartial receives streamed outputs.

@@ -21,6 +21,7 @@ fall back to the default, each with a plain-words notice; nothing raises.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from typing import Any, Callable, Iterator
 
 __all__ = [
     "Param", "DemoSpec", "DemoOutput", "REGISTRY", "register", "validate", "run",
-    "run_iter", "run_json", "fmt_number", "result", "DemoInputError",
+    "run_iter", "run_json", "fmt_number", "result", "DemoInputError", "layer_key", "dedupe_layers",
 ]
 
 
@@ -258,6 +259,61 @@ def run_json(name: str, params_json: str) -> str:
     except DemoInputError as exc:
         out = {"demo": name, "input_error": str(exc)}
     return json.dumps(out, allow_nan=False)
+
+
+def layer_key(kind: str, item: dict[str, Any]) -> str:
+    """A content key for a figure item that many outputs share (a landscape's shading, a
+    sweep's cells): ``kind`` and a hash of the item's JSON, so equal keys mean equal items.
+
+    An item with a ``key`` is sent to the page once per visit (:func:`dedupe_layers`), and
+    the painter keeps its drawing while the key stays the same.
+
+    >>> layer_key("demo.cells", {"t": "rects", "x0": [1.0]})
+    'demo.cells.f00e07da87d34052'
+    """
+    text = json.dumps(item, sort_keys=True, allow_nan=False)
+    return f"{kind}.{hashlib.blake2b(text.encode(), digest_size=8).hexdigest()}"
+
+
+def dedupe_layers(output: dict[str, Any], sent: set[str]) -> tuple[dict[str, Any], set[str]]:
+    """The worker's side of sending keyed items once: ``output`` (a :func:`run` dictionary)
+    with every figure item whose ``key`` is in ``sent`` replaced by the reference
+    ``{"t": ..., "key": ..., "ref": true}``, and the set of keys it sends in full.
+
+    The caller adds those keys to ``sent`` once the output is on its way; the page's runtime
+    (``docs/javascripts/runtime.js``) keeps every keyed item it receives and puts it back in
+    place of its reference, so what a demo sees is the full output. ``output`` is not changed.
+
+    >>> out = {"figures": {"f": {"items": [{"t": "raster", "key": "k1", "values": [[0.5]]},
+    ...                                    {"t": "line", "x": [0], "y": [1]}]}}}
+    >>> slim, new = dedupe_layers(out, set())
+    >>> new, slim["figures"]["f"]["items"][0]["values"]
+    ({'k1'}, [[0.5]])
+    >>> dedupe_layers(out, {"k1"})[0]["figures"]["f"]["items"][0]
+    {'t': 'raster', 'key': 'k1', 'ref': True}
+    """
+    figures = output.get("figures")
+    if not figures:
+        return output, set()
+    new: set[str] = set()
+    slim_figures = {}
+    for name, fig in figures.items():
+        items = fig.get("items") or []
+        if not any("key" in it for it in items):
+            slim_figures[name] = fig
+            continue
+        slim_items = []
+        for it in items:
+            key = it.get("key")
+            if key is None:
+                slim_items.append(it)
+            elif key in sent:
+                slim_items.append({"t": it["t"], "key": key, "ref": True})
+            else:
+                new.add(key)
+                slim_items.append(it)
+        slim_figures[name] = {**fig, "items": slim_items}
+    return {**output, "figures": slim_figures}, new
 
 
 def fmt_number(x: Any, digits: int = 3) -> str:

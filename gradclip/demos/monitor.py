@@ -18,8 +18,9 @@ Four demos are registered here:
     leaves the browser), and shows the series, a histogram, percentiles and the thresholds
     of :func:`gradclip.adaptive.suggest_thresholds` with how many steps each would clip.
 
-A streaming demo yields a partial output about every ``CHUNK_SECONDS`` of work; the
-numbers of the final output do not depend on that timing.
+A streaming demo yields a partial output about every ``CHUNK_SECONDS`` (training and the
+output together), its lines thinned to ``_PARTIAL_POINTS`` points; the numbers and figures of
+the final output do not depend on that timing.
 
 >>> from gradclip.demos import run
 >>> out = run("monitor", {"model": "rnn1", "steps": 50})
@@ -48,7 +49,7 @@ __all__ = [
     "loss_figure", "norm_figure", "update_figure", "layers_figure", "sample_norms",
 ]
 
-CHUNK_SECONDS = 0.05          # work between two partial outputs of a streaming demo
+CHUNK_SECONDS = 0.09          # a streaming demo's outputs, this far apart (a page updates 10 times a second)
 
 MODEL_CHOICES = (("rnn1", "RNN, 1 layer"), ("rnn2", "RNN, 2 layers"), ("rnn3", "RNN, 3 layers"),
                  ("mlp", "MLP, 2 layers"))
@@ -101,10 +102,21 @@ def _log_range(values: Sequence[np.ndarray], extra: Sequence[float] = (),
     return (10.0 ** lo_d, 10.0 ** hi_d)
 
 
-def _thin(values: np.ndarray, hi: float) -> tuple[np.ndarray, np.ndarray]:
-    """A series ready for a log-axis line: thinned, pinned just above the axis, rounded."""
-    x, y = _decimate(values)
-    return x, round_sig(_positive(y, hi * 10))
+def _thin(values: np.ndarray, hi: float, max_points: int = 800) -> tuple[np.ndarray, np.ndarray]:
+    """A series ready for a log-axis line: thinned, pinned just above the axis, rounded.
+
+    ``values`` may hold several series of one length as rows; each row is thinned as it
+    would be alone."""
+    x, y = _decimate(values, max_points)
+    return x, round_sig(_positive(y, hi * 10).ravel()).reshape(y.shape)
+
+
+def _thin_each(series: Sequence[np.ndarray], hi: float, max_points: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`_thin` of each series, in one go when they have one length (the runs of a batch do)."""
+    if len({len(v) for v in series}) != 1:
+        return [_thin(v, hi, max_points) for v in series]
+    xs, ys = _thin(np.stack(series), hi, max_points)
+    return list(zip(xs, ys))
 
 
 def _healthy(log: TrainLog, values: np.ndarray) -> np.ndarray:
@@ -122,6 +134,10 @@ def _positive(values: np.ndarray, top: float = math.inf) -> np.ndarray:
 
 
 _MAX_POINTS = 800                      # per line: more than a 480-px chart can show
+# Per line in a partial output of a streaming demo: two points per pixel pair of a 480-px chart.
+# A partial output is drawn for a tenth of a second; a lighter one is quicker to build, send
+# and draw, which leaves more of the time to the training.
+_PARTIAL_POINTS = 240
 
 
 def _decimate(y: np.ndarray, max_points: int = _MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
@@ -135,22 +151,22 @@ def _decimate(y: np.ndarray, max_points: int = _MAX_POINTS) -> tuple[np.ndarray,
     (True, 50.0)
     """
     y = np.asarray(y, dtype=float)
-    n = y.size
+    n, rows = y.shape[-1], y.shape[:-1]           # several series of one length: the rows
     if n <= max_points:
-        return np.arange(n), y
+        return np.broadcast_to(np.arange(n), y.shape), y
     k = math.ceil(n / (max_points // 2))
     nb = math.ceil(n / k)
-    pad = np.full(nb * k, np.nan)
-    pad[:n] = y
-    m = pad.reshape(nb, k)
+    pad = np.full(rows + (nb * k,), np.nan)
+    pad[..., :n] = y
+    m = pad.reshape(rows + (nb, k))
     fin = np.isfinite(m)
-    hi = np.argmax(np.where(fin, m, -np.inf), axis=1)
-    lo = np.argmin(np.where(fin, m, np.inf), axis=1)
+    hi = np.argmax(np.where(fin, m, -np.inf), axis=-1)
+    lo = np.argmin(np.where(fin, m, np.inf), axis=-1)
     first, second = np.minimum(lo, hi), np.maximum(lo, hi)
     base = np.arange(nb) * k
-    idx = np.stack([base + first, base + second], axis=1).ravel()
+    idx = np.stack([base + first, base + second], axis=-1).reshape(rows + (2 * nb,))
     idx = np.minimum(idx, n - 1)
-    return idx, pad[idx]
+    return idx, np.take_along_axis(pad, idx, axis=-1)
 
 
 def _label(log: TrainLog) -> str:
@@ -172,13 +188,17 @@ def _mark_divergence(fig: Figure, logs: Sequence[TrainLog], y_top: float) -> Non
         labelled = True
 
 
-def loss_figure(logs: Sequence[TrainLog], steps: int, *, colors: Sequence[str] = RUN_COLORS) -> Figure:
-    """Training loss per step, log scale, one line per run; a dashed line where a run blew up."""
+def loss_figure(logs: Sequence[TrainLog], steps: int, *, colors: Sequence[str] = RUN_COLORS,
+                max_points: int = _MAX_POINTS) -> Figure:
+    """Training loss per step, log scale, one line per run; a dashed line where a run blew up.
+
+    ``max_points``: at most this many points per line (a long run is thinned, keeping each
+    stretch's smallest and largest value); the same for the other figures."""
     lo, hi = _log_range([l.loss for l in logs], typical=[_healthy(l, l.loss) for l in logs])
     fig = Figure(x_range=(0, steps), y_range=(lo, hi), y_log=True, x_label="step", y_label="loss",
                  title="Loss vs step", legend=len(logs) > 1, width=480, height=280)
-    for log, color in zip(logs, colors):
-        fig.line(*_thin(log.loss, hi), color=color, width=1.6,
+    for log, color, xy in zip(logs, colors, _thin_each([l.loss for l in logs], hi, max_points)):
+        fig.line(*xy, color=color, width=1.6,
                  label=_label(log), hover=True, hover_names=("step", "loss"))
     _mark_divergence(fig, logs, hi / 1.6)
     main = logs[0].summary
@@ -187,7 +207,8 @@ def loss_figure(logs: Sequence[TrainLog], steps: int, *, colors: Sequence[str] =
     return fig
 
 
-def norm_figure(logs: Sequence[TrainLog], steps: int, *, colors: Sequence[str] = RUN_COLORS) -> Figure:
+def norm_figure(logs: Sequence[TrainLog], steps: int, *, colors: Sequence[str] = RUN_COLORS,
+                max_points: int = _MAX_POINTS) -> Figure:
     """Gradient norm before clipping per step (log scale), each run's threshold, and a rug under
     the steps where the first run's rule changed the gradient."""
     taus = [l.tau for l in logs if l.method in ("norm", "value")]
@@ -196,8 +217,8 @@ def norm_figure(logs: Sequence[TrainLog], steps: int, *, colors: Sequence[str] =
     fig = Figure(x_range=(0, steps), y_range=(lo, hi), y_log=True, x_label="step",
                  y_label="gradient norm", title="Gradient norm vs step (before clipping)",
                  legend=True, width=480, height=280)
-    for log, color in zip(logs, colors):
-        fig.line(*_thin(log.grad_norm, hi), color=color, width=1.4,
+    for log, color, xy in zip(logs, colors, _thin_each([l.grad_norm for l in logs], hi, max_points)):
+        fig.line(*xy, color=color, width=1.4,
                  label=_label(log), hover=True, hover_names=("step", "norm"))
     drawn: set[float] = set()
     for log, color in zip(logs, colors):
@@ -210,7 +231,7 @@ def norm_figure(logs: Sequence[TrainLog], steps: int, *, colors: Sequence[str] =
             fig.hline(log.tau, color="danger", width=1.2, dash=[2, 3],
                       label=f"value bound {fmt_number(log.tau)} (per component)")
         elif log.method in ("autoclip", "zclip") and log.steps:
-            fig.line(*_thin(log.threshold, hi), color="danger", width=1.2,
+            fig.line(*_thin(log.threshold, hi, max_points), color="danger", width=1.2,
                      dash=[5, 3], label=f"{METHOD_LABELS[log.method]} threshold")
     main = logs[0]
     if main.method != "none" and main.clipped.any():
@@ -223,14 +244,15 @@ def norm_figure(logs: Sequence[TrainLog], steps: int, *, colors: Sequence[str] =
     return fig
 
 
-def update_figure(logs: Sequence[TrainLog], steps: int, *, colors: Sequence[str] = RUN_COLORS) -> Figure:
+def update_figure(logs: Sequence[TrainLog], steps: int, *, colors: Sequence[str] = RUN_COLORS,
+                  max_points: int = _MAX_POINTS) -> Figure:
     """Size of each parameter update, ||Δθ||, per step (log scale)."""
     lo, hi = _log_range([l.update_norm for l in logs], typical=[_healthy(l, l.update_norm) for l in logs])
     fig = Figure(x_range=(0, steps), y_range=(lo, hi), y_log=True, x_label="step",
                  y_label="‖Δθ‖", title="Update size vs step", legend=len(logs) > 1,
                  width=480, height=240)
-    for log, color in zip(logs, colors):
-        fig.line(*_thin(log.update_norm, hi), color=color, width=1.4,
+    for log, color, xy in zip(logs, colors, _thin_each([l.update_norm for l in logs], hi, max_points)):
+        fig.line(*xy, color=color, width=1.4,
                  label=_label(log), hover=True, hover_names=("step", "‖Δθ‖"))
     for log in logs:
         if log.method == "norm" and log.optimizer == "sgd":
@@ -243,7 +265,7 @@ def update_figure(logs: Sequence[TrainLog], steps: int, *, colors: Sequence[str]
     return fig
 
 
-def layers_figure(log: TrainLog, steps: int) -> Figure:
+def layers_figure(log: TrainLog, steps: int, *, max_points: int = _MAX_POINTS) -> Figure:
     """Per-layer gradient norms (before clipping) of one run; a run that blew up is shown up
     to a little past that step, where its story is."""
     at = log.summary.diverged_at
@@ -253,8 +275,9 @@ def layers_figure(log: TrainLog, steps: int) -> Figure:
                  y_label="gradient norm", title=f"Per-layer gradient norm ({_label(log)})",
                  legend=True, width=480, height=240)
     n = min(log.steps, span)
-    for k, name in enumerate(log.layer_names):
-        fig.line(*_thin(log.layer_norms[:n, k], hi),
+    columns = _thin_each(list(log.layer_norms[:n].T), hi, max_points)
+    for k, (name, xy) in enumerate(zip(log.layer_names, columns)):
+        fig.line(*xy,
                  color=f"s{k % 6}", width=1.2, label=name, hover=True, hover_names=("step", name))
     if at is not None:
         fig.vline(at, color="danger", dash=[4, 3], width=1.0, label="blew up")
@@ -304,22 +327,28 @@ def _run_results(prefix: str, log: TrainLog) -> dict[str, dict[str, str]]:
 
 
 def _stream(progress: Iterator, build) -> Iterator[DemoOutput]:
-    """Yield ``build(progress, done)`` after about CHUNK_SECONDS of training, then once at the end.
+    """Yield ``build(progress, False)`` about every ``CHUNK_SECONDS``, then ``build(progress, True)``
+    once at the end.
 
-    The interval grows to the time one ``build`` takes, so drawing never costs more time
-    than training does however slow the machine is.
+    The interval is measured from one output to the next and includes the output itself:
+    building it, and what the consumer does with it before asking for the next one (the
+    worker serialises and posts it). Each output's cost is measured, and the training between
+    two outputs is shortened by it, so the page hears from the demo every ``CHUNK_SECONDS``;
+    but training never gets less time than an output takes, so drawing costs at most half
+    the time however slow the machine is.
     """
-    last = time.perf_counter()
-    wait = CHUNK_SECONDS
+    last = time.perf_counter()          # when the previous output was handed over
+    cost = CHUNK_SECONDS / 4            # what producing and handing over that output took
+                                        # (a guess for the first, which is due sooner)
     prog = None
     for prog in progress:
         if prog.done == prog.total:
             break
-        if time.perf_counter() - last >= wait:
-            t0 = time.perf_counter()
+        now = time.perf_counter()
+        if now - last >= max(CHUNK_SECONDS - cost, cost):
             yield build(prog, False)
-            last = time.perf_counter()      # the time spent drawing does not count as work
-            wait = max(CHUNK_SECONDS, last - t0)
+            last = time.perf_counter()
+            cost = last - now
     yield build(prog, True)
 
 
@@ -352,11 +381,12 @@ def _monitor(params: dict[str, Any]) -> Iterator[DemoOutput]:
 
     def build(prog, done: bool) -> DemoOutput:
         logs = prog.logs()
+        mp = _MAX_POINTS if done else _PARTIAL_POINTS
         figures = {
-            "loss": loss_figure(logs, steps).to_dict(),
-            "norm": norm_figure(logs, steps).to_dict(),
-            "update": update_figure(logs, steps).to_dict(),
-            "layers": layers_figure(logs[0], steps).to_dict(),
+            "loss": loss_figure(logs, steps, max_points=mp).to_dict(),
+            "norm": norm_figure(logs, steps, max_points=mp).to_dict(),
+            "update": update_figure(logs, steps, max_points=mp).to_dict(),
+            "layers": layers_figure(logs[0], steps, max_points=mp).to_dict(),
         }
         m = logs[0]
         res = {k[len("main_"):]: v for k, v in _run_results("main_", m).items()}
@@ -434,11 +464,12 @@ def _worked(params: dict[str, Any], setup: dict[str, Any], runs: Sequence[RunSpe
 
     def build(prog, done: bool) -> DemoOutput:
         logs = prog.logs()
+        mp = _MAX_POINTS if done else _PARTIAL_POINTS
         figures = {
-            "loss": loss_figure(logs, steps).to_dict(),
-            "norm": norm_figure(logs, steps).to_dict(),
-            "update": update_figure(logs, steps).to_dict(),
-            "layers": layers_figure(logs[1], steps).to_dict(),
+            "loss": loss_figure(logs, steps, max_points=mp).to_dict(),
+            "norm": norm_figure(logs, steps, max_points=mp).to_dict(),
+            "update": update_figure(logs, steps, max_points=mp).to_dict(),
+            "layers": layers_figure(logs[1], steps, max_points=mp).to_dict(),
         }
         res: dict[str, dict[str, str]] = {}
         for prefix, log in zip(prefixes, logs):

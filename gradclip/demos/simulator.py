@@ -18,8 +18,10 @@ Three demos are registered here:
 
 Everything is a pure function of the parameters. The only state is a few
 ``functools.lru_cache`` tables of derived constants: the contour shading of each landscape
-(it never changes) and the last few sweeps (a click on the phase diagram only moves a
-marker, so the grid is not recomputed).
+(it never changes) and the last few sweeps with their cells (a click on the phase diagram,
+or a change of tau or lr, only moves a marker, so the grid is not recomputed). Those
+layers carry a content ``key`` (:func:`gradclip.demos.layer_key`): the browser receives
+each of them once per visit and keeps its drawing.
 
 Start point
 -----------
@@ -46,16 +48,16 @@ from typing import Any
 
 import numpy as np
 
-from gradclip.demos import DemoOutput, DemoSpec, Param, fmt_number, register, result
+from gradclip.demos import DemoOutput, DemoSpec, Param, fmt_number, layer_key, register, result
 from gradclip.figures import Figure
 from gradclip.landscapes import LANDSCAPES, Landscape
 from gradclip.simulate import Run, simulate, simulate_batch, sweep
 
 __all__ = [
     "SIMULATOR", "PHASE", "EXPORT", "PRESETS", "Preset", "COMPARE_METHODS", "METHOD_COLORS", "OUTCOME_COLORS",
-    "start_point", "clip_segments", "clipped_rug", "trajectory_paths", "round_sig",
-    "contour_figure", "loss_figure", "norm_figure", "summary_results", "run_csv",
-    "phase_axes", "phase_figure",
+    "start_point", "clip_segments", "clipped_rug", "trajectory_paths", "exit_label_at", "round_sig",
+    "round_to_span", "contour_figure", "loss_figure", "norm_figure", "summary_results", "run_csv",
+    "phase_axes", "phase_cells", "phase_figure",
 ]
 
 # ---------------------------------------------------------------------------------------
@@ -82,6 +84,8 @@ SHADE_N = 48      # raster cells per side of the contour plot's shading
 CONTOUR_N = 72    # grid points per side for the contour lines
 CONTOUR_LEVELS = 9
 PHASE_N = 16      # phase diagram: cells per side (tau and lr)
+LABEL_SIZE = 12   # px, the "left the plot at step k" note
+LABEL_PLOT_PX = 400   # about the contour plot's width in figure px, to estimate a note's width
 
 # ---------------------------------------------------------------------------------------
 # Small pure helpers
@@ -115,9 +119,33 @@ def round_sig(values: Any, digits: int = 4) -> np.ndarray:
     up = 10.0 ** np.maximum(kk, 0)
     down = 10.0 ** np.maximum(-kk, 0)
     out[i] = np.rint(v[i] * up / down) / up * down
-    for j in idx[~exact].tolist():
-        out[j] = float(f"{v[j]:.{digits}g}")
+    slow = idx[~exact]
+    if slow.size:
+        short = f"{{:.{digits - 1}e}}".format
+        out[slow] = [float(short(x)) for x in v[slow].tolist()]
     return out
+
+
+def round_to_span(values: Any, span: float, digits: int = 5) -> np.ndarray:
+    r"""Round coordinates to :math:`10^{-d}` of the ``span`` they are drawn across (a
+    plot's view): finer than any screen shows, and short in JSON.
+
+    Unlike :func:`round_sig` this is absolute, so a run converging to a minimum at 0 (whose
+    coordinates fall to 1e-40) costs one vectorised call, not a decimal text per value.
+
+    .. math:: r(v) = \operatorname{rint}(v \cdot 10^{k}) / 10^{k},
+              \quad k = \lceil d - \log_{10} s \rceil
+
+    >>> round_to_span([1.23456789, -3e-40, 2.5, float("nan")], 5.0).tolist()
+    [1.23457, -0.0, 2.5, nan]
+    """
+    v = np.asarray(values, dtype=float)
+    if not (math.isfinite(span) and span > 0):
+        return round_sig(v, digits)
+    k = math.ceil(digits - math.log10(span))
+    if abs(k) > 22:   # 10**k is no longer exact (a view nobody draws): go by digits
+        return round_sig(v, digits)
+    return np.round(v, k)
 
 
 def start_point(land: Landscape, px: Any, py: Any) -> tuple[tuple[float, float], list[str]]:
@@ -253,6 +281,8 @@ def _background(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
     Cached per landscape name: the surface never changes, and drawing the contours is the
     most expensive part of a figure. Callers copy the dicts before adding them to a figure.
+    Both carry a content ``key`` (:func:`gradclip.demos.layer_key`): they depend on the landscape alone,
+    so the browser receives them once per visit and keeps their drawing.
     """
     import contourpy  # lazily: only the contour plot needs it
 
@@ -281,6 +311,8 @@ def _background(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
             if len(seg) >= 2:
                 paths.append((seg[:, 0], seg[:, 1]))
     contours = Figure().contours(paths, color="grid", width=1.0, decimals=3).items[0]
+    raster["key"] = layer_key(f"simulator.{name}.shade", raster)
+    contours["key"] = layer_key(f"simulator.{name}.contours", contours)
     return raster, contours
 
 
@@ -307,6 +339,38 @@ def _runs_label(run: Run, compare: bool) -> str:
     return METHOD_LABELS.get(run.method, run.method) if compare else ""
 
 
+def exit_label_at(ex: float, ey: float, text: str, view: tuple[float, float, float, float], *,
+                  row: int = 0) -> tuple[float, float, str]:
+    """Where the "left the plot" note goes: ``(x, y, anchor)`` inside the plot area.
+
+    The note sits beside the exit point ``(ex, ey)`` on the plot's side of it: below the
+    point when it is in the upper half, above it otherwise (``row`` stacks the notes of
+    several runs), ending at the point (``"end"``) when it would run past the right edge,
+    starting there (``"start"``) when it would run past the left edge, else centred on it.
+    Widths are estimated as the painters estimate them (0.6 em per character) on a plot
+    :data:`LABEL_PLOT_PX` wide; the painters also keep the whole text inside the plot.
+
+    >>> exit_label_at(2.4, 2.0, "left the plot at step 3", (-2.5, 2.5, -2.0, 2.0))
+    (2.4, 1.72, 'end')
+    >>> exit_label_at(-2.5, -1.0, "left the plot at step 3", (-2.5, 2.5, -2.0, 2.0))
+    (-2.5, -0.72, 'start')
+    >>> exit_label_at(0.0, 2.0, "left", (-2.5, 2.5, -2.0, 2.0))
+    (0.0, 1.72, 'middle')
+    """
+    x0, x1, y0, y1 = view
+    span_x, span_y = x1 - x0, y1 - y0
+    half = 0.5 * len(text) * 0.6 * LABEL_SIZE / LABEL_PLOT_PX * span_x   # half its width, data units
+    if ex + half > x1 - 0.01 * span_x:
+        anchor = "end"
+    elif ex - half < x0 + 0.01 * span_x:
+        anchor = "start"
+    else:
+        anchor = "middle"
+    dy = 0.07 * span_y * (1 + row)
+    ty = ey - dy if ey > (y0 + y1) / 2 else ey + dy
+    return float(ex), round(float(ty), 10), anchor
+
+
 def contour_figure(land: Landscape, runs: list[Run], *, compare: bool = False,
                    handle: tuple[float, float] | None = None) -> Figure:
     """Filled log-loss shading, contour lines, the minimum, the start handle and each run's path.
@@ -326,23 +390,20 @@ def contour_figure(land: Landscape, runs: list[Run], *, compare: bool = False,
     fig.marker(*land.minimum, shape="star", color="min", size=8, label="minimum" if compare else None)
 
     notes = []
-    span_y = y1 - y0
     for n, run in enumerate(runs):
         color = METHOD_COLORS.get(run.method, "s0")
         paths = trajectory_paths(run.positions, land.view)
-        fig.line(round_sig(paths["x"], 5), round_sig(paths["y"], 5), color=color, width=2.0,
-                 label=_runs_label(run, compare) or None, marker=True)
+        fig.line(round_to_span(paths["x"], x1 - x0), round_to_span(paths["y"], y1 - y0), color=color,
+                 width=2.0, label=_runs_label(run, compare) or None, marker=True)
         if paths["edge_x"]:
             fig.line(paths["edge_x"], paths["edge_y"], color=color, width=2.0)
         if paths["exit"] is not None:
             ex, ey = paths["exit"]
             fig.marker(ex, ey, shape="cross", color="danger", size=7)
             who = f"{METHOD_LABELS.get(run.method, run.method)}: " if compare else ""
-            anchor = "end" if ex >= x1 - 1e-9 else "start" if ex <= x0 + 1e-9 else "middle"
-            # Stack the notes of several runs; keep each inside the plot.
-            ty = ey - 0.07 * span_y * (1 + len(notes)) if ey > (y0 + y1) / 2 else ey + 0.07 * span_y * (1 + len(notes))
-            fig.text(ex, ty, f"{who}left the plot at step {paths['left_at']}", color="danger",
-                     anchor=anchor, size=12)
+            text = f"{who}left the plot at step {paths['left_at']}"
+            tx, ty, anchor = exit_label_at(ex, ey, text, land.view, row=len(notes))
+            fig.text(tx, ty, text, color="danger", anchor=anchor, size=LABEL_SIZE)
             notes.append(paths["left_at"])
     sx, sy = handle if handle is not None else main.start
     fig.handle(sx, sy, ("px", "py"), color="fg")
@@ -794,8 +855,11 @@ def _cell(value: float, lo: float, hi: float, n: int) -> int:
     return min(n - 1, max(0, int((math.log10(value) - a) / (b - a) * n)))
 
 
-def phase_figure(grid, tau: float, lr: float, title: str) -> Figure:
-    """Cells coloured by outcome; each cell's ``set`` puts its tau and lr into the simulator."""
+def phase_cells(grid) -> dict[str, Any]:
+    """The phase diagram's cells as one ``rects`` item: coloured by outcome, each cell's
+    ``set`` puts its tau and lr into the simulator. Carries a content ``key``: it depends on
+    the sweep alone, so a change of tau or lr (which only moves the marker) sends it once.
+    """
     n_t, n_l = grid.codes.shape
     a_t, b_t = (math.log10(v) for v in TAU_RANGE)
     a_l, b_l = (math.log10(v) for v in LR_RANGE)
@@ -807,11 +871,21 @@ def phase_figure(grid, tau: float, lr: float, title: str) -> Figure:
     fill = [OUTCOME_COLORS.get(c, "muted") for c in codes]
     sets = [{"tau": float(f"{grid.taus[i]:.3g}"), "lr": float(f"{grid.lrs[j]:.3g}")}
             for i, j in zip(I.tolist(), J.tolist())]
+    item = Figure().rects(round_sig(et[I]), round_sig(et[I + 1]), round_sig(el[J]),
+                          round_sig(el[J + 1]), fill=fill, set_params=sets).items[0]
+    item["key"] = layer_key("phase.cells", item)
+    return item
+
+
+def phase_figure(grid, tau: float, lr: float, title: str, cells: dict[str, Any] | None = None
+                 ) -> Figure:
+    """Cells coloured by outcome (:func:`phase_cells`, or ``cells`` when the caller kept
+    them) and a marker at the current tau and lr."""
+    codes = grid.codes.ravel().tolist()
     fig = Figure(x_range=TAU_RANGE, y_range=LR_RANGE, x_log=True, y_log=True,
                  x_label="clip threshold τ", y_label="learning rate η", title=title,
                  legend=True, width=480, height=420)
-    fig.rects(round_sig(et[I]), round_sig(et[I + 1]), round_sig(el[J]), round_sig(el[J + 1]),
-              fill=fill, set_params=sets)
+    fig.items.append(dict(cells if cells is not None else phase_cells(grid)))
     present = [c for c in OUTCOME_COLORS if c in set(codes)]
     for code in present:   # legend entries only (no points)
         fig.points([], [], color=OUTCOME_COLORS[code], size=5, label=OUTCOME_LABELS[code])
@@ -824,14 +898,22 @@ def phase_figure(grid, tau: float, lr: float, title: str) -> Figure:
     return fig
 
 
+@functools.lru_cache(maxsize=8)
+def _phase_layers(landscape: str, method: str, optimizer: str, steps: int):
+    """The sweep of a setting and its cells item, both kept: a change of tau or lr costs
+    neither a sweep nor the cells."""
+    grid = _phase_sweep(landscape, method, optimizer, steps)
+    return grid, phase_cells(grid)
+
+
 def compute_phase(params: dict[str, Any]) -> DemoOutput:
     """The outcome map for the current landscape, method, optimizer and steps."""
     land = LANDSCAPES[params["landscape"]]
     method, steps, optimizer = params["method"], int(params["steps"]), params["optimizer"]
-    grid = _phase_sweep(land.name, method, optimizer, steps)
+    grid, cells = _phase_layers(land.name, method, optimizer, steps)
     tau, lr = float(params["tau"]), float(params["lr"])
     title = f"Outcomes: {METHOD_LABELS[method]}, {land.title}, {steps} steps"
-    fig = phase_figure(grid, tau, lr, title)
+    fig = phase_figure(grid, tau, lr, title, cells)
     code = str(grid.codes[_cell(tau, *TAU_RANGE, grid.codes.shape[0]),
                           _cell(lr, *LR_RANGE, grid.codes.shape[1])])
     counts = grid.counts()
