@@ -82,6 +82,8 @@ self.onmessage = async (e) => {
 import importlib, pkgutil, json, gradclip
 mods, failed = [], []
 for m in pkgutil.walk_packages(gradclip.__path__, "gradclip."):
+    if m.name.endswith("__main__"):   # importing it runs the command line
+        continue
     try:
         importlib.import_module(m.name); mods.append(m.name)
     except Exception as exc:
