@@ -166,6 +166,9 @@ def browser(site: Path, runs: int) -> None:
             print(line("  of which: input -> request posted", res["queue"]))
             print(line("  of which: worker (Python compute, transfer)", res["worker"]))
             print(line("  of which: answer -> three figures painted", res["paint"]))
+            p95 = pct(res["change"], 95)
+            print(f"  goal: p95 under 50 ms -> {p95:.1f} ms: "
+                  f"{'met' if p95 < 50 else f'missed by {p95 / 50 - 1:.0%}'}")
             page.evaluate("() => document.getElementById('sim').gcDemo.setParams({steps: 200})")
             page.wait_for_timeout(500)   # the phase map's new sweep starts after its debounce
             page.wait_for_function("() => !document.querySelector('#sim[data-busy], #sim-phase[data-busy]')")

@@ -24,15 +24,42 @@ from markdown.preprocessors import Preprocessor
 __all__ = ["MathExtension", "to_mathml", "makeExtension"]
 
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
+_ROW_SPACING = re.compile(r"\\\\\[[^\]]*\]")
 _INLINE = r"(?<![\\$\w])\$(?=\S)([^$\n]+?)(?<=\S)\$(?![\w$])"
+
+
+# Sizes of a delimiter that latex2mathml prints as text when the delimiter is a command.
+_SIZED_DELIMITER = re.compile(
+    r"(\\[bB]igg?[lrm]?)\s*\\((?:lVert|rVert|Vert|lvert|rvert|vert|langle|rangle)(?![A-Za-z])|\|)")
+_DELIMITER_CHAR = {"lVert": "\u2016", "rVert": "\u2016", "Vert": "\u2016", "|": "\u2016",
+                   "lvert": "|", "rvert": "|", "vert": "|", "langle": "\u27e8", "rangle": "\u27e9"}
+_BARE_BAR = re.compile(r"<mo>(&#x02016;|&#x0007C;|&#x02225;|&#x02223;|\u2016|\|)</mo>")
+_TEXT = re.compile(r"\\text\{([^{}]*)\}")
+
+
+def _prepare(latex: str) -> str:
+    """Rewrite the few constructs latex2mathml would print as raw LaTeX into ones it reads.
+
+    - the spacing argument of a row break, ``\\\\[1ex]``: dropped;
+    - a sized delimiter given as a command, ``\\bigl\\lVert``: the delimiter as its character;
+    - an escaped underscore inside ``\\text{}``: a plain one.
+    """
+    latex = _ROW_SPACING.sub(r"\\\\", latex)
+    latex = _SIZED_DELIMITER.sub(lambda m: m.group(1) + _DELIMITER_CHAR[m.group(2)], latex)
+    return _TEXT.sub(lambda m: "\\text{" + m.group(1).replace("\\_", "_") + "}", latex)
 
 
 def to_mathml(latex: str, display: bool) -> str:
     """MathML for one formula; ``ValueError`` naming the formula if it cannot be converted."""
+    source = _prepare(latex.strip())
     try:
-        mathml = convert(latex.strip(), display="block" if display else "inline")
+        mathml = convert(source, display="block" if display else "inline")
     except Exception as exc:  # latex2mathml raises many types; the author needs the formula
         raise ValueError(f"cannot render the formula ${latex}$: {exc}") from exc
+    # A bare norm or absolute-value bar is stretchy by MathML's operator dictionary: with a math
+    # font it would grow to the height of everything in its row (a square root, a sum). In LaTeX
+    # only \left, \right and \big* stretch one, and those already carry their own attributes.
+    mathml = _BARE_BAR.sub(r'<mo stretchy="false">\1</mo>', mathml)
     label = html.escape(latex.strip(), quote=True)
     # The LaTeX source as alttext: screen readers without MathML support, and copy-paste.
     return mathml.replace("<math ", f'<math alttext="{label}" ', 1)

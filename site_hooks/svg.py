@@ -45,7 +45,7 @@ CMAPS: dict[str, dict[str, Any]] = {
         (68, 1, 84), (71, 45, 123), (59, 82, 139), (44, 114, 142), (33, 145, 140),
         (40, 174, 128), (94, 201, 98), (173, 220, 48), (253, 231, 37)]},
     "outcome": {"kind": "categorical", "stops": [
-        (0, 138, 99), (179, 122, 0), (184, 86, 143), (213, 94, 0)]},
+        (0, 138, 99), (179, 122, 0), (184, 86, 143), (209, 36, 47)]},
 }
 
 # Sizes in figure pixels; paint.js uses the same numbers so canvas and SVG line up.

@@ -85,7 +85,16 @@ def test_no_third_party_assets(built_site):
 def test_formulas_are_mathml(built_site):
     text = (built_site / "index.html").read_text(encoding="utf-8")
     assert "<math" in text and 'display="block"' in text
-    assert "\\lVert" not in re.sub(r'alttext="[^"]*"', "", text)
+
+
+def test_no_formula_on_any_page_shows_raw_latex(built_site):
+    """What the reader sees of a formula (its MathML without the alttext) has no backslash left."""
+    leaks = []
+    for page in built_site.rglob("*.html"):
+        for formula in re.findall(r"<math.*?</math>", page.read_text(encoding="utf-8"), flags=re.S):
+            if "\\" in re.sub(r'alttext="[^"]*"', "", formula):
+                leaks.append(f"{page.relative_to(built_site)}: {formula[:160]}")
+    assert not leaks, "\n".join(leaks)
 
 
 # ---------- the build-time functions, without MkDocs ----------
@@ -102,6 +111,17 @@ def test_math_inline_display_and_code_left_alone():
     assert "$5 and $10" in html
     assert "'$$'" in html.replace("&#39;", "'")         # inside the highlighted code sample
     assert "<code>$x$</code>" in html
+
+
+@pytest.mark.parametrize("latex, shown", [
+    ("\\begin{cases} a \\\\[1ex] b \\end{cases}", "<mi>b</mi>"),     # a row break's spacing
+    ("\\bigl\\lVert g \\bigr\\rVert_2", "\u2016"),                  # a sized delimiter command
+    ("\\bigl\\| g \\bigr\\|", "\u2016"),
+    ("\\text{clip\\_factor}", "<mtext>clip_factor</mtext>"),              # an escaped underscore
+])
+def test_constructs_latex2mathml_would_print_raw_are_rewritten(latex, shown):
+    body = re.sub(r'alttext="[^"]*"', "", to_mathml(latex, display=True))
+    assert shown in body and "\\" not in body and "1ex" not in body
 
 
 def test_a_broken_formula_names_itself():
@@ -193,3 +213,11 @@ def test_prose_quotes_a_demo_result_computed_at_build_time():
 def test_a_quoted_value_that_does_not_exist_fails_the_build(ref, message):
     with pytest.raises(ValueError, match=message):
         render(f"It ends at {ref}.\n\n```gradclip-demo\ndemo: simulator\nid: q1\n```\n")
+
+
+def test_a_bare_norm_bar_does_not_stretch_to_its_row():
+    """Only \\left, \\right and \\big* size a delimiter in LaTeX; a plain \\lVert next to a square
+    root must not grow to the root's height."""
+    body = to_mathml("\\lVert g\\rVert = \\sqrt{\\sum_j \\lVert g_j\\rVert^2}", display=True)
+    assert "<mo>&#x02016;</mo>" not in body
+    assert body.count('<mo stretchy="false">&#x02016;</mo>') == 4

@@ -26,7 +26,7 @@ export const COLOR_NAMES = ["fg", "muted", "grid", "accent", "danger", "ok", "wa
 // Used when figures.css is missing (a bare page): the light theme.
 const FALLBACK = {
   bg: "#ffffff", fg: "#1f2328", muted: "#5f6670", grid: "#c3c8d0", accent: "#0072b2",
-  danger: "#d55e00", ok: "#008a63", warn: "#b37a00", min: "#008a63", start: "#a0407a",
+  danger: "#d1242f", ok: "#008a63", warn: "#b37a00", min: "#008a63", start: "#a0407a",
   s0: "#0072b2", s1: "#d55e00", s2: "#008a63", s3: "#b8568f", s4: "#b37a00", s5: "#2f8fcb",
 };
 
@@ -36,7 +36,7 @@ export const CMAPS = {
     [68, 1, 84], [71, 45, 123], [59, 82, 139], [44, 114, 142], [33, 145, 140],
     [40, 174, 128], [94, 201, 98], [173, 220, 48], [253, 231, 37]] },
   outcome: { kind: "categorical", stops: [
-    [0, 138, 99], [179, 122, 0], [184, 86, 143], [213, 94, 0]] },
+    [0, 138, 99], [179, 122, 0], [184, 86, 143], [209, 36, 47]] },
 };
 
 // ------------------------------------------------------------------------------------------
