@@ -14,9 +14,12 @@ import json
 import zipfile
 from pathlib import Path
 
+from site_hooks.serve import sitemap_for
+
 __all__ = ["SERVE_LINE", "make_bundle", "main"]
 
 SERVE_LINE = "python3 -m http.server 8000 --bind 127.0.0.1 --directory gradclip-site"
+SERVED_AT = "http://127.0.0.1:8000/"    # where SERVE_LINE serves it
 
 README = f"""gradclip, offline
 =================
@@ -47,7 +50,12 @@ def make_bundle(site: Path, out_dir: Path) -> Path:
     archive = out_dir / f"gradclip-site-{version}.zip"
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
         for path in sorted(site.rglob("*")):
-            if path.is_file():
+            if path == site / "sitemap.xml":
+                # Instant navigation follows only the addresses in the sitemap (port included):
+                # name the one SERVE_LINE serves, so page switches keep the running Python.
+                text = sitemap_for(path.read_text(encoding="utf-8"), SERVED_AT)
+                zf.writestr("gradclip-site/sitemap.xml", text)
+            elif path.is_file():
                 # Wheels, zips and wasm are compressed already: store them as they are.
                 kind = zipfile.ZIP_STORED if path.suffix in (".whl", ".zip", ".wasm", ".gz") else zipfile.ZIP_DEFLATED
                 zf.write(path, Path("gradclip-site") / path.relative_to(site), compress_type=kind)

@@ -103,7 +103,10 @@ def test_offline_bundle_holds_the_whole_site(built_site, tmp_path):
     with zipfile.ZipFile(archive) as zf:
         names = set(zf.namelist())
         readme = zf.read("gradclip-site/README-OFFLINE.txt").decode()
+        sitemap = zf.read("gradclip-site/sitemap.xml").decode()
     assert "gradclip-site/index.html" in names
+    # The sitemap names the address the README's line serves, so instant navigation works there.
+    assert "<loc>http://127.0.0.1:8000/simulator/</loc>" in sitemap and "8000" in SERVE_LINE
     assert "gradclip-site/assets/pyodide/pyodide.asm.wasm" in names
     assert any(n.startswith("gradclip-site/assets/wheels/gradclip-") for n in names)
     assert SERVE_LINE in readme
