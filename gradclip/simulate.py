@@ -607,7 +607,174 @@ def _edge_points(p: np.ndarray, q: np.ndarray, bound: tuple[float, float, float,
     return p + s[:, None] * d
 
 
-CHECK_EVERY = 32   # a single run checks its bound every this many steps (see _loop)
+CHECK_EVERY = 32   # a single run of _loop checks its bound every this many steps
+
+
+def _bad_batches(land: Landscape, seed: int, steps: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The gradient noise ``(nx, ny)`` of the first ``steps`` steps, or None (no noise).
+
+    One draw for a whole batch, so every run meets the same bad batches; always
+    :data:`MAX_STEPS` long, so a longer or shorter run meets them at the same steps.
+    """
+    if land.noise_fn is None:
+        return None
+    nx, ny = land.noise_fn(np.random.default_rng(seed), (MAX_STEPS,))
+    return nx[:steps], ny[:steps]
+
+
+# --- one run, in Python floats ---------------------------------------------------------
+#
+# The browser's case: one run, recomputed on every slider move. On (1, 2) arrays each step
+# is a dozen NumPy calls of a microsecond or more (several under WebAssembly), so one run
+# steps with Python floats instead. Each operation is the one the array loop makes, in the
+# same order: + - * / and sqrt are correctly rounded in IEEE arithmetic, so Python and NumPy
+# give the same bits; the functions that are not (the landscape's sinh or tanh, hypot) are
+# still NumPy's, called on one float. Only the methods without adaptive state take this path.
+
+_ONE_RUN_METHODS = ("none", "norm", "value")
+# A squared norm this far (relative) from tau**2 is on the same side of tau as NumPy's
+# hypot, whose error is under one ulp: only closer calls need hypot itself.
+_NORM_MARGIN = 1e-12
+
+
+def _float_clipper(method: str, tau: float):
+    """``clip(gx, gy) -> (cx, cy, clipped)`` for one gradient, as the array loop clips it
+    (:func:`gradclip.clipping._clip_to_norm` and :func:`gradclip.clipping._clamp`)."""
+    if method == "none":
+        return lambda gx, gy: (gx, gy, False)
+    if method == "value":
+        def clamp(v: float) -> float:   # np.minimum(np.maximum(v, -tau), tau); NaN stays
+            return tau if v > tau else -tau if v < -tau else v
+
+        def clip_value(gx: float, gy: float) -> tuple[float, float, bool]:
+            if not (abs(gx) > tau or abs(gy) > tau):
+                return gx, gy, False
+            return clamp(gx), clamp(gy), True
+        return clip_value
+
+    # norm: clipped when hypot(g) > tau (the raw norm the array loop compares)
+    tau_sq = tau * tau
+    decide = 1e-290 < tau_sq < 1e290   # tau**2 and the margin are ordinary floats
+    above, below = tau_sq * (1 + _NORM_MARGIN), tau_sq * (1 - _NORM_MARGIN)
+    tau_a = np.array([tau])
+
+    def over(gx: float, gy: float, ss: float) -> bool:
+        """NumPy's ``hypot(gx, gy) > tau``, from the sum of squares ``ss`` when it is clear."""
+        if decide:
+            if ss > above:   # an overflow (inf) too: far above tau
+                return True
+            if ss < below:
+                return False
+        return bool(np.hypot(gx, gy) > tau)   # close to tau, NaN, or a tiny tau
+
+    def clip_norm(gx: float, gy: float) -> tuple[float, float, bool]:
+        ss = gx * gx + gy * gy            # _clip_to_norm's sum of squares, term for term
+        if not over(gx, gy, ss):
+            return gx, gy, False
+        if 0.0 < ss < math.inf:
+            scale = tau / math.sqrt(ss)
+            scale = scale if scale < 1.0 else 1.0   # np.fmin(scale, 1)
+            return gx * scale, gy * scale, True
+        # squares that overflow (inf, NaN) or vanish (0): the array code's special cases
+        cx, cy = _clip_rows_by_norm(np.array([[gx, gy]]), tau_a)[0].tolist()
+        return cx, cy, True
+    return clip_norm
+
+
+def _float_optimizer(optimizer: str, lr: float):
+    """``move(t, gx, gy) -> (dx, dy)``: the step of step ``t``, as the array loop computes it
+    (it keeps the momentum or Adam state between calls)."""
+    if optimizer == "sgd":
+        return lambda t, gx, gy: (lr * gx, lr * gy)
+    if optimizer == "momentum":
+        buf = [0.0, 0.0]
+
+        def momentum(t: int, gx: float, gy: float) -> tuple[float, float]:
+            buf[0] = MOMENTUM * buf[0] + gx
+            buf[1] = MOMENTUM * buf[1] + gy
+            return lr * buf[0], lr * buf[1]
+        return momentum
+
+    b1, b2 = ADAM_BETAS
+    c1, c2 = 1 - b1, 1 - b2
+    m = [0.0, 0.0, 0.0, 0.0]   # first moments x, y; second moments x, y
+
+    def adam(t: int, gx: float, gy: float) -> tuple[float, float]:
+        m[0] = b1 * m[0] + c1 * gx
+        m[1] = b1 * m[1] + c1 * gy
+        m[2] = b2 * m[2] + c2 * gx * gx
+        m[3] = b2 * m[3] + c2 * gy * gy
+        rate, bias2 = lr / (1 - b1 ** (t + 1)), 1 - b2 ** (t + 1)
+        return (rate * m[0] / (math.sqrt(m[2] / bias2) + ADAM_EPS),
+                rate * m[1] / (math.sqrt(m[3] / bias2) + ADAM_EPS))
+    return adam
+
+
+def _one_run(land: Landscape, method: str, tau: float, lr: float, steps: int, optimizer: str,
+             start: np.ndarray, seed: int):
+    """:func:`_loop` for one run of a method in :data:`_ONE_RUN_METHODS`, stepping in floats.
+
+    The same results, bit for bit, as the array loop (the tests compare them). The
+    landscape's ``grad_fn`` is called on two floats (0-d inputs); the raw and clipped norms
+    and the losses are computed after the loop, in one NumPy call each, and the bound is
+    checked at every step (a comparison of floats costs less than collecting blocks).
+    """
+    grad_fn = land.grad_fn
+    x0, x1, y0, y1 = land.bound
+    clip = _float_clipper(method, tau)
+    move = _float_optimizer(optimizer, lr)
+    bad = _bad_batches(land, seed, steps)
+    nx, ny = (None, None) if bad is None else (bad[0].tolist(), bad[1].tolist())
+
+    x, y = float(start[0]), float(start[1])
+    xs, ys, gxs, gys = [x], [y], [], []
+    clip_steps, cxs, cys = [], [], []
+    div_at = -1
+    for t in range(steps):
+        gx, gy = grad_fn(x, y)
+        gx, gy = float(gx), float(gy)
+        if nx is not None:
+            gx, gy = gx + nx[t], gy + ny[t]
+        gxs.append(gx)
+        gys.append(gy)
+        cx, cy, clipped = clip(gx, gy)
+        if clipped:
+            clip_steps.append(t)
+            cxs.append(cx)
+            cys.append(cy)
+        dx, dy = move(t, cx, cy)
+        qx, qy = x - dx, y - dy
+        if not (x0 <= qx <= x1 and y0 <= qy <= y1):   # out, or NaN: stop at the edge
+            edge = _edge_points(np.array([[x, y]]), np.array([[qx, qy]]), land.bound)
+            qx, qy = edge[0].tolist()
+            div_at = t + 1
+            xs.append(qx)
+            ys.append(qy)
+            break
+        x, y = qx, qy
+        xs.append(x)
+        ys.append(y)
+
+    taken = len(gxs)
+    pos = np.full((steps + 1, 1, 2), np.nan)
+    pos[: taken + 1, 0, 0] = xs
+    pos[: taken + 1, 0, 1] = ys
+    loss = np.full((steps + 1, 1), np.nan)
+    walked = pos[: taken + 1]
+    loss[: taken + 1] = land.value_fn(walked[..., 0], walked[..., 1])
+    # Every step taken inside the bound needs a finite loss (see _loop); else redo eagerly.
+    checked = loss[1: taken + 1 if div_at < 0 else div_at]
+    if np.count_nonzero(~np.isfinite(checked)):
+        return _loop(land, np.array([method]), np.array([tau]), np.array([lr]), steps,
+                     optimizer, start, seed, eager_loss=True)
+    raw = np.full((steps, 1), np.nan)
+    raw[:taken, 0] = np.hypot(gxs, gys)
+    clipn = raw.copy()   # an unclipped step keeps its raw norm
+    mask = np.zeros((steps, 1), dtype=bool)
+    if clip_steps:
+        clipn[clip_steps, 0] = np.hypot(cxs, cys)
+        mask[clip_steps, 0] = True
+    return pos, loss, raw, clipn, mask, np.array([div_at], dtype=np.int64)
 
 
 def _loop(land: Landscape, methods: np.ndarray, tau: np.ndarray, lr: np.ndarray,
@@ -623,15 +790,20 @@ def _loop(land: Landscape, methods: np.ndarray, tau: np.ndarray, lr: np.ndarray,
       each step taken inside the bound must have had a finite one. If one did not (a
       landscape that is infinite inside its own bound), the runs are redone with
       ``eager_loss=True``, which evaluates and checks the loss at every step.
-    * A single run (``R = 1``, the browser's case) checks its bound every
+    * A single run (``R = 1``) of an adaptive method checks its bound every
       :data:`CHECK_EVERY` steps, on all the new positions at once. Nothing computed after
       the run left can change what came before, so the steps after the exit are dropped and
       the exit is handled as the step-by-step check handles it. (In a batch, a run that left
       stays at its edge point and takes part in later steps, so batches check every step.)
 
+    A single run of a method without adaptive state goes to :func:`_one_run` instead.
+
     Call with floating-point errors ignored (``simulate_batch`` does).
     """
     R = tau.shape[0]
+    if R == 1 and not eager_loss and methods[0] in _ONE_RUN_METHODS:
+        return _one_run(land, str(methods[0]), float(tau[0]), float(lr[0]), steps, optimizer,
+                        start, seed)
     grad_fn, value_fn = land.grad_fn, land.value_fn
     P = np.repeat(start[None, :], R, axis=0)
     X, Y = P[:, 0], P[:, 1]
@@ -656,12 +828,8 @@ def _loop(land: Landscape, methods: np.ndarray, tau: np.ndarray, lr: np.ndarray,
     whole = len(clippers) == 1 and isinstance(clippers[0].sel, slice)
     clip_all = clippers[0].clip if whole else None
 
-    # One draw of bad batches for the whole batch, so every run meets the same ones; always
-    # MAX_STEPS long, so a longer or shorter run meets the same batches at the same steps.
-    noise = None
-    if land.noise_fn is not None:
-        nx, ny = land.noise_fn(np.random.default_rng(seed), (MAX_STEPS,))
-        noise = np.stack([nx[:steps], ny[:steps]], axis=-1)
+    bad = _bad_batches(land, seed, steps)
+    noise = None if bad is None else np.stack(bad, axis=-1)
 
     # The history is collected in lists (an append is far cheaper than writing a row of an
     # array) and copied into arrays in one call per block of steps. An array appended is not

@@ -248,9 +248,10 @@ def _exit_lr(step):
 
 
 @pytest.mark.parametrize("step", [2, CHECK_EVERY - 1, CHECK_EVERY, CHECK_EVERY + 1, 2 * CHECK_EVERY, 97])
-@pytest.mark.parametrize("method", ["none", "norm"])
+@pytest.mark.parametrize("method", ["none", "norm", "agc"])
 def test_a_single_run_checking_its_bound_in_blocks_stops_at_the_same_step(step, method):
-    # alone, the run checks every CHECK_EVERY steps; in a batch, every step
+    # alone, the run checks every CHECK_EVERY steps (agc: "none" and "norm" step in floats,
+    # checking every step); in a batch, every step
     alone = simulate("ravine", method, tau=1e6, lr=_exit_lr(step), steps=150)
     batch = simulate_batch("ravine", method, tau=1e6, lr=[_exit_lr(step), 0.01], steps=150)
     assert alone.summary.diverged_at == step
@@ -258,6 +259,47 @@ def test_a_single_run_checking_its_bound_in_blocks_stops_at_the_same_step(step, 
     for field in ("positions", "losses", "raw_norms", "clipped_norms", "clipped"):
         np.testing.assert_array_equal(getattr(alone, field), getattr(row, field))
     assert alone.summary.to_dict() == row.summary.to_dict()
+
+
+def _same_run(alone, row):
+    for field in ("positions", "losses", "raw_norms", "clipped_norms", "clipped"):
+        a, b = getattr(alone, field), getattr(row, field)
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(np.signbit(a), np.signbit(b))   # -0.0 too
+    assert alone.summary == row.summary
+
+
+@pytest.mark.parametrize("landscape", sorted(LANDSCAPES))
+@pytest.mark.parametrize("method", ["none", "norm", "value"])
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_a_single_run_stepping_in_floats_is_its_row_of_a_batch_bit_for_bit(landscape, method,
+                                                                           optimizer):
+    # one run of these methods steps in Python floats, a batch in arrays; settings that
+    # converge, crawl and diverge
+    for tau, lr in ((1.0, 0.05), (0.05, 0.01), (3.0, 0.9)):
+        alone = simulate(landscape, method, tau, lr, steps=150, optimizer=optimizer)
+        _same_run(alone, simulate_batch(landscape, method, [tau, tau], lr, steps=150,
+                                        optimizer=optimizer).run(0))
+
+
+def test_a_single_run_in_floats_clips_like_the_array_loop_at_the_edges():
+    ravine = get_landscape("ravine")
+    # tau exactly at a raw norm and one ulp either side (the float path's margin test)
+    norms = simulate("cliff", "none", steps=60).raw_norms
+    taus = [t for v in norms[np.isfinite(norms)][:10]
+            for t in (v, np.nextafter(v, 0), np.nextafter(v, np.inf)) if 0 < t <= 1e6]
+    # squares that overflow or underflow, a NaN gradient, a tau whose square underflows
+    huge = dataclasses.replace(ravine, name="huge", grad_fn=lambda x, y: (1e200 * x, 1e-170 * y))
+    tiny = dataclasses.replace(ravine, name="tiny", grad_fn=lambda x, y: (1e-170 * x, 1e-170 * y))
+    nan = dataclasses.replace(ravine, name="nan",
+                              grad_fn=lambda x, y: (np.where(x > -3.5, np.nan, x) * 1.0, 30.0 * y))
+    cases = [("cliff", float(t)) for t in taus] + [
+        (land, tau) for land in (huge, tiny, nan) for tau in (1e-200, 1e-160, 1e-100, 0.3)]
+    for land, tau in cases:
+        for method in ("norm", "value"):
+            alone = simulate(land, method, tau, 0.05, steps=60, optimizer="adam")
+            _same_run(alone, simulate_batch(land, method, [tau, tau], 0.05, steps=60,
+                                            optimizer="adam").run(0))
 
 
 @pytest.mark.parametrize("runs", [1, 4])
