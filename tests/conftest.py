@@ -7,6 +7,7 @@ machine with internet. ``GRADCLIP_SITE_DIR`` reuses an already built site (fast 
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import subprocess
@@ -114,3 +115,49 @@ def canvas_ink(page, selector: str) -> int:
 @pytest.fixture(scope="session")
 def have_browser() -> bool:
     return chromium_path() is not None or shutil.which("playwright") is not None
+
+
+def results(page, selector: str) -> dict[str, str]:
+    """Every result the demo at ``selector`` shows: field -> its unrounded ``data-value``."""
+    return page.eval_on_selector_all(
+        f"{selector} [data-result]",
+        "els => Object.fromEntries(els.map(e => [e.dataset.result, e.dataset.value]))")
+
+
+def live_params(page, selector: str) -> dict:
+    """The parameters of the output the demo shows now, as the worker received them."""
+    return page.eval_on_selector(selector, "el => el.gcDemo.output.params")
+
+
+def same(browser: str, cpython: str) -> bool:
+    """Equal values; numbers to 1e-6 relative (Pyodide's maths library and LAPACK may round
+    differently from the machine's)."""
+    try:
+        a, b = float(browser), float(cpython)
+    except ValueError:
+        return browser == cpython
+    return a == b or math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-12)
+
+
+def assert_matches_cpython(page, selector: str) -> None:
+    """Every result the demo shows equals what CPython gradclip computes for its parameters."""
+    import gradclip.demos as demos
+
+    name = page.get_attribute(selector, "data-demo")
+    expected = demos.run(name, live_params(page, selector))["results"]
+    shown = results(page, selector)
+    assert shown, f"{selector} shows no results"
+    for field, got in shown.items():
+        assert same(got, expected[field]["value"]), (selector, field, got, expected[field]["value"])
+
+
+def set_number(page, selector: str, param: str, value) -> None:
+    """Type ``value`` into the demo's number field for ``param`` and wait for its output."""
+    field = page.locator(f"{selector} input[data-param={param}]")
+    field.fill(str(value))
+    field.dispatch_event("change")
+    page.wait_for_function(
+        "([sel, p, v]) => { const d = document.querySelector(sel).gcDemo;"
+        " return d && d.output && Math.abs(d.output.params[p] - v) < 1e-9; }",
+        arg=[selector, param, value])
+    wait_idle(page, selector)

@@ -13,7 +13,7 @@ import json
 import pytest
 
 import gradclip.demos as demos
-from conftest import canvas_ink, demo_ready, wait_idle
+from conftest import canvas_ink, demo_ready, results, wait_idle
 from gradclip.tracker import MAX_ROWS
 
 pytestmark = pytest.mark.browser
@@ -41,11 +41,6 @@ def set_params(page, sel: str, params: dict) -> None:
 def wait_done(page, count_done: int = 1, timeout: int = 120_000) -> None:
     page.wait_for_function("n => window.__outputs.filter(o => o.done !== false).length >= n",
                            arg=count_done, timeout=timeout)
-
-
-def results(page, sel: str) -> dict[str, str]:
-    return page.eval_on_selector_all(
-        f"{sel} [data-result]", "els => Object.fromEntries(els.map(e => [e.dataset.result, e.dataset.value]))")
 
 
 def notices(page, sel: str) -> str:

@@ -12,12 +12,11 @@ its code snippets.
 from __future__ import annotations
 
 import json
-import math
 
 import pytest
 
-import gradclip.demos as demos
-from conftest import canvas_ink, demo_ready, wait_idle
+from conftest import (assert_matches_cpython, canvas_ink, demo_ready, results,
+                      set_number, wait_idle)
 
 pytestmark = pytest.mark.browser
 
@@ -46,41 +45,6 @@ CHANGES = {
     "python-call": ("tau", 0.3),
     "reference-call": ("tau", 0.3),
 }
-
-
-def results(page, sel: str) -> dict[str, str]:
-    return page.eval_on_selector_all(
-        f"{sel} [data-result]", "els => Object.fromEntries(els.map(e => [e.dataset.result, e.dataset.value]))")
-
-
-def same(browser: str, cpython: str) -> bool:
-    """Equal values; numbers to 1e-6 relative (Pyodide's maths library may round differently)."""
-    try:
-        a, b = float(browser), float(cpython)
-    except ValueError:
-        return browser == cpython
-    return a == b or math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-12)
-
-
-def assert_matches_cpython(page, sel: str) -> None:
-    name = page.get_attribute(sel, "data-demo")
-    params = page.eval_on_selector(sel, "el => el.gcDemo.output.params")
-    expected = demos.run(name, params)["results"]
-    shown = results(page, sel)
-    assert shown, f"{sel} shows no results"
-    for field, got in shown.items():
-        assert same(got, expected[field]["value"]), (sel, field, got, expected[field]["value"])
-
-
-def set_number(page, sel: str, param: str, value) -> None:
-    field = page.locator(f"{sel} input[data-param={param}]")
-    field.fill(str(value))
-    field.dispatch_event("change")
-    page.wait_for_function(
-        "([sel, p, v]) => { const d = document.querySelector(sel).gcDemo;"
-        " return d && d.output && Math.abs(d.output.params[p] - v) < 1e-9; }",
-        arg=[sel, param, value])
-    wait_idle(page, sel)
 
 
 def answer_prediction(page, demo_id: str) -> None:

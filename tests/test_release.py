@@ -3,7 +3,6 @@ Content-Security-Policy, accessibility, the Pages workflow and the offline bundl
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import zipfile

@@ -9,12 +9,10 @@ computes for the same parameters.
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
-import gradclip.demos as demos
-from conftest import canvas_ink, demo_ready, wait_idle
+from conftest import (assert_matches_cpython, canvas_ink, demo_ready, results,
+                      set_number, wait_idle)
 
 pytestmark = pytest.mark.browser
 
@@ -35,10 +33,6 @@ CHANGES = {
     "adaptive-low": ("tau", 10.0),
     "jacobian-gaussian": ("rho", 1.2),
     "conv-small-tau": ("tau", 1.0),
-    "agc-low": ("clipping", 0.05),
-    "adaptive-low": ("tau", 10.0),
-    "jacobian-gaussian": ("rho", 1.2),
-    "conv-small-tau": ("tau", 1.0),
     "adaptive-main": ("tau", 3.0),
     "conv-cliff": ("tau", 0.1),
     "conv-jacobian": ("length", 50),
@@ -50,45 +44,6 @@ CHANGES = {
 
 # demo id -> figure to click: the figure's handle jumps to the click
 CLICKS = {"rnn-cliff": "surface", "vector-main": "plane", "conv-vector": "plane", "faq-vector": "plane"}
-
-
-def results(page, sel: str) -> dict[str, str]:
-    return page.eval_on_selector_all(
-        f"{sel} [data-result]", "els => Object.fromEntries(els.map(e => [e.dataset.result, e.dataset.value]))")
-
-
-def live_params(page, sel: str) -> dict:
-    return page.eval_on_selector(sel, "el => el.gcDemo.output.params")
-
-
-def same(browser: str, cpython: str) -> bool:
-    """Equal values; numbers to 1e-6 relative (Pyodide's LAPACK may round differently)."""
-    try:
-        a, b = float(browser), float(cpython)
-    except ValueError:
-        return browser == cpython
-    return a == b or math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-12)
-
-
-def assert_matches_cpython(page, sel: str) -> None:
-    root = page.locator(sel)
-    name = root.get_attribute("data-demo")
-    expected = demos.run(name, live_params(page, sel))["results"]
-    shown = results(page, sel)
-    assert shown, f"{sel} shows no results"
-    for field, got in shown.items():
-        assert same(got, expected[field]["value"]), (sel, field, got, expected[field]["value"])
-
-
-def set_number(page, sel: str, param: str, value) -> None:
-    field = page.locator(f"{sel} input[data-param={param}]")
-    field.fill(str(value))
-    field.dispatch_event("change")
-    page.wait_for_function(
-        "([sel, p, v]) => { const d = document.querySelector(sel).gcDemo;"
-        " return d && d.output && Math.abs(d.output.params[p] - v) < 1e-9; }",
-        arg=[sel, param, value])
-    wait_idle(page, sel)
 
 
 def click_figure(page, sel: str, figure: str) -> None:
