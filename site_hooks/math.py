@@ -33,7 +33,7 @@ _SIZED_DELIMITER = re.compile(
     r"(\\[bB]igg?[lrm]?)\s*\\((?:lVert|rVert|Vert|lvert|rvert|vert|langle|rangle)(?![A-Za-z])|\|)")
 _DELIMITER_CHAR = {"lVert": "\u2016", "rVert": "\u2016", "Vert": "\u2016", "|": "\u2016",
                    "lvert": "|", "rvert": "|", "vert": "|", "langle": "\u27e8", "rangle": "\u27e9"}
-_BARE_BAR = re.compile(r"<mo>(&#x02016;|&#x0007C;|&#x02225;|&#x02223;|\u2016|\|)</mo>")
+_BARE_BAR = re.compile(r"<mo>(&#x02016;|&#x0007C;|&#x02225;|\u2016|\|)</mo>")
 _TEXT = re.compile(r"\\text\{([^{}]*)\}")
 
 
@@ -59,7 +59,9 @@ def to_mathml(latex: str, display: bool) -> str:
     # A bare norm or absolute-value bar is stretchy by MathML's operator dictionary: with a math
     # font it would grow to the height of everything in its row (a square root, a sum). In LaTeX
     # only \left, \right and \big* stretch one, and those already carry their own attributes.
-    mathml = _BARE_BAR.sub(r'<mo stretchy="false">\1</mo>', mathml)
+    # Nor does it space them as a relation: a bar inside a row (the closing one of |x| <= 1)
+    # would otherwise get the wide spacing of an infix operator.
+    mathml = _BARE_BAR.sub(r'<mo stretchy="false" lspace="0" rspace="0">\1</mo>', mathml)
     label = html.escape(latex.strip(), quote=True)
     # The LaTeX source as alttext: screen readers without MathML support, and copy-paste.
     return mathml.replace("<math ", f'<math alttext="{label}" ', 1)

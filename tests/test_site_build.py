@@ -220,4 +220,4 @@ def test_a_bare_norm_bar_does_not_stretch_to_its_row():
     root must not grow to the root's height."""
     body = to_mathml("\\lVert g\\rVert = \\sqrt{\\sum_j \\lVert g_j\\rVert^2}", display=True)
     assert "<mo>&#x02016;</mo>" not in body
-    assert body.count('<mo stretchy="false">&#x02016;</mo>') == 4
+    assert body.count('<mo stretchy="false" lspace="0" rspace="0">&#x02016;</mo>') == 4
