@@ -161,3 +161,12 @@ def set_number(page, selector: str, param: str, value) -> None:
         " return d && d.output && Math.abs(d.output.params[p] - v) < 1e-9; }",
         arg=[selector, param, value])
     wait_idle(page, selector)
+
+
+def assert_figures_painted(page, selector: str, min_ink: int = 500) -> None:
+    """Every figure of the demo is its live canvas (not the static picture), and none is blank."""
+    for canvas in page.locator(f"{selector} [data-figure] canvas").all():
+        canvas.scroll_into_view_if_needed()
+        assert canvas.is_visible(), f"{selector}: a figure is still the static picture"
+    for name in page.eval_on_selector_all(f"{selector} [data-figure]", "els => els.map(e => e.dataset.figure)"):
+        assert canvas_ink(page, f"{selector} [data-figure={name}] canvas") > min_ink, f"{selector} {name} is blank"

@@ -50,12 +50,19 @@ def notices(page, sel: str) -> str:
 # --------------------------------------------------------------------------------- monitor
 
 
-def test_monitor_streams_partial_outputs_and_draws_them(page, site_url):
-    page.goto(site_url + "monitor/training-monitor/")
+@pytest.fixture
+def monitor(page, site_url) -> str:
+    """The training monitor's page, its demo live and idle and its outputs recorded; its selector."""
     sel = "#monitor-main"
+    page.goto(site_url + "monitor/training-monitor/")
     demo_ready(page, sel)
     wait_idle(page, sel, timeout=120_000)
     page.evaluate(RECORD, sel)
+    return sel
+
+
+def test_monitor_streams_partial_outputs_and_draws_them(page, monitor):
+    sel = monitor
     set_params(page, sel, {"seed": 5, "steps": 600})
     wait_done(page)
     outs = outputs(page)
@@ -68,12 +75,8 @@ def test_monitor_streams_partial_outputs_and_draws_them(page, site_url):
     assert results(page, sel)["steps_done"] == "600"
 
 
-def test_a_setting_change_cancels_the_stale_run(page, site_url):
-    page.goto(site_url + "monitor/training-monitor/")
-    sel = "#monitor-main"
-    demo_ready(page, sel)
-    wait_idle(page, sel, timeout=120_000)
-    page.evaluate(RECORD, sel)
+def test_a_setting_change_cancels_the_stale_run(page, monitor):
+    sel = monitor
     set_params(page, sel, {"seed": 11, "steps": 2000})
     page.wait_for_function("() => window.__outputs.some(o => o.done === false && o.params.seed === 11)",
                            timeout=120_000)
@@ -89,12 +92,8 @@ def test_a_setting_change_cancels_the_stale_run(page, site_url):
     assert results(page, sel)["steps_done"] == "100"
 
 
-def test_compare_overlays_the_unclipped_run_and_matches_cpython(page, site_url):
-    page.goto(site_url + "monitor/training-monitor/")
-    sel = "#monitor-main"
-    demo_ready(page, sel)
-    wait_idle(page, sel, timeout=120_000)
-    page.evaluate(RECORD, sel)
+def test_compare_overlays_the_unclipped_run_and_matches_cpython(page, monitor):
+    sel = monitor
     params = {"model": "rnn1", "steps": 40, "seed": 3, "compare": True}
     set_params(page, sel, params)
     wait_done(page)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import (assert_matches_cpython, canvas_ink, demo_ready, results,
+from conftest import (assert_figures_painted, assert_matches_cpython, demo_ready, results,
                       set_number, wait_idle)
 
 pytestmark = pytest.mark.browser
@@ -68,14 +68,9 @@ def test_every_teaching_demo_goes_live_draws_and_answers_a_change(page, site_url
     assert page.eval_on_selector_all(".gc-demo", "els => els.map(e => e.id)") == ids
     for demo_id in ids:
         sel = f"#{demo_id}"
-        page.locator(sel).scroll_into_view_if_needed()  # the runtime starts near the viewport
         demo_ready(page, sel)
         wait_idle(page, sel)
-        for canvas in page.locator(f"{sel} [data-figure] canvas").all():
-            canvas.scroll_into_view_if_needed()
-            assert canvas.is_visible(), f"{sel}: a figure is still the static picture"
-        for name in page.eval_on_selector_all(f"{sel} [data-figure]", "els => els.map(e => e.dataset.figure)"):
-            assert canvas_ink(page, f"{sel} [data-figure={name}] canvas") > 500, f"{sel} {name} is blank"
+        assert_figures_painted(page, sel)
         assert_matches_cpython(page, sel)
 
         before = results(page, sel)

@@ -326,6 +326,19 @@ def _run_results(prefix: str, log: TrainLog) -> dict[str, dict[str, str]]:
 # Streaming
 
 
+def _training_figures(logs: Sequence[TrainLog], steps: int, layers_of: int, done: bool) -> dict[str, Any]:
+    """The four figures of a training demo, as display-list dicts: loss, norm and update size of
+    every run, and the per-layer norms of run ``layers_of``; lines thinned to
+    ``_PARTIAL_POINTS`` while the run is in progress (quicker to send and draw), full at the end."""
+    mp = _MAX_POINTS if done else _PARTIAL_POINTS
+    return {
+        "loss": loss_figure(logs, steps, max_points=mp).to_dict(),
+        "norm": norm_figure(logs, steps, max_points=mp).to_dict(),
+        "update": update_figure(logs, steps, max_points=mp).to_dict(),
+        "layers": layers_figure(logs[layers_of], steps, max_points=mp).to_dict(),
+    }
+
+
 def _stream(progress: Iterator, build) -> Iterator[DemoOutput]:
     """Yield ``build(progress, False)`` about every ``CHUNK_SECONDS``, then ``build(progress, True)``
     once at the end.
@@ -381,13 +394,7 @@ def _monitor(params: dict[str, Any]) -> Iterator[DemoOutput]:
 
     def build(prog, done: bool) -> DemoOutput:
         logs = prog.logs()
-        mp = _MAX_POINTS if done else _PARTIAL_POINTS
-        figures = {
-            "loss": loss_figure(logs, steps, max_points=mp).to_dict(),
-            "norm": norm_figure(logs, steps, max_points=mp).to_dict(),
-            "update": update_figure(logs, steps, max_points=mp).to_dict(),
-            "layers": layers_figure(logs[0], steps, max_points=mp).to_dict(),
-        }
+        figures = _training_figures(logs, steps, layers_of=0, done=done)
         m = logs[0]
         res = {k[len("main_"):]: v for k, v in _run_results("main_", m).items()}
         res["steps_done"] = result(prog.done, f"{prog.done} of {steps}")
@@ -464,13 +471,7 @@ def _worked(params: dict[str, Any], setup: dict[str, Any], runs: Sequence[RunSpe
 
     def build(prog, done: bool) -> DemoOutput:
         logs = prog.logs()
-        mp = _MAX_POINTS if done else _PARTIAL_POINTS
-        figures = {
-            "loss": loss_figure(logs, steps, max_points=mp).to_dict(),
-            "norm": norm_figure(logs, steps, max_points=mp).to_dict(),
-            "update": update_figure(logs, steps, max_points=mp).to_dict(),
-            "layers": layers_figure(logs[1], steps, max_points=mp).to_dict(),
-        }
+        figures = _training_figures(logs, steps, layers_of=1, done=done)
         res: dict[str, dict[str, str]] = {}
         for prefix, log in zip(prefixes, logs):
             res.update(_run_results(prefix, log))
