@@ -40,7 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from site_hooks import pins  # noqa: E402
-from site_hooks.vendor import default_cache_dir, vendor_pyodide  # noqa: E402
+from site_hooks.cache import default_cache_dir  # noqa: E402
+from site_hooks.vendor import vendor_pyodide  # noqa: E402
 from site_hooks.wheel import build_wheel  # noqa: E402
 
 STAGES = ("runtime", "numpy_load", "numpy_import", "wheel_unpack", "gradclip_import", "contourpy", "total")

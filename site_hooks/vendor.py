@@ -22,7 +22,6 @@ package wheels. A tarball or wheel already placed in the cache folder is used as
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -36,13 +35,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from site_hooks import pins
+from site_hooks.cache import atomic_write, default_cache_dir, sha256_hex
+from site_hooks.pyodide_build import PyodideBuildError, run_py_compile
 
 __all__ = [
     "VendorError",
     "VendoredFile",
     "VendorReport",
-    "default_cache_dir",
-    "sha256_hex",
     "check_sha256",
     "package_closure",
     "trim_lock",
@@ -106,21 +105,6 @@ class VendorReport:
             f"pyodide {pins.PYODIDE_VERSION}{' (bytecode)' if self.py_compiled else ''}: {len(self.files)} files, "
             f"{self.total_bytes / 1e6:.1f} MB, packages {', '.join(self.packages) or '-'} (from {source})"
         )
-
-
-def default_cache_dir() -> Path:
-    """The cache folder: ``$GRADCLIP_CACHE`` if set, else ``~/.cache/gradclip``."""
-    env = os.environ.get("GRADCLIP_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "gradclip"
-
-
-def sha256_hex(data: bytes) -> str:
-    """Hex sha256 of ``data``.
-
-    >>> sha256_hex(b"")[:16]
-    'e3b0c44298fc1c14'
-    """
-    return hashlib.sha256(data).hexdigest()
 
 
 def check_sha256(name: str, data: bytes, expected: str, where: str) -> str:
@@ -279,20 +263,6 @@ class _Sources:
 # --- cache and placement -------------------------------------------------------------------------
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    # Write-then-rename so a concurrent build (or an interrupted one) never sees half a file.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; the cache may be shared between users
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _verified(name: str, expected: str, cache: Path, fetch, missed: list[str]) -> bytes:
     """Bytes of ``name``, checked against ``expected``: from the cache, else from ``fetch(name)``.
 
@@ -306,7 +276,7 @@ def _verified(name: str, expected: str, cache: Path, fetch, missed: list[str]) -
         return data
     data, where = fetch(name)
     check_sha256(name, data, expected, where)
-    _atomic_write(cached, data)
+    atomic_write(cached, data)
     missed.append(name)
     return data
 
@@ -319,8 +289,6 @@ def _compiled(contents: dict[str, tuple[bytes, str]], cache_root: Path) -> dict[
     the inputs and the tool version; a ``sha256.json`` written last records the outputs' hashes and
     is checked on every reuse, like the pins are for the originals.
     """
-    from site_hooks.wheel import WheelError, run_py_compile
-
     inputs = {n: sha for n, (_, sha) in contents.items() if n not in pins.RUNTIME_SHA256
               or n == "python_stdlib.zip"}
     key = sha256_hex(json.dumps([inputs, pins.PYODIDE_BUILD_SPEC], sort_keys=True).encode())[:16]
@@ -336,7 +304,7 @@ def _compiled(contents: dict[str, tuple[bytes, str]], cache_root: Path) -> dict[
                 (staging / name).write_bytes(contents[name][0])
             try:
                 run_py_compile(staging, cache_root)
-            except WheelError as exc:
+            except PyodideBuildError as exc:
                 raise VendorError(f"py_compile=True, but {exc}") from exc
             lock = json.loads((staging / pins.LOCK_FILE).read_bytes())
             outputs = {"python_stdlib.zip", pins.LOCK_FILE, *(e["file_name"] for e in lock["packages"].values())}

@@ -18,10 +18,7 @@ cache folder, created on first use; it is never a dependency of the main build.
 
 from __future__ import annotations
 
-import glob
-import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -30,17 +27,15 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from site_hooks.pins import PYODIDE_BUILD_SPEC
+from site_hooks.cache import sha256_hex
+from site_hooks.pyodide_build import PyodideBuildError, run_py_compile
 
 __all__ = [
     "WheelError",
     "WheelInfo",
     "build_wheel",
     "check_wheel_contents",
-    "find_python312",
-    "ensure_pyodide_build",
     "py_compile_wheel",
-    "run_py_compile",
     "PACKAGE",
 ]
 
@@ -111,10 +106,6 @@ def check_wheel_contents(names: list[str], package: str = PACKAGE) -> str:
     return version
 
 
-def _sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _hatchling_wheel(project_root: Path, out_dir: Path) -> Path:
     """Build with hatchling in-process; fall back to ``pip wheel`` if hatchling is not importable."""
     try:
@@ -178,78 +169,13 @@ def build_wheel(
     info = WheelInfo(
         path=placed,
         filename=placed.name,
-        sha256=_sha256_file(placed),
+        sha256=sha256_hex(placed.read_bytes()),
         version=version,
         size=placed.stat().st_size,
         py_compiled=py_compile,
     )
     (dest_dir / "manifest.json").write_text(json.dumps(info.manifest(), indent=2) + "\n")
     return info
-
-
-# --- optional: bytecode via pyodide-build --------------------------------------------------------
-
-
-def _python_version(exe: str) -> tuple[int, int] | None:
-    try:
-        proc = subprocess.run([exe, "-c", "import sys; print(*sys.version_info[:2])"],
-                              capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    parts = proc.stdout.split()
-    return (int(parts[0]), int(parts[1])) if proc.returncode == 0 and len(parts) == 2 else None
-
-
-def find_python312() -> Path:
-    """A Python 3.12 interpreter: ``$GRADCLIP_PYTHON312``, ``python3.12`` on PATH, or a pyenv 3.12.
-
-    Pyodide 0.27 runs CPython 3.12, and bytecode is specific to the minor version, so nothing else
-    will do.
-    """
-    candidates = [os.environ.get("GRADCLIP_PYTHON312"), shutil.which("python3.12")]
-    candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.12*/bin/python3.12")), reverse=True)
-    for c in candidates:
-        # Ask the interpreter itself: a pyenv shim exists on PATH even when it cannot run 3.12.
-        if c and Path(c).is_file() and _python_version(c) == (3, 12):
-            return Path(c)
-    raise WheelError(
-        "py_compile needs Python 3.12 (Pyodide 0.27 runs 3.12): set GRADCLIP_PYTHON312 or put python3.12 on PATH"
-    )
-
-
-def ensure_pyodide_build(cache_dir: Path | None = None) -> Path:
-    """Path of the ``pyodide`` command, installing pyodide-build into ``<cache>/pyodide-build-venv`` once."""
-    from site_hooks.vendor import default_cache_dir
-
-    venv = Path(cache_dir or default_cache_dir()) / "pyodide-build-venv"
-    exe = venv / "bin" / "pyodide"
-    if exe.is_file():
-        return exe
-    py312 = find_python312()
-    for cmd in (
-        [str(py312), "-m", "venv", str(venv)],
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-         PYODIDE_BUILD_SPEC],
-    ):
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise WheelError(f"installing pyodide-build failed: {' '.join(cmd)}\n{proc.stderr.strip()[-2000:]}")
-    if not exe.is_file():
-        raise WheelError(f"{PYODIDE_BUILD_SPEC} installed but {exe} is missing")
-    return exe
-
-
-def run_py_compile(target: Path, cache_dir: Path | None = None) -> None:
-    """Run ``pyodide py-compile --no-keep`` on a wheel, a zip, or a folder of them, in place.
-
-    On a folder the tool also rewrites the ``pyodide-lock.json`` there with the new file names and
-    sha256 values (the ones ``loadPackage`` checks).
-    """
-    exe = ensure_pyodide_build(cache_dir)
-    proc = subprocess.run([str(exe), "py-compile", "--silent", "--no-keep", str(target)],
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise WheelError(f"pyodide py-compile {target} failed:\n{(proc.stderr or proc.stdout).strip()[-2000:]}")
 
 
 def py_compile_wheel(wheel: Path, cache_dir: Path | None = None) -> Path:
@@ -260,7 +186,10 @@ def py_compile_wheel(wheel: Path, cache_dir: Path | None = None) -> Path:
     """
     wheel = Path(wheel)
     before = set(wheel.parent.glob("*.whl")) - {wheel}
-    run_py_compile(wheel, cache_dir)
+    try:
+        run_py_compile(wheel, cache_dir)
+    except PyodideBuildError as exc:
+        raise WheelError(str(exc)) from exc
     new = sorted(set(wheel.parent.glob("*.whl")) - before)
     if len(new) != 1:
         raise WheelError(f"pyodide py-compile {wheel.name} wrote {[p.name for p in new]}; expected one wheel")

@@ -162,7 +162,7 @@ def test_a_tampered_vendored_file_fails_the_build(tmp_path):
 
     from conftest import build_site
     from site_hooks import pins
-    from site_hooks.vendor import default_cache_dir
+    from site_hooks.cache import default_cache_dir
 
     source = default_cache_dir() / f"pyodide-{pins.PYODIDE_VERSION}"
     if not source.is_dir():

@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 
 from site_hooks import pins
+from site_hooks.cache import default_cache_dir
 from site_hooks.vendor import (
     VendorError,
     check_sha256,
-    default_cache_dir,
     package_closure,
     trim_lock,
     vendor_pyodide,
