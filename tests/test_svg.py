@@ -1,4 +1,4 @@
-"""Build-time SVG of display lists (site_hooks/svg.py): what every static figure on the site is made of."""
+"""SVG of display lists (gradclip/figures/svg.py): what every static figure on the site is made of."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from site_hooks.svg import (CMAPS, COLOR_NAMES, colormap_rgba, figure_to_svg, layout, png_rgba,
-                            ticks)
+from gradclip.figures.axes import layout, ticks
+from gradclip.figures.png import colormap_rgba, png_rgba
+from gradclip.figures.style import CMAPS, COLOR_NAMES
+from gradclip.figures.svg import figure_to_svg
 
 ROOT = Path(__file__).resolve().parent.parent
 SVG = "{http://www.w3.org/2000/svg}"
@@ -212,7 +214,7 @@ def test_text_is_clamped_into_the_plot_area():
 @pytest.mark.parametrize("anchor", ["start", "middle", "end"])
 @pytest.mark.parametrize("where", [-1e6, 1e6])
 def test_a_text_near_an_edge_keeps_its_whole_width_in_the_plot(anchor, where):
-    from site_hooks.svg import text_width
+    from gradclip.figures.axes import text_width
     item = {**ITEMS["text"], "x": where, "text": "left the plot at step 12", "anchor": anchor, "size": 12}
     fig = base(items=[item])
     g = layout(fig)
