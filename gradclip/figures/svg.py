@@ -31,10 +31,10 @@ import numpy as np
 
 from gradclip.figures.axes import Layout, layout, text_width
 from gradclip.figures.png import colormap_rgba, png_rgba
-from gradclip.figures.style import (CLIP_SLACK, CMAPS, COLOR_NAMES, HANDLE_DOT_RADIUS, HANDLE_RADIUS, LABEL_FONT,
+from gradclip.figures.style import (CLIP_SLACK, CMAPS, COLOR_NAMES, THEMES, HANDLE_DOT_RADIUS, HANDLE_RADIUS, LABEL_FONT,
                                     LEGEND_GAP, LEGEND_SWATCH, PAD, TICK_FONT, TITLE_FONT)
 
-__all__ = ["figure_to_svg"]
+__all__ = ["figure_to_svg", "figure_svg", "theme_css"]
 
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
 
@@ -403,3 +403,69 @@ def figure_to_svg(fig: dict[str, Any], *, id_prefix: str) -> str:
     parts.append(_legend_svg(g))
     parts.append("</svg>")
     return "".join(parts)
+
+
+# --------------------------------------------------------------------------------------------
+# A standalone file: the theme written in, for a download that has no stylesheet
+# --------------------------------------------------------------------------------------------
+
+def theme_css(dark: bool = False) -> str:
+    """The stylesheet an SVG from :func:`figure_to_svg` needs, with one theme's colours filled in.
+
+    The same rules as the SVG part of ``docs/stylesheets/figures.css``, with each CSS variable
+    replaced by its value in :data:`gradclip.figures.style.THEMES`.
+
+    >>> css = theme_css()
+    >>> ".gc-s-danger{stroke:#d1242f}" in css, "#ff7b72" in theme_css(dark=True)
+    (True, True)
+    """
+    th = THEMES["dark" if dark else "light"]
+    rules = [
+        f".gc-svg{{font-family:sans-serif;fill:{th['fg']}}}",
+        f".gc-tick-label{{fill:{th['muted']};font-variant-numeric:tabular-nums}}",
+        ".gc-title{font-weight:600}",
+        f".gc-axis-label,.gc-legend{{fill:{th['fg']}}}",
+        f".gc-axis{{stroke:{th['muted']}}}",
+        f".gc-gridline{{stroke:{th['grid']};opacity:{th['gridline_opacity']}}}",
+        f".gc-raster{{opacity:{th['raster_opacity']}}}",
+        ".gc-raster-cat{image-rendering:pixelated}",
+        f".gc-ring,.gc-handle{{stroke:{th['bg']};stroke-width:1.5px}}",
+        f".gc-handle-dot{{fill:{th['bg']}}}",
+        f".gc-halo{{paint-order:stroke;stroke:{th['bg']};stroke-width:3px;stroke-linejoin:round}}",
+    ]
+    rules += [f".gc-s-{n}{{stroke:{th[n]}}}.gc-f-{n}{{fill:{th[n]}}}" for n in COLOR_NAMES]
+    return "".join(rules)
+
+
+def figure_svg(fig: dict[str, Any], dark: bool = False, *, id_prefix: str = "gc-export") -> str:
+    """A display list as a standalone SVG file: fixed size, opaque background, colours included.
+
+    :func:`figure_to_svg` writes SVG for a page, whose stylesheet colours it; this wraps the
+    same drawing for a download that is opened on its own. It adds a ``<style>`` of the
+    light or dark theme (:func:`theme_css`), a background rectangle in the theme's page colour,
+    and an explicit ``width``/``height`` (the figure's size in px) instead of ``100%``. The
+    style applies to the whole document the SVG lands in, so put figures of one theme together.
+
+    Parameters
+    ----------
+    fig : dict
+        ``Figure.to_dict()``.
+    dark : bool
+        Use the dark theme's colours (light text on a dark background).
+    id_prefix : str
+        Prefix of the element ids, as in :func:`figure_to_svg`.
+
+    Examples
+    --------
+    >>> s = figure_svg({"x_range": [0, 1], "y_range": [0, 1], "width": 300, "height": 200,
+    ...                 "items": [{"t": "line", "x": [0, 1], "y": [0, 1]}]})
+    >>> s.startswith('<?xml'), 'width="300" height="200"' in s, "<style>" in s
+    (True, True, True)
+    """
+    body = figure_to_svg(fig, id_prefix=id_prefix)
+    g = layout(fig)
+    head, rest = body.split(">", 1)
+    head = head.replace(' width="100%"', f' width="{_f(g.width)}" height="{_f(g.height)}"')
+    bg = THEMES["dark" if dark else "light"]["bg"]
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n{head}><style>{theme_css(dark)}</style>'
+            f'<rect width="100%" height="100%" fill="{bg}"/>{rest}\n')
