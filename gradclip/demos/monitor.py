@@ -37,9 +37,10 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from gradclip.demos import DemoInputError, DemoOutput, DemoSpec, Param, fmt_number, register, result
-from gradclip.demos.simulator import clipped_rug, round_sig
+from gradclip.demos import DemoInputError, DemoOutput, DemoSpec, Param, register, result
 from gradclip.figures import Figure
+from gradclip.figures.helpers import capped_log_range, clipped_rug, round_sig
+from gradclip.figures.numbers import fmt_number
 from gradclip.tracker import MAX_ROWS, analyse_norms, parse_norm_log
 from gradclip.train import RunSpec, TrainLog, train_iter
 
@@ -70,36 +71,10 @@ WORKED_MLP_SETUP = {"model": "mlp", "task": "regression", "steps": 400, "optimiz
 WORKED_MLP_RUNS = (RunSpec("value", 1.0, 0.07), RunSpec("none", 1.0, 0.07), RunSpec("norm", 1.0, 0.07))
 
 RUN_COLORS = ("s0", "s3", "s2", "s4")
-# Axes stop this many decades above the typical value: a run that blows up leaves the chart
-# at the top instead of squashing every healthy curve into one pixel row.
-_HEADROOM_DECADES = 6
 
 
 # ---------------------------------------------------------------------------------------
 # Figures
-
-
-def _log_range(values: Sequence[np.ndarray], extra: Sequence[float] = (),
-               typical: Sequence[np.ndarray] | None = None) -> tuple[float, float]:
-    """Whole-decade log range over the positive finite values, capped ``_HEADROOM_DECADES``
-    above the median of the ``typical`` values (default: all of them)."""
-    def positive(arrs: Sequence[np.ndarray]) -> np.ndarray:
-        v = np.concatenate([np.asarray(a, dtype=float).ravel() for a in arrs] + [np.zeros(0)])
-        return v[np.isfinite(v) & (v > 0)]
-
-    v = positive(list(values) + [np.asarray(extra, float)])
-    if v.size == 0:
-        return (0.1, 10.0)
-    t = positive(typical) if typical is not None else v
-    lo, hi = float(v.min()), float(v.max())
-    cap = float(np.median(t if t.size else v)) * 10.0 ** _HEADROOM_DECADES
-    hi = min(hi, max(cap, max([e for e in extra if e > 0 and math.isfinite(e)], default=0.0)))
-    lo = min(lo, hi)
-    lo_d, hi_d = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
-    lo_d = max(lo_d, hi_d - 14)
-    if hi_d <= lo_d:
-        hi_d = lo_d + 1
-    return (10.0 ** lo_d, 10.0 ** hi_d)
 
 
 def _thin(values: np.ndarray, hi: float, max_points: int = 800) -> tuple[np.ndarray, np.ndarray]:
@@ -194,7 +169,7 @@ def loss_figure(logs: Sequence[TrainLog], steps: int, *, colors: Sequence[str] =
 
     ``max_points``: at most this many points per line (a long run is thinned, keeping each
     stretch's smallest and largest value); the same for the other figures."""
-    lo, hi = _log_range([l.loss for l in logs], typical=[_healthy(l, l.loss) for l in logs])
+    lo, hi = capped_log_range([l.loss for l in logs], typical=[_healthy(l, l.loss) for l in logs])
     fig = Figure(x_range=(0, steps), y_range=(lo, hi), y_log=True, x_label="step", y_label="loss",
                  title="Loss vs step", legend=len(logs) > 1, width=480, height=280)
     for log, color, xy in zip(logs, colors, _thin_each([l.loss for l in logs], hi, max_points)):
@@ -212,7 +187,7 @@ def norm_figure(logs: Sequence[TrainLog], steps: int, *, colors: Sequence[str] =
     """Gradient norm before clipping per step (log scale), each run's threshold, and a rug under
     the steps where the first run's rule changed the gradient."""
     taus = [l.tau for l in logs if l.method in ("norm", "value")]
-    lo, hi = _log_range([l.grad_norm for l in logs], extra=taus,
+    lo, hi = capped_log_range([l.grad_norm for l in logs], extra=taus,
                         typical=[_healthy(l, l.grad_norm) for l in logs])
     fig = Figure(x_range=(0, steps), y_range=(lo, hi), y_log=True, x_label="step",
                  y_label="gradient norm", title="Gradient norm vs step (before clipping)",
@@ -247,7 +222,7 @@ def norm_figure(logs: Sequence[TrainLog], steps: int, *, colors: Sequence[str] =
 def update_figure(logs: Sequence[TrainLog], steps: int, *, colors: Sequence[str] = RUN_COLORS,
                   max_points: int = _MAX_POINTS) -> Figure:
     """Size of each parameter update, ||Δθ||, per step (log scale)."""
-    lo, hi = _log_range([l.update_norm for l in logs], typical=[_healthy(l, l.update_norm) for l in logs])
+    lo, hi = capped_log_range([l.update_norm for l in logs], typical=[_healthy(l, l.update_norm) for l in logs])
     fig = Figure(x_range=(0, steps), y_range=(lo, hi), y_log=True, x_label="step",
                  y_label="‖Δθ‖", title="Update size vs step", legend=len(logs) > 1,
                  width=480, height=240)
@@ -270,7 +245,7 @@ def layers_figure(log: TrainLog, steps: int, *, max_points: int = _MAX_POINTS) -
     to a little past that step, where its story is."""
     at = log.summary.diverged_at
     span = steps if at is None else int(min(steps, max(20, 2 * at + 5)))
-    lo, hi = _log_range([log.layer_norms[:span]], typical=[_healthy(log, log.layer_norms)])
+    lo, hi = capped_log_range([log.layer_norms[:span]], typical=[_healthy(log, log.layer_norms)])
     fig = Figure(x_range=(0, span), y_range=(lo, hi), y_log=True, x_label="step",
                  y_label="gradient norm", title=f"Per-layer gradient norm ({_label(log)})",
                  legend=True, width=480, height=240)
@@ -570,7 +545,7 @@ def _envelope(x: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
 def _series_figure(x: np.ndarray, suggestions) -> Figure:
     steps = x.size
     taus = [s.tau for s in suggestions if math.isfinite(s.tau) and s.rule in ("p90", "p99", "zclip", "autoclip")]
-    lo, hi = _log_range([x], extra=taus)
+    lo, hi = capped_log_range([x], extra=taus)
     fig = Figure(x_range=(0, max(steps - 1, 1)), y_range=(lo, hi), y_log=True, x_label="step",
                  y_label="gradient norm", title="Gradient norm per step", legend=True,
                  width=560, height=300)

@@ -35,11 +35,13 @@ from gradclip.adaptive import adaptive_grad_clip, autoclip_threshold, zclip_seri
 from gradclip.clipping import (NonFiniteNormError, clip_by_global_norm, clip_by_norm,
                                clip_by_norm_per_tensor, clip_by_value, clip_grad_norm,
                                clip_grad_value, global_norm)
-from gradclip.demos import DemoOutput, DemoSpec, Param, fmt_number, register, result
-from gradclip.demos.simulator import (METHOD_COLORS, METHOD_LABELS, OUTCOME_COLORS,
-                                      OUTCOME_LABELS, contour_figure, loss_figure, norm_figure,
-                                      round_sig, start_point, summary_results)
+from gradclip.demos import DemoOutput, DemoSpec, Param, register, result
+from gradclip.demos.run_figures import (METHOD_COLORS, METHOD_LABELS, OUTCOME_COLORS,
+                                        OUTCOME_LABELS, contour_figure, loss_figure, norm_figure,
+                                        start_point, summary_results)
 from gradclip.figures import Figure
+from gradclip.figures.helpers import log_range, round_sig
+from gradclip.figures.numbers import count_share_text, fmt_number
 from gradclip.landscapes import LANDSCAPES
 from gradclip.simulate import METHODS, OPTIMIZERS, Run, simulate, simulate_batch
 
@@ -241,26 +243,8 @@ def synthetic_norm_log(steps: int = 400, *, shift_at: int = 250, shift: float = 
     return base * level * spikes
 
 
-def _log_range(values: Any, extra: tuple[float, ...] = (), floor: float = 1e-12) -> tuple[float, float]:
-    """Whole decades around the positive finite values (and ``extra``), at least one decade."""
-    v = np.asarray(values, dtype=float).ravel()
-    v = np.concatenate([v[np.isfinite(v) & (v > 0)], [e for e in extra if e > 0 and math.isfinite(e)]])
-    if v.size == 0:
-        return (0.1, 10.0)
-    hi = float(v.max())
-    lo = max(float(v.min()), hi * floor)
-    lo_d, hi_d = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
-    if hi_d <= lo_d:
-        hi_d = lo_d + 1
-    return (10.0 ** lo_d, 10.0 ** hi_d)
-
-
 def _verdict(run: Run) -> dict[str, str]:
     return summary_results(run)["verdict"]
-
-
-def _pct(count: int, total: int) -> str:
-    return f"{count} of {total} ({100.0 * count / total:.0f}%)" if total else "0"
 
 
 # ---------------------------------------------------------------------------------------
@@ -290,7 +274,7 @@ def _compute_rnn(p: dict[str, Any]) -> DemoOutput:
         "step_none": result(long_plain),
         "step_norm": result(long_clip, f"{fmt_number(long_clip)} (cap η·τ = {fmt_number(lr * tau)})"),
         "clip_events": result(int(clipped.summary.clip_events),
-                              _pct(int(clipped.summary.clip_events), int(clipped.steps))),
+                              count_share_text(int(clipped.summary.clip_events), int(clipped.steps))),
     }
     desc = (f"One-unit recurrent net from ({fmt_number(start[0])}, {fmt_number(start[1])}): without "
             f"clipping the longest step is {fmt_number(long_plain)} and the run "
@@ -363,7 +347,7 @@ def _compute_transformer(p: dict[str, Any]) -> DemoOutput:
     steps = toy.steps
     x = np.arange(steps)
 
-    lo, hi = _log_range(np.r_[raw, after], extra=(tau,))
+    lo, hi = log_range(np.r_[raw, after], extra=(tau,))
     series = Figure(x_range=(0, steps - 1), y_range=(lo, hi), y_log=True, x_label="step",
                     y_label="global gradient norm", title="Global norm per step",
                     legend=True, width=480, height=300)
@@ -381,7 +365,7 @@ def _compute_transformer(p: dict[str, Any]) -> DemoOutput:
     n_raw = np.array([global_norm([g]) for g in step_grads])
     n_glob = np.array([global_norm([g]) for g in global_out])
     n_per = np.array([global_norm([g]) for g in per_out])
-    blo, bhi = _log_range(np.r_[n_raw, n_glob, n_per], extra=(tau,))
+    blo, bhi = log_range(np.r_[n_raw, n_glob, n_per], extra=(tau,))
     bars = Figure(x_range=(-0.6, len(names) - 0.4), y_range=(blo, bhi), y_log=True,
                   x_label="tensor", y_label="tensor gradient norm",
                   title=f"Step {k}: each tensor before and after", legend=True, width=480, height=300)
@@ -402,9 +386,9 @@ def _compute_transformer(p: dict[str, Any]) -> DemoOutput:
     ang_glob = _angle_deg(np.concatenate(global_out), raw_vec)
     late = x >= 100
     results = {
-        "clipped": result(int(was_clipped.sum()), _pct(int(was_clipped.sum()), steps)),
+        "clipped": result(int(was_clipped.sum()), count_share_text(int(was_clipped.sum()), steps)),
         "clipped_late": result(int(was_clipped[late].sum()),
-                               _pct(int(was_clipped[late].sum()), int(late.sum()))),
+                               count_share_text(int(was_clipped[late].sum()), int(late.sum()))),
         "max_norm": result(float(total), f"{fmt_number(float(total))} at step {k}"),
         "coef": result(float(n_glob.sum() / n_raw.sum()) if n_raw.sum() else 1.0),
         "angle_global": result(ang_glob, _degrees(ang_glob)),
@@ -453,7 +437,7 @@ def _compute_policy(p: dict[str, Any]) -> DemoOutput:
         "final_none": summary_results(plain)["final_loss"],
         "final_norm": summary_results(clipped)["final_loss"],
         "clip_events": result(int(clipped.summary.clip_events),
-                              _pct(int(clipped.summary.clip_events), steps)),
+                              count_share_text(int(clipped.summary.clip_events), steps)),
     }
     desc = (f"Bowl with {bad} bad batches in {steps} steps: without clipping the final loss is "
             f"{results['final_none']['text']}, with norm clipping at τ = {fmt_number(tau)} it is "
@@ -537,7 +521,7 @@ def _compute_vanishing(p: dict[str, Any]) -> DemoOutput:
     after = np.sqrt((C * C).sum(axis=1))
     acted = raw > tau
     k = np.arange(length + 1)
-    lo, hi = _log_range(np.r_[raw, after], extra=(tau,), floor=1e-300)
+    lo, hi = log_range(np.r_[raw, after], extra=(tau,), floor_ratio=1e-300)
     fig = Figure(x_range=(0, max(length, 1)), y_range=(lo, hi), y_log=True,
                  x_label="steps back in time k", y_label="norm of the gradient reaching step T − k",
                  title=f"ρ = {fmt_number(rho)}: backpropagated gradient norm", legend=True,
@@ -608,7 +592,7 @@ def _compute_tau_small(p: dict[str, Any]) -> DemoOutput:
     grid_ex, grid_codes = ex[:-1], batch.codes[:-1]
     ok = np.isfinite(grid_ex)
     best = int(np.argmin(np.where(ok, grid_ex, np.inf))) if ok.any() else 0
-    lo, hi = _log_range(ex, floor=1e-14)
+    lo, hi = log_range(ex, floor_ratio=1e-14)
     fig = Figure(x_range=(TAU_GRID[0], TAU_GRID[-1]), y_range=(lo, hi), x_log=True, y_log=True,
                  x_label="clip threshold τ", y_label=f"final loss − minimum after {steps} steps",
                  title=f"{land.title}: final loss against τ", legend=True, width=480, height=320)
@@ -632,7 +616,7 @@ def _compute_tau_small(p: dict[str, Any]) -> DemoOutput:
         "final_loss": summary_results(chosen)["final_loss"],
         "verdict": _verdict(chosen),
         "clip_events": result(int(chosen.summary.clip_events),
-                              _pct(int(chosen.summary.clip_events), steps)),
+                              count_share_text(int(chosen.summary.clip_events), steps)),
         "best_tau": result(float(TAU_GRID[best])),
         "best_loss": summary_results(batch.run(best))["final_loss"],
     }
@@ -670,7 +654,7 @@ def _compute_lr(p: dict[str, Any]) -> DemoOutput:
     n = lrs.size
     ex = _excess(batch.final_loss, land.min_value).reshape(2, n)
     codes = batch.codes.reshape(2, n)
-    lo, hi = _log_range(ex, floor=1e-14)
+    lo, hi = log_range(ex, floor_ratio=1e-14)
     fig = Figure(x_range=(LR_GRID[0], LR_GRID[-1]), y_range=(lo, hi), x_log=True, y_log=True,
                  x_label="learning rate η", y_label=f"final loss − minimum after {steps} steps",
                  title=f"{land.title}: final loss against η", legend=True, width=480, height=320)
@@ -753,7 +737,7 @@ def _compute_reader(p: dict[str, Any]) -> DemoOutput:
     idx = np.flatnonzero(clipped)
     streak = longest_streak(clipped)
     results = {
-        "clip_events": result(int(s.clip_events), _pct(int(s.clip_events), taken)),
+        "clip_events": result(int(s.clip_events), count_share_text(int(s.clip_events), taken)),
         "streak": result(streak, f"{streak} steps"),
         "first": (result(int(idx[0]) + 1, f"step {int(idx[0]) + 1}") if idx.size
                   else {"value": "none", "text": "never"}),
@@ -813,7 +797,7 @@ def _compute_sustained(p: dict[str, Any]) -> DemoOutput:
     z = zclip_series(norms)
     fixed_mask = norms > tau
     t = np.arange(steps)
-    lo, hi = _log_range(np.r_[norms, tau], floor=1e-6)
+    lo, hi = log_range(np.r_[norms, tau], floor_ratio=1e-6)
     log = Figure(x_range=(0, steps - 1), y_range=(lo, hi), y_log=True, x_label="step",
                  y_label="gradient norm", title="A log of gradient norms", legend=True,
                  width=480, height=300)
@@ -838,7 +822,7 @@ def _compute_sustained(p: dict[str, Any]) -> DemoOutput:
         if not where.any():
             return {"value": "none", "text": "no steps"}
         k = int(mask[where].sum())
-        return result(k / int(where.sum()), _pct(k, int(where.sum())))
+        return result(k / int(where.sum()), count_share_text(k, int(where.sum())))
 
     streak = longest_streak(fixed_mask)
     results = {

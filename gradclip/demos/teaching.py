@@ -29,9 +29,12 @@ from gradclip.adaptive import (ZClip, adaptive_grad_clip, autoclip_series, sugge
                                unitwise_norm, zclip_series)
 from gradclip.clipping import (clip_by_global_norm, clip_by_norm, clip_by_norm_per_tensor,
                                clip_by_value, clip_grad_value, global_norm)
-from gradclip.demos import DemoOutput, DemoSpec, Param, fmt_number, register, result
+from gradclip.demos import DemoOutput, DemoSpec, Param, register, result
 from gradclip.figures import Figure
-from gradclip.landscapes import LANDSCAPES, Landscape
+from gradclip.figures.helpers import padded_log_range
+from gradclip.figures.landscape import TEACHING_SURFACE, add_landscape
+from gradclip.figures.numbers import fmt_number, prose_number
+from gradclip.landscapes import LANDSCAPES
 from gradclip.simulate import RunBatch, simulate_batch
 
 __all__ = [
@@ -294,39 +297,8 @@ def synthetic_norms(steps: int = 400, *, spike_rate: float = 0.02, spike_size: f
 # Small display helpers
 # ---------------------------------------------------------------------------------------
 
-def _log_range(values: np.ndarray, lo_floor: float = 1e-300, pad: float = 2.0) -> tuple[float, float]:
-    """A log-axis range that holds every finite positive value with a little room."""
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v) & (v > lo_floor)]
-    if v.size == 0:
-        return (0.1, 10.0)
-    lo, hi = float(v.min()) / pad, float(v.max()) * pad
-    if hi / lo < 100:  # at least two decades, so the axis has ticks to read
-        mid = math.sqrt(lo * hi)
-        lo, hi = mid / 10, mid * 10
-    return (lo, hi)
-
-
 def _vec_text(v: np.ndarray) -> str:
     return "(" + ", ".join(fmt_number(float(x)) for x in np.ravel(v)) + ")"
-
-
-_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def _sci(x: float) -> str:
-    """A number for a sentence: :func:`fmt_number`, but powers of ten as ``8.28 × 10⁷``.
-
-    Prose quotes these results (``{gc:…}``), and ``8.28e+07`` reads like program output.
-
-    >>> _sci(82817974.5), _sci(6.6e-7), _sci(304.48)
-    ('8.28 × 10⁷', '6.6 × 10⁻⁷', '304')
-    """
-    if not math.isfinite(x) or x == 0 or 1e-4 <= abs(x) < 1e4:
-        return fmt_number(x)
-    mantissa, exponent = f"{x:.2e}".split("e")
-    mantissa = mantissa.rstrip("0").rstrip(".")
-    return f"{mantissa} × 10{str(int(exponent)).translate(_SUPERSCRIPT)}"
 
 
 # ---------------------------------------------------------------------------------------
@@ -347,7 +319,7 @@ def _compute_jacobian_product(p: dict[str, Any]) -> DemoOutput:
     k = out.steps
     med, lo, hi = out.median, out.norms.min(axis=0), out.norms.max(axis=0)
     ref = rho ** k.astype(float)
-    y_range = _log_range(np.concatenate([lo, hi, ref, [1.0]]))
+    y_range = padded_log_range(np.concatenate([lo, hi, ref, [1.0]]))
     fig = Figure(x_range=(0, max(length, 2)), y_range=y_range, y_log=True,
                  x_label="steps back in time k", y_label="‖∂h_T / ∂h_(T−k)‖₂",
                  title="Norm of the product of k Jacobians", legend=True,
@@ -371,8 +343,8 @@ def _compute_jacobian_product(p: dict[str, Any]) -> DemoOutput:
     return DemoOutput(
         figures={"norms": fig.to_dict()},
         results={
-            "norm_T": result(final, _sci(final)),
-            "rho_T": result(rho ** length, _sci(rho ** length)),
+            "norm_T": result(final, prose_number(final)),
+            "rho_T": result(rho ** length, prose_number(rho ** length)),
             "rate": result(rate),
             "trend": result(trend),
             "norm_first": result(float(full_median[0])),
@@ -380,7 +352,7 @@ def _compute_jacobian_product(p: dict[str, Any]) -> DemoOutput:
                              if below.size else {"value": "none", "text": "never"}),
         },
         description=(f"With spectral radius {fmt_number(rho)} over {length} steps the median "
-                     f"norm of the Jacobian product is {_sci(final)}: it {trend}."),
+                     f"norm of the Jacobian product is {prose_number(final)}: it {trend}."),
     )
 
 
@@ -530,7 +502,7 @@ def _compute_global_norm(p: dict[str, Any]) -> DemoOutput:
     colors = {"raw": "fg", "global": "s0", "per_tensor": "s2", "value": "s1"}
     norms = {k: np.array([np.linalg.norm(g) for g in v]) for k, v in rules.items()}
     x = np.arange(1, len(_TENSORS) + 1)
-    y_range = _log_range(np.concatenate([*norms.values(), [tau]]), pad=3.0)
+    y_range = padded_log_range(np.concatenate([*norms.values(), [tau]]), pad=3.0)
     # (0.3, 3.9) at this width gives ticks at exactly 1, 2, 3, under the three tensors.
     fig = Figure(x_range=(0.3, len(_TENSORS) + 0.9), y_range=y_range, y_log=True,
                  x_label="tensor", y_label="norm of the tensor's gradient", legend=True,
@@ -589,27 +561,6 @@ register(DemoSpec(
 # Loss-surface figures (shared by rnn_cliff and cliff_methods)
 # ---------------------------------------------------------------------------------------
 
-def _surface(land: Landscape, fig: Figure, n: int = 61, levels: int = 12) -> None:
-    """Add a shaded raster of log(1 + loss) and contour lines of the landscape's view to ``fig``."""
-    X, Y, Z = land.grid(n)
-    # log(1 + f) keeps the cliff's huge values from washing out the valley floor.
-    S = np.log1p(np.where(np.isfinite(Z), np.maximum(Z - land.min_value, 0.0), np.nan))
-    top = float(np.nanmax(S)) if np.isfinite(S).any() else 1.0
-    x0, x1, y0, y1 = land.view
-    fig.raster(S / (top or 1.0), x_range=(x0, x1), y_range=(y0, y1), cmap="loss", decimals=2)
-    try:
-        from contourpy import contour_generator
-    except ImportError:  # pragma: no cover - the figures extra is missing: shading only
-        return
-    gen = contour_generator(X, Y, S, line_type="Separate")
-    paths = []
-    for level in np.linspace(0.0, top, levels + 2)[1:-1]:
-        for seg in gen.lines(float(level)):
-            if len(seg) >= 2:
-                paths.append((seg[:, 0], seg[:, 1]))
-    fig.contours(paths, color="grid", width=0.8, decimals=3)
-
-
 def _path_xy(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A run's path without the NaN rows after divergence (the last finite row is the edge)."""
     keep = np.isfinite(positions).all(axis=1)
@@ -646,7 +597,7 @@ def _compute_rnn_cliff(p: dict[str, Any]) -> DemoOutput:
                   width=480, height=400,
                   alt=(f"Loss surface over w and b with plain and clipped descent from "
                        f"({fmt_number(start[0])}, {fmt_number(start[1])})."))
-    _surface(land, surf)
+    add_landscape(surf, land.name, TEACHING_SURFACE)
     for i, k in enumerate(names):
         px, py = _path_xy(batch.positions[i])
         surf.line(px, py, color=colors[k], width=2.0, label=labels[k], marker=(k == "clipped"))
@@ -676,7 +627,7 @@ def _compute_rnn_cliff(p: dict[str, Any]) -> DemoOutput:
                    alt="Raw gradient norm per step for both runs, with the threshold τ.")
     raw_all = batch.raw_norms[np.isfinite(batch.raw_norms) & (batch.raw_norms > 0)]
     if raw_all.size:
-        norms.y_range = _log_range(np.concatenate([raw_all, [tau]]))
+        norms.y_range = padded_log_range(np.concatenate([raw_all, [tau]]))
     norms.hline(tau, color="muted", width=1.0, dash=[5, 4], label="τ")
     for i, k in enumerate(names):
         norms.line(np.arange(steps), batch.raw_norms[i], color=colors[k], width=1.8,
@@ -751,7 +702,7 @@ def _compute_cliff_methods(p: dict[str, Any]) -> DemoOutput:
                      width=480, height=400,
                      alt=(f"Contour plot of the cliff valley with paths of no clipping, norm "
                           f"clipping and value clipping at τ = {fmt_number(tau)}."))
-    _surface(land, contour)
+    add_landscape(contour, land.name, TEACHING_SURFACE)
     for i, (m, label, color) in enumerate(_METHODS):
         px, py = _path_xy(batch.positions[i])
         contour.line(px, py, color=color, width=2.0, label=label, marker=(m == "norm"))
@@ -760,14 +711,14 @@ def _compute_cliff_methods(p: dict[str, Any]) -> DemoOutput:
     contour.marker(*land.start, shape="circle", color="start", size=6, label="start")
 
     finite = batch.raw_norms[np.isfinite(batch.raw_norms) & (batch.raw_norms > 0)]
-    norms = Figure(x_range=(0, steps), y_range=_log_range(np.concatenate([finite, [tau]])),
+    norms = Figure(x_range=(0, steps), y_range=padded_log_range(np.concatenate([finite, [tau]])),
                    y_log=True, x_label="step", y_label="raw gradient norm", legend=True,
                    title="Gradient norm before clipping", width=480, height=240,
                    alt="Raw gradient norm per step for the three runs, with the threshold τ.")
     norms.hline(tau, color="muted", width=1.0, dash=[5, 4], label="τ")
     losses = batch.losses[:, :]
     fl = losses[np.isfinite(losses) & (losses > 0)]
-    loss = Figure(x_range=(0, steps), y_range=_log_range(fl, lo_floor=1e-12), y_log=True,
+    loss = Figure(x_range=(0, steps), y_range=padded_log_range(fl, lo_floor=1e-12), y_log=True,
                   x_label="step", y_label="loss", legend=True, title="Loss",
                   width=480, height=240, alt="Loss per step for the three runs.")
     for i, (m, label, color) in enumerate(_METHODS):
@@ -861,7 +812,7 @@ def _compute_agc_units(p: dict[str, Any]) -> DemoOutput:
     before = unitwise_norm(g)[0] / w_unit
     after = unitwise_norm(clipped)[0] / w_unit
     units = np.arange(1, w.shape[1] + 1)
-    fig = Figure(x_range=(0.3, len(units) + 0.9), y_range=_log_range(np.r_[before, after, lam]),
+    fig = Figure(x_range=(0.3, len(units) + 0.9), y_range=padded_log_range(np.r_[before, after, lam]),
                  y_log=True, x_label="output unit", y_label="‖Gᵢ‖ / max(‖Wᵢ‖, ε)",
                  title="Gradient-to-weight ratio per unit", legend=True, width=480, height=300,
                  alt=(f"Ratio of gradient norm to weight norm for six units before and after "
@@ -949,7 +900,7 @@ def _compute_adaptive_thresholds(p: dict[str, Any]) -> DemoOutput:
     zs = zclip_series(n, ZClip(z_thresh=z))
     clipped = {"fixed": n > tau, "autoclip": n > auto, "zclip": zs.clipped}
     t = np.arange(steps)
-    fig = Figure(x_range=(0, steps), y_range=_log_range(np.concatenate([n, [tau]])), y_log=True,
+    fig = Figure(x_range=(0, steps), y_range=padded_log_range(np.concatenate([n, [tau]])), y_log=True,
                  x_label="step", y_label="gradient norm", legend=True, width=480, height=320,
                  title="One run's gradient norms and three thresholds",
                  alt=(f"{steps} synthetic gradient norms with a fixed threshold, the AutoClip "
@@ -1015,7 +966,7 @@ def _compute_tau_from_norms(p: dict[str, Any]) -> DemoOutput:
     tau = float(p["tau"])
     sugg = {x.rule: x for x in suggest_thresholds(n, percentiles=(50, 90, 95, 99))}
     above = n > tau
-    lo, hi = _log_range(np.concatenate([n, [tau]]), pad=1.5)
+    lo, hi = padded_log_range(np.concatenate([n, [tau]]), pad=1.5)
     edges = np.geomspace(lo, hi, 41)
     counts, _ = np.histogram(n, bins=edges)
     centre = np.sqrt(edges[:-1] * edges[1:])
