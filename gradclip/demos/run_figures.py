@@ -27,10 +27,11 @@ from gradclip.figures.landscape import SIMULATOR_SURFACE, add_landscape
 from gradclip.figures.numbers import fmt_number, percent_text
 from gradclip.figures.paths import LABEL_SIZE, exit_label_at, trajectory_paths
 from gradclip.landscapes import Landscape
-from gradclip.simulate import Run
+from gradclip.simulate import Run, RunBatch
 
 __all__ = ["METHOD_LABELS", "METHOD_COLORS", "OUTCOME_COLORS", "OUTCOME_LABELS", "start_point",
-           "contour_figure", "loss_figure", "norm_figure", "steps_taken", "summary_results", "verdict_sentence"]
+           "contour_figure", "loss_figure", "norm_figure", "steps_taken", "summary_results", "verdict_sentence",
+           "batch_verdict_text"]
 
 METHOD_LABELS = {"none": "no clipping", "norm": "clip by norm", "value": "clip by value",
                  "adaptive": "adaptive (ZClip)"}
@@ -268,3 +269,16 @@ def verdict_sentence(reason: str) -> str:
     text = reason.strip()
     text = text[:1].upper() + text[1:]
     return text if text.endswith(".") else text + "."
+
+
+def batch_verdict_text(batch: RunBatch, i: int) -> str:
+    """Run ``i`` of a batch in two or three words: ``"diverged at step 12"`` or its verdict.
+
+    >>> from gradclip.simulate import simulate_batch
+    >>> batch_verdict_text(simulate_batch("cliff", method=["none"], steps=20), 0)
+    'diverged at step 1'
+    """
+    s = batch.summary(i)
+    if s.diverged:
+        return f"diverged at step {s.diverged_at}"
+    return s.verdict.code.replace("_", "-")   # over_clipped -> "over-clipped"

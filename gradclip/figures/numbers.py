@@ -33,8 +33,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 __all__ = ["decimal_value", "fixed_label", "power_label", "log10_floor", "fmt_number",
-           "prose_number", "exact_text", "percent_text", "count_share_text"]
+           "prose_number", "exact_text", "percent_text", "count_share_text", "vector_text"]
 
 _SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
@@ -164,3 +166,12 @@ def count_share_text(count: int, total: int) -> str:
     ('3 of 40 (8%)', '0')
     """
     return f"{count} of {total} ({100.0 * count / total:.0f}%)" if total else "0"
+
+
+def vector_text(v: Any) -> str:
+    """A small vector as a read-out: its entries by :func:`fmt_number`, in parentheses.
+
+    >>> vector_text([3.0, -0.25])
+    '(3, -0.25)'
+    """
+    return "(" + ", ".join(fmt_number(float(x)) for x in np.ravel(v)) + ")"

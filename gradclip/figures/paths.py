@@ -19,7 +19,8 @@ import numpy as np
 
 from gradclip.figures.axes import text_width
 
-__all__ = ["clip_segments", "trajectory_paths", "exit_label_at", "LABEL_SIZE", "LABEL_PLOT_PX"]
+__all__ = ["clip_segments", "trajectory_paths", "finite_path", "exit_label_at", "LABEL_SIZE",
+           "LABEL_PLOT_PX"]
 
 LABEL_SIZE = 12   # px, the "left the plot at step k" note
 LABEL_PLOT_PX = 400   # about the contour plot's width in figure px, to estimate a note's width
@@ -140,3 +141,14 @@ def exit_label_at(ex: float, ey: float, text: str, view: tuple[float, float, flo
     dy = 0.07 * span_y * (1 + row)
     ty = ey - dy if ey > (y0 + y1) / 2 else ey + dy
     return float(ex), round(float(ty), 10), anchor
+
+
+def finite_path(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A run's path without the NaN rows after divergence (the last finite row is the edge),
+    as ``x`` and ``y`` arrays; unlike :func:`trajectory_paths` it is not cut to a view.
+
+    >>> finite_path(np.array([[0.0, 1.0], [2.0, 3.0], [np.nan, np.nan]]))
+    (array([0., 2.]), array([1., 3.]))
+    """
+    keep = np.isfinite(positions).all(axis=1)
+    return positions[keep, 0], positions[keep, 1]
