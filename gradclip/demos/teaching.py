@@ -210,8 +210,9 @@ def jacobian_product_norms(rho: float, length: int, *, hidden: int = 16, runs: i
     return JacobianProducts(steps=steps, norms=norms, rho=float(rho))
 
 
-def angle_degrees(a: np.ndarray, b: np.ndarray) -> float:
-    """Angle between two vectors in degrees; 0 when either is the zero vector.
+def angle_degrees(a: np.ndarray, b: np.ndarray, decimals: int = 10) -> float:
+    """Angle between two vectors in degrees, rounded to ``decimals``; 0 when either is the
+    zero vector or not finite.
 
     .. math:: \\angle(a, b) = 2 \\arctan \\frac{\\lVert \\lVert a\\rVert b - \\lVert b\\rVert a \\rVert}
               {\\lVert \\lVert a\\rVert b + \\lVert b\\rVert a \\rVert}
@@ -224,11 +225,11 @@ def angle_degrees(a: np.ndarray, b: np.ndarray) -> float:
     """
     a = np.asarray(a, dtype=float).ravel()
     b = np.asarray(b, dtype=float).ravel()
-    na, nb = np.linalg.norm(a), np.linalg.norm(b)
-    if na == 0 or nb == 0:
+    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+    if not (na > 0 and nb > 0 and math.isfinite(na) and math.isfinite(nb)):
         return 0.0
     u, v = na * b, nb * a
-    return round(math.degrees(2.0 * math.atan2(np.linalg.norm(u - v), np.linalg.norm(u + v))), 10)
+    return round(math.degrees(2.0 * math.atan2(np.linalg.norm(u - v), np.linalg.norm(u + v))), decimals)
 
 
 # ---------------------------------------------------------------------------------------
