@@ -27,25 +27,25 @@ Demos registered here:
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
-from gradclip.adaptive import adaptive_grad_clip, autoclip_threshold, zclip_series
+from gradclip.adaptive import autoclip_threshold, zclip_series
 from gradclip.clipping import (NonFiniteNormError, clip_by_global_norm, clip_by_norm,
-                               clip_by_norm_per_tensor, clip_by_value, clip_grad_norm,
-                               clip_grad_value, global_norm)
+                               clip_by_norm_per_tensor, clip_grad_norm, clip_grad_value, global_norm)
 from gradclip.demos import DemoOutput, DemoSpec, Param, register, result
+from gradclip.demos.practice_calls import API_FUNCTIONS, api_call, python_literal, tensors_text, two_tensors
+from gradclip.demos.practice_figures import (CALIBRATION, LR_GRID, TAU_GRID, clip_events_figure, excess,
+                                             framework_bars_figure,
+                                             lr_sweep_figure, norm_log_figures, norm_series_figure,
+                                             tau_sweep_figure, tensor_bars_figure, vanishing_figure)
 from gradclip.demos.practice_inputs import (TRANSFORMER_TENSORS, ToyGradients, max_step,  # noqa: F401 - re-exported
                                             backprop_chain, longest_streak, step_lengths,
                                             synthetic_norm_log, toy_transformer_gradients)
-from gradclip.demos.teaching import angle_degrees
-from gradclip.demos.run_figures import (METHOD_COLORS, METHOD_LABELS, OUTCOME_COLORS,
-                                        OUTCOME_LABELS, contour_figure, loss_figure, norm_figure,
+from gradclip.demos.run_figures import (METHOD_COLORS, METHOD_LABELS, contour_figure, loss_figure, norm_figure,
                                         start_point, summary_results)
-from gradclip.figures import Figure
-from gradclip.figures.helpers import log_range, round_sig
+from gradclip.demos.teaching import angle_degrees
 from gradclip.figures.numbers import count_share_text, fmt_number
 from gradclip.landscapes import LANDSCAPES
 from gradclip.simulate import METHODS, OPTIMIZERS, Run, simulate, simulate_batch
@@ -54,6 +54,7 @@ __all__ = [
     "ToyGradients", "toy_transformer_gradients", "backprop_chain", "synthetic_norm_log",
     "longest_streak", "step_lengths", "TRANSFORMER_TENSORS", "TAU_GRID", "LR_GRID",
 ]
+
 
 def _verdict(run: Run) -> dict[str, str]:
     return summary_results(run)["verdict"]
@@ -140,16 +141,7 @@ def _compute_transformer(p: dict[str, Any]) -> DemoOutput:
     was_clipped = raw > tau
     steps = toy.steps
     x = np.arange(steps)
-
-    lo, hi = log_range(np.r_[raw, after], extra=(tau,))
-    series = Figure(x_range=(0, steps - 1), y_range=(lo, hi), y_log=True, x_label="step",
-                    y_label="global gradient norm", title="Global norm per step",
-                    legend=True, width=480, height=300)
-    series.line(x, round_sig(raw), color=METHOD_COLORS["none"], width=1.4, label="before clipping",
-                hover=True, hover_names=("step", "norm"))
-    series.line(x, round_sig(after), color=METHOD_COLORS["norm"], width=1.6,
-                label="after clip_grad_norm_", hover=True, hover_names=("step", "norm"))
-    series.hline(tau, color="danger", label=f"τ = {fmt_number(tau)}")
+    series = norm_series_figure(raw, after, tau)
 
     k = int(np.argmax(raw))
     step_grads = toy.at(k)
@@ -159,21 +151,7 @@ def _compute_transformer(p: dict[str, Any]) -> DemoOutput:
     n_raw = np.array([global_norm([g]) for g in step_grads])
     n_glob = np.array([global_norm([g]) for g in global_out])
     n_per = np.array([global_norm([g]) for g in per_out])
-    blo, bhi = log_range(np.r_[n_raw, n_glob, n_per], extra=(tau,))
-    bars = Figure(x_range=(-0.6, len(names) - 0.4), y_range=(blo, bhi), y_log=True,
-                  x_label="tensor", y_label="tensor gradient norm",
-                  title=f"Step {k}: each tensor before and after", legend=True, width=480, height=300)
-    idx = np.arange(len(names))
-    for j, (vals, color, label) in enumerate((
-            (n_raw, METHOD_COLORS["none"], "raw"),
-            (n_glob, METHOD_COLORS["norm"], "global (PyTorch, optax)"),
-            (n_per, METHOD_COLORS["value"], "per tensor (Keras clipnorm)"))):
-        x0 = idx - 0.39 + 0.26 * j
-        bars.rects(round_sig(x0), round_sig(x0 + 0.24), [blo] * len(names), round_sig(vals), fill=color)
-        bars.points([], [], color=color, size=5, label=label)
-    for i, name in enumerate(names):
-        bars.text(i, bhi / 1.6, name.removeprefix("attn."), anchor="middle", size=10, color="muted")
-    bars.hline(tau, color="danger", dash=[4, 3], label=f"τ = {fmt_number(tau)}")
+    bars = tensor_bars_figure(names, n_raw, n_glob, n_per, tau, k)
 
     raw_vec = np.concatenate(step_grads)
     ang_per = angle_degrees(np.concatenate(per_out), raw_vec, decimals=6)
@@ -314,20 +292,7 @@ def _compute_vanishing(p: dict[str, Any]) -> DemoOutput:
     C = clip_by_norm(G, tau, axis=-1)
     after = np.sqrt((C * C).sum(axis=1))
     acted = raw > tau
-    k = np.arange(length + 1)
-    lo, hi = log_range(np.r_[raw, after], extra=(tau,), floor_ratio=1e-300)
-    fig = Figure(x_range=(0, max(length, 1)), y_range=(lo, hi), y_log=True,
-                 x_label="steps back in time k", y_label="norm of the gradient reaching step T − k",
-                 title=f"ρ = {fmt_number(rho)}: backpropagated gradient norm", legend=True,
-                 width=480, height=320)
-    fig.line(k, round_sig(raw), color=METHOD_COLORS["none"], width=3.0, label="raw",
-             hover=True, hover_names=("k", "norm"))
-    fig.line(k, round_sig(after), color=METHOD_COLORS["norm"], width=1.8, dash=[6, 4],
-             label="after clip_by_norm", hover=True, hover_names=("k", "norm"))
-    fig.hline(tau, color="danger", label=f"τ = {fmt_number(tau)}")
-    fig.alt = (f"Norm of the backpropagated gradient over {length} steps with spectral radius "
-               f"{fmt_number(rho)}: from 1 to {fmt_number(float(raw[-1]))}; after clipping "
-               f"{fmt_number(float(after[-1]))}.")
+    fig = vanishing_figure(raw, after, tau, rho, length)
     ratio = float(after[-1] / raw[-1]) if raw[-1] > 0 else 1.0
     results = {
         "raw_last": result(float(raw[-1])),
@@ -356,25 +321,7 @@ register(DemoSpec(
 ))
 
 
-TAU_GRID = np.geomspace(1e-3, 1e2, 31)
-LR_GRID = np.geomspace(1e-3, 5.0, 29)
 _SWEEP_LANDSCAPES = tuple((n, LANDSCAPES[n].title) for n in ("cliff", "ravine", "rosenbrock", "spiky"))
-
-
-def _excess(final: np.ndarray, min_value: float) -> np.ndarray:
-    """Final loss above the minimum, floored for a log axis; inf stays inf."""
-    return np.where(np.isfinite(final), np.maximum(final - min_value, 1e-12), np.inf)
-
-
-def _outcome_points(fig: Figure, x: np.ndarray, y: np.ndarray, codes: np.ndarray, top: float) -> None:
-    """Points coloured by verdict; a diverged run (infinite loss) sits at the top of the plot."""
-    for code, color in OUTCOME_COLORS.items():
-        sel = codes == code
-        if not sel.any():
-            continue
-        yy = np.where(np.isfinite(y[sel]), y[sel], top)
-        fig.points(round_sig(x[sel]), round_sig(yy), color=color, size=4 if code != "diverged" else 5,
-                   label=OUTCOME_LABELS[code])
 
 
 def _compute_tau_small(p: dict[str, Any]) -> DemoOutput:
@@ -382,21 +329,11 @@ def _compute_tau_small(p: dict[str, Any]) -> DemoOutput:
     tau, lr, steps = float(p["tau"]), float(p["lr"]), int(p["steps"])
     taus = np.r_[TAU_GRID, tau]
     batch = simulate_batch(land.name, "norm", tau=taus, lr=lr, steps=steps)
-    ex = _excess(batch.final_loss, land.min_value)
+    ex = excess(batch.final_loss, land.min_value)
     grid_ex, grid_codes = ex[:-1], batch.codes[:-1]
     ok = np.isfinite(grid_ex)
     best = int(np.argmin(np.where(ok, grid_ex, np.inf))) if ok.any() else 0
-    lo, hi = log_range(ex, floor_ratio=1e-14)
-    fig = Figure(x_range=(TAU_GRID[0], TAU_GRID[-1]), y_range=(lo, hi), x_log=True, y_log=True,
-                 x_label="clip threshold τ", y_label=f"final loss − minimum after {steps} steps",
-                 title=f"{land.title}: final loss against τ", legend=True, width=480, height=320)
-    fig.line(TAU_GRID, round_sig(np.where(ok, grid_ex, np.nan)), color="muted", width=1.0)
-    _outcome_points(fig, TAU_GRID, grid_ex, grid_codes, hi)
-    chosen_y = ex[-1] if np.isfinite(ex[-1]) else hi
-    fig.marker(tau, float(chosen_y), shape="star", color="fg", size=9, label=f"your τ = {fmt_number(tau)}")
-    fig.alt = (f"Final loss against tau on {land.title}: smallest near tau = "
-               f"{fmt_number(float(TAU_GRID[best]))}; at tau = {fmt_number(tau)} it is "
-               f"{fmt_number(float(ex[-1]))}.")
+    fig = tau_sweep_figure(land, ex, grid_codes, tau, steps, best)
     runs = [batch.run(len(taus) - 1), batch.run(best)]
     curves = loss_figure(runs, compare=False)
     # Two runs of the same method: relabel and recolour them by their threshold.
@@ -446,26 +383,9 @@ def _compute_lr(p: dict[str, Any]) -> DemoOutput:
     batch = simulate_batch(land.name, np.array(["norm", "none"])[:, None], tau=tau, lr=lrs[None, :],
                            steps=steps)
     n = lrs.size
-    ex = _excess(batch.final_loss, land.min_value).reshape(2, n)
+    ex = excess(batch.final_loss, land.min_value).reshape(2, n)
     codes = batch.codes.reshape(2, n)
-    lo, hi = log_range(ex, floor_ratio=1e-14)
-    fig = Figure(x_range=(LR_GRID[0], LR_GRID[-1]), y_range=(lo, hi), x_log=True, y_log=True,
-                 x_label="learning rate η", y_label=f"final loss − minimum after {steps} steps",
-                 title=f"{land.title}: final loss against η", legend=True, width=480, height=320)
-    for row, method in enumerate(("none", "norm")):
-        i = 1 if method == "none" else 0
-        y = np.where(np.isfinite(ex[i, :-1]), ex[i, :-1], hi)
-        fig.line(LR_GRID, round_sig(y), color=METHOD_COLORS[method], width=2.0,
-                 label=METHOD_LABELS[method], hover=True, hover_names=("η", "final loss"))
-        div = codes[i, :-1] == "diverged"
-        if div.any():
-            fig.points(round_sig(LR_GRID[div]), [hi] * int(div.sum()), color="danger", size=4,
-                       label="diverged" if method == "none" else None)
-    osc = codes[0, :-1] == "oscillating"
-    if osc.any():
-        fig.points(round_sig(LR_GRID[osc]), round_sig(ex[0, :-1][osc]), color="warn",
-                   size=4, label="clipped run oscillating")
-    fig.vline(lr, color="fg", dash=[4, 3], label=f"your η = {fmt_number(lr)}")
+    fig = lr_sweep_figure(land, ex, codes, lr, tau, steps)
     runs = [batch.run(n - 1), batch.run(2 * n - 1)]     # the chosen lr: norm, then none
     clipped, plain = runs
     healthy = np.flatnonzero(codes[0, :-1] == "healthy")
@@ -477,8 +397,6 @@ def _compute_lr(p: dict[str, Any]) -> DemoOutput:
         "largest_ok": (result(float(LR_GRID[healthy.max()])) if healthy.size
                        else {"value": "none", "text": "none on the grid"}),
     }
-    fig.alt = (f"Final loss against learning rate on {land.title}, with and without clipping at "
-               f"tau {fmt_number(tau)}.")
     desc = (f"{land.title}, τ = {fmt_number(tau)}, η = {fmt_number(lr)}: clipped run "
             f"{results['verdict_norm']['value']}, unclipped run {results['verdict_none']['value']}.")
     return DemoOutput(figures={"sweep": fig.to_dict(),
@@ -520,14 +438,7 @@ def _compute_reader(p: dict[str, Any]) -> DemoOutput:
     s = run.summary
     taken = steps if s.diverged_at is None else int(s.diverged_at)
     clipped = run.clipped[:taken]
-    cum = np.cumsum(clipped)
-    x = np.arange(1, taken + 1)
-    ev = Figure(x_range=(0, steps), y_range=(0, max(1, taken)), x_label="step",
-                y_label="clip events so far", title="Clip events, counted", legend=True,
-                width=480, height=260)
-    ev.line([0, taken], [0, taken], color="muted", dash=[4, 4], width=1.0, label="every step clipped")
-    ev.line(np.r_[0, x], np.r_[0, cum], color=METHOD_COLORS["norm"], width=2.0, label="this run",
-            hover=True, hover_names=("step", "events"))
+    ev = clip_events_figure(clipped, steps)
     idx = np.flatnonzero(clipped)
     streak = longest_streak(clipped)
     results = {
@@ -568,15 +479,6 @@ register(DemoSpec(
 
 
 LOG_STEPS = 300     # length of the synthetic norm log
-CALIBRATION = 100   # steps of the log used to set the fixed threshold
-ROLL = 25           # window of the rolling clip share
-
-
-def _rolling_share(mask: np.ndarray, window: int = ROLL) -> np.ndarray:
-    c = np.cumsum(np.r_[0, mask.astype(float)])
-    out = np.full(mask.size, np.nan)
-    out[window - 1:] = (c[window:] - c[:-window]) / window
-    return out
 
 
 def _compute_sustained(p: dict[str, Any]) -> DemoOutput:
@@ -591,24 +493,7 @@ def _compute_sustained(p: dict[str, Any]) -> DemoOutput:
     z = zclip_series(norms)
     fixed_mask = norms > tau
     t = np.arange(steps)
-    lo, hi = log_range(np.r_[norms, tau], floor_ratio=1e-6)
-    log = Figure(x_range=(0, steps - 1), y_range=(lo, hi), y_log=True, x_label="step",
-                 y_label="gradient norm", title="A log of gradient norms", legend=True,
-                 width=480, height=300)
-    log.line(t, round_sig(norms), color="s0", width=1.2, label="norm", hover=True,
-             hover_names=("step", "norm"))
-    log.line(t, round_sig(np.where(np.isfinite(z.threshold), z.threshold, np.nan)), color="s2",
-             width=1.6, dash=[5, 3], label="ZClip threshold")
-    log.hline(tau, color="danger", label=f"fixed τ = p{fmt_number(pct)} of steps 1–{CALIBRATION}")
-    if shift_at < steps:
-        log.vline(shift_at, color="muted", dash=[3, 3], label="level shift")
-    share = Figure(x_range=(0, steps - 1), y_range=(0, 1), x_label="step",
-                   y_label=f"share of the last {ROLL} steps clipped", title="How much is clipped",
-                   legend=True, width=480, height=240)
-    share.line(t, round_sig(_rolling_share(fixed_mask)), color="danger", width=2.0, label="fixed τ")
-    share.line(t, round_sig(_rolling_share(z.clipped)), color="s2", width=2.0, label="ZClip")
-    if shift_at < steps:
-        share.vline(shift_at, color="muted", dash=[3, 3])
+    log, share = norm_log_figures(norms, z, fixed_mask, tau, pct, shift_at)
     before = (t >= CALIBRATION) & (t < shift_at)
     after = t >= shift_at
 
@@ -657,67 +542,9 @@ register(DemoSpec(
 # Framework recipes, Python and the API reference
 
 
-def _vector_text(arrays: list[np.ndarray]) -> str:
-    def one(v: float) -> str:
-        if math.isnan(v):
-            return "NaN"
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return f"{v:.4g}"
-    return "  ".join("[" + ", ".join(one(float(v)) for v in a.ravel()) + "]" for a in arrays)
-
-
-def _two_tensors(p: dict[str, Any]) -> list[np.ndarray]:
-    g1 = np.array([float(p["g1a"]), float(p["g1b"])])
-    g2 = np.array([float(p["g2a"]), float(p["g2b"])])
-    special = p.get("special", "none")
-    if special == "inf":
-        g1[0] = np.inf
-    elif special == "nan":
-        g1[0] = np.nan
-    return [g1, g2]
-
-
-_ENTRY_LABELS = ("g1[0]", "g1[1]", "g2[0]", "g2[1]")
-
-
-def _bars_figure(series: list[tuple[str, str, list[np.ndarray]]], title: str, tau: float | None) -> Figure:
-    """Grouped bars, one group per gradient entry, one bar per series (label, colour, arrays).
-    Non-finite entries are written as text at the axis instead of a bar."""
-    vals = np.array([np.concatenate(a) for _, _, a in series])      # (series, 4)
-    finite = vals[np.isfinite(vals)]
-    extra = [] if tau is None else [tau, -tau]
-    lo = min([0.0, *finite.tolist(), *extra])
-    hi = max([0.0, *finite.tolist(), *extra])
-    span = (hi - lo) or 1.0
-    # Room below for the entry names, above for the tallest bar.
-    lo, hi = lo - 0.18 * span, hi + 0.1 * span
-    fig = Figure(x_range=(-0.6, 3.6), y_range=(lo, hi), x_label="gradient entry",
-                 y_label="value", title=title, legend=True, width=480, height=320)
-    ns = len(series)
-    w = 0.8 / ns
-    for j, (label, color, _) in enumerate(series):
-        x0 = np.arange(4) - 0.4 + j * w
-        v = vals[j]
-        ok = np.isfinite(v)
-        fig.rects(round_sig(x0[ok]), round_sig(x0[ok] + w * 0.9), [0.0] * int(ok.sum()),
-                  round_sig(v[ok]), fill=color)
-        fig.points([], [], color=color, size=5, label=label)
-        for i in np.flatnonzero(~ok).tolist():
-            fig.text(float(x0[i] + w / 2), 0.06 * span, "NaN" if math.isnan(v[i]) else "inf",
-                     anchor="middle", size=10, color=color)
-    fig.hline(0.0, color="muted", width=1.0)
-    if tau is not None:
-        fig.hline(tau, color="danger", dash=[4, 3], width=1.0, label=f"±τ = {fmt_number(tau)}")
-        fig.hline(-tau, color="danger", dash=[4, 3], width=1.0)
-    for i, name in enumerate(_ENTRY_LABELS):
-        fig.text(i, lo + 0.06 * span, name, anchor="middle", size=10, color="muted")
-    return fig
-
-
 def _compute_frameworks(p: dict[str, Any]) -> DemoOutput:
     tau = float(p["tau"])
-    grads = _two_tensors(p)
+    grads = two_tensors(p)
     torch_out, total = clip_grad_norm(grads, tau)
     try:
         clip_grad_norm(grads, tau, error_if_nonfinite=True)
@@ -731,17 +558,17 @@ def _compute_frameworks(p: dict[str, Any]) -> DemoOutput:
         "optax": clip_by_global_norm(grads, tau, convention="optax"),
         "value": clip_grad_value(grads, tau),
     }
-    results = {k: {"value": _vector_text(v), "text": _vector_text(v)} for k, v in outs.items()}
+    results = {k: {"value": tensors_text(v), "text": tensors_text(v)} for k, v in outs.items()}
     results["global_norm"] = result(float(total))
     results["strict"] = {"value": strict, "text": strict}
-    fig = _bars_figure([
+    fig = framework_bars_figure([
         ("raw", METHOD_COLORS["none"], grads),
         ("PyTorch clip_grad_norm_", "s0", outs["pytorch"]),
         ("Keras clipnorm", "s2", outs["keras_clipnorm"]),
         ("optax clip_by_global_norm", "s5", outs["optax"]),
         ("clip by value (all three)", "s4", outs["value"]),
     ], f"Two tensors clipped at τ = {fmt_number(tau)}", None)
-    desc = (f"Gradients {_vector_text(grads)} with global norm {fmt_number(float(total))}, threshold "
+    desc = (f"Gradients {tensors_text(grads)} with global norm {fmt_number(float(total))}, threshold "
             f"{fmt_number(tau)}: PyTorch gives {results['pytorch']['text']}, Keras clipnorm "
             f"{results['keras_clipnorm']['text']}, optax {results['optax']['text']}.")
     return DemoOutput(figures={"bars": fig.to_dict()}, results=results, description=desc)
@@ -773,16 +600,11 @@ register(DemoSpec(
 ))
 
 
-def _python_literal(x: float) -> str:
-    s = repr(float(f"{x:.4g}"))
-    return s
-
-
 def _compute_python(p: dict[str, Any]) -> DemoOutput:
     args = dict(landscape=p["landscape"], method=p["method"], tau=float(p["tau"]),
                 lr=float(p["lr"]), steps=int(p["steps"]), optimizer=p["optimizer"])
     run = simulate(**args)
-    tau_s, lr_s = _python_literal(args["tau"]), _python_literal(args["lr"])
+    tau_s, lr_s = python_literal(args["tau"]), python_literal(args["lr"])
     code = (f'gradclip.simulate("{args["landscape"]}", method="{args["method"]}", tau={tau_s}, '
             f'lr={lr_s}, steps={args["steps"]}, optimizer="{args["optimizer"]}")')
     cli = (f'gradclip simulate --landscape {args["landscape"]} --method {args["method"]} '
@@ -817,64 +639,23 @@ register(DemoSpec(
 ))
 
 
-# The parameters AGC compares against: one weight tensor per gradient tensor.
-_AGC_PARAMS = [np.array([1.0, -2.0]), np.array([0.5, 0.5])]
-
-_API_FUNCTIONS = (
-    ("clip_by_norm", "clip_by_norm(g, tau)"),
-    ("clip_by_value", "clip_by_value(g, tau)"),
-    ("clip_grad_norm", "clip_grad_norm(grads, tau)"),
-    ("clip_grad_value", "clip_grad_value(grads, tau)"),
-    ("clip_by_norm_per_tensor", "clip_by_norm_per_tensor(grads, tau)"),
-    ("clip_by_global_norm", "clip_by_global_norm(grads, tau)"),
-    ("adaptive_grad_clip", "adaptive_grad_clip(grads, params, tau)"),
-)
-
-
-def _call(name: str, grads: list[np.ndarray], tau: float) -> tuple[str, list[np.ndarray], str]:
-    """(code, returned arrays, note) for one API function on the two tensors."""
-    t = _python_literal(tau)
-    g = "[" + ", ".join("np.array([" + ", ".join(f"{v:.4g}" for v in a) + "])" for a in grads) + "]"
-    if name == "clip_by_norm":
-        flat = np.concatenate(grads)
-        out = clip_by_norm(flat, tau)
-        return f"gradclip.clip_by_norm(np.concatenate({g}), {t})", np.split(out, [2]), "one vector"
-    if name == "clip_by_value":
-        flat = np.concatenate(grads)
-        out = clip_by_value(flat, tau)
-        return f"gradclip.clip_by_value(np.concatenate({g}), {t})", np.split(out, [2]), "one vector"
-    if name == "clip_grad_norm":
-        out, total = clip_grad_norm(grads, tau)
-        return (f"clipped, total = gradclip.clip_grad_norm({g}, {t})", out,
-                f"total = {fmt_number(float(total))}")
-    if name == "clip_grad_value":
-        return f"gradclip.clip_grad_value({g}, {t})", clip_grad_value(grads, tau), ""
-    if name == "clip_by_norm_per_tensor":
-        return f"gradclip.clip_by_norm_per_tensor({g}, {t})", clip_by_norm_per_tensor(grads, tau), ""
-    if name == "clip_by_global_norm":
-        return f"gradclip.clip_by_global_norm({g}, {t})", clip_by_global_norm(grads, tau), ""
-    params = "[np.array([1.0, -2.0]), np.array([0.5, 0.5])]"
-    out = adaptive_grad_clip(grads, _AGC_PARAMS, clipping=tau)
-    return f"gradclip.adaptive_grad_clip({g}, {params}, clipping={t})", list(out), "clipping = τ"
-
-
 def _compute_api(p: dict[str, Any]) -> DemoOutput:
     tau = float(p["tau"])
-    grads = _two_tensors(p)
-    code, out, note = _call(p["function"], grads, tau)
-    text = _vector_text(out) + (f"   ({note})" if note else "")
-    fig = _bars_figure([("input", METHOD_COLORS["none"], grads), ("returned", "s0", out)],
+    grads = two_tensors(p)
+    code, out, note = api_call(p["function"], grads, tau)
+    text = tensors_text(out) + (f"   ({note})" if note else "")
+    fig = framework_bars_figure([("input", METHOD_COLORS["none"], grads), ("returned", "s0", out)],
                        p["function"], tau if p["function"] in ("clip_by_value", "clip_grad_value") else None)
     return DemoOutput(figures={"bars": fig.to_dict()},
                       results={"code": {"value": code, "text": code},
-                               "returned": {"value": _vector_text(out), "text": text}},
+                               "returned": {"value": tensors_text(out), "text": text}},
                       description=f"{code} returns {text}.")
 
 
 register(DemoSpec(
     name="api_clip",
     title="Call a clipping function",
-    params=(Param("function", "choice", "clip_grad_norm", "Function", choices=_API_FUNCTIONS),
+    params=(Param("function", "choice", "clip_grad_norm", "Function", choices=API_FUNCTIONS),
             Param("tau", "float", 1.0, "Threshold", min=0.01, max=100.0, log=True)) + _ENTRY_PARAMS,
     compute=_compute_api,
     results=(("code", "Call"), ("returned", "Returns")),

@@ -128,18 +128,19 @@ def prose_number(x: float) -> str:
     return f"{mantissa} × 10{str(int(exponent)).translate(_SUP)}"
 
 
-def exact_text(x: float) -> str:
-    """A float to 9 significant digits, ``inf``/``NaN`` in ASCII: for tables that compare
-    exact results (where two frameworks differ in the 4th digit, 3 would hide it).
+def exact_text(x: float, digits: int = 9) -> str:
+    """A float to ``digits`` significant digits, ``inf``/``NaN`` in ASCII, as code would print
+    it: for tables that compare exact results (where two frameworks differ in the 4th digit,
+    3 would hide it) and for tensors written as code.
 
-    >>> exact_text(1 / 3), exact_text(float("-inf")), exact_text(float("nan"))
-    ('0.333333333', '-inf', 'NaN')
+    >>> exact_text(1 / 3), exact_text(1 / 3, 4), exact_text(float("-inf")), exact_text(float("nan"))
+    ('0.333333333', '0.3333', '-inf', 'NaN')
     """
     if math.isnan(x):
         return "NaN"
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
-    return f"{x:.9g}"
+    return f"{x:.{digits}g}"
 
 
 def percent_text(count: int, total: int) -> str:
