@@ -181,33 +181,47 @@ def jacobian_product_norms(rho: float, length: int, *, hidden: int = 16, runs: i
     if max_points < 2:
         raise ValueError(f"max_points must be >= 2, got {max_points!r}")
     w = recurrent_matrices(rho, hidden, runs, kind, seed)
-    rng = np.random.default_rng(seed + 1)
-    eye = np.broadcast_to(np.eye(hidden), w.shape)
-    if tanh:
-        # Forward pass: the Jacobian at step t needs the activation h_t.
-        x = rng.normal(scale=input_scale, size=(length, runs, hidden))
-        h = np.zeros((runs, hidden))
-        deriv = np.empty((length, runs, hidden))
-        for t in range(length):
-            h = np.tanh((w @ h[:, :, None])[:, :, 0] + x[t])
-            deriv[t] = 1.0 - h * h
+    deriv = _tanh_derivatives(w, length, input_scale, np.random.default_rng(seed + 1)) if tanh else None
     steps = np.unique(np.linspace(1, length, min(length, max_points)).round().astype(int))
+    prods = _backward_products(w, deriv, steps, length)
+    return JacobianProducts(steps=steps, norms=_spectral_norms(prods), rho=float(rho))
+
+
+def _tanh_derivatives(w: np.ndarray, length: int, input_scale: float, rng: np.random.Generator) -> np.ndarray:
+    """Forward pass of :math:`h_t = \\tanh(W h_{t-1} + x_t)`: :math:`\\sigma'(a_t) = 1 - h_t^2`,
+    shape ``(length, runs, hidden)`` (the Jacobian at step t needs the activation h_t)."""
+    runs, hidden = w.shape[0], w.shape[1]
+    x = rng.normal(scale=input_scale, size=(length, runs, hidden))
+    h = np.zeros((runs, hidden))
+    deriv = np.empty((length, runs, hidden))
+    for t in range(length):
+        h = np.tanh((w @ h[:, :, None])[:, :, 0] + x[t])
+        deriv[t] = 1.0 - h * h
+    return deriv
+
+
+def _backward_products(w: np.ndarray, deriv: np.ndarray | None, steps: np.ndarray, length: int) -> np.ndarray:
+    """The products :math:`J_T J_{T-1} \\cdots J_{T-k+1}` at each k in ``steps``, shape
+    ``(runs, len(steps), hidden, hidden)``; ``deriv`` None means no nonlinearity."""
     want = np.zeros(length + 1, dtype=bool)
     want[steps] = True
-    prod = eye.copy()
+    prod = np.broadcast_to(np.eye(w.shape[-1]), w.shape).copy()
     kept = []
-    # Backward pass: multiply in J_T first, then J_{T-1}, ... as BPTT does.
+    # Multiply in J_T first, then J_{T-1}, ... as backpropagation through time does.
     for k in range(1, length + 1):
-        j = w if not tanh else deriv[length - k][:, :, None] * w
+        j = w if deriv is None else deriv[length - k][:, :, None] * w
         prod = prod @ j
         if want[k]:
             kept.append(prod)
-    prods = np.stack(kept, axis=1)
-    # ‖P‖₂ = sqrt(largest eigenvalue of PᵀP); eigvalsh of the symmetric product is cheaper
-    # than a full SVD and exact enough for a log-scale plot.
+    return np.stack(kept, axis=1)
+
+
+def _spectral_norms(prods: np.ndarray) -> np.ndarray:
+    """:math:`\\lVert P \\rVert_2` of each matrix in the last two axes."""
+    # sqrt(largest eigenvalue of PᵀP): eigvalsh of the symmetric product is cheaper than a
+    # full SVD and exact enough for a log-scale plot.
     gram = np.swapaxes(prods, -1, -2) @ prods
-    norms = np.sqrt(np.maximum(np.linalg.eigvalsh(gram)[..., -1], 0.0))
-    return JacobianProducts(steps=steps, norms=norms, rho=float(rho))
+    return np.sqrt(np.maximum(np.linalg.eigvalsh(gram)[..., -1], 0.0))
 
 
 def angle_degrees(a: np.ndarray, b: np.ndarray, decimals: int = 10) -> float:
@@ -496,6 +510,27 @@ _RNN = "pascanu_rnn"
 _RNN_START = (5.25, -3.25)  # from here one plain step on the wall leaves the map (lr 0.05)
 
 
+def _cliff_slice_figure(land: Any, start: tuple[float, float]) -> Figure:
+    """The loss along b at the start's w: the cliff is a jump of the loss over a short b-interval."""
+    x0, x1, y0, y1 = land.view
+    b = np.linspace(y0, y1, 400)
+    with np.errstate(all="ignore"):
+        slice_loss = land.value(np.full_like(b, start[0]), b)
+    top = float(np.nanmax(slice_loss))
+    cut = Figure(x_range=(y0, y1), y_range=(0.0, top * 1.08 if top > 0 else 1.0),
+                 x_label="bias b", y_label="loss", width=480, height=240,
+                 title=f"Slice at w = {fmt_number(start[0])}",
+                 alt="The loss along b at the start's w: a plateau, a sudden drop, a valley.")
+    cut.line(b, slice_loss, color="fg", width=2.0, hover=True, hover_names=("b", "loss"))
+    cut.vline(start[1], color="start", width=1.5, dash=[4, 3], label="start")
+    jump = np.abs(np.diff(np.nan_to_num(slice_loss)))
+    if jump.size and jump.max() > 0.2 * top:  # a drop of a fifth of the range in one grid cell
+        i = int(jump.argmax())
+        cut.text(b[i] + 0.08, 0.5 * (slice_loss[i] + slice_loss[i + 1]), "← the cliff",
+                 color="danger", size=12)
+    return cut
+
+
 def _compute_rnn_cliff(p: dict[str, Any]) -> DemoOutput:
     land = LANDSCAPES[_RNN]
     tau, lr, steps = float(p["tau"]), float(p["lr"]), int(p["steps"])
@@ -518,22 +553,7 @@ def _compute_rnn_cliff(p: dict[str, Any]) -> DemoOutput:
         surf.points(px[1:], py[1:], color=colors[k], size=1.5)
     surf.handle(start[0], start[1], ("w0", "b0"))
 
-    # A vertical slice through the start: the cliff is a jump of the loss over a short b-interval.
-    b = np.linspace(y0, y1, 400)
-    with np.errstate(all="ignore"):
-        slice_loss = land.value(np.full_like(b, start[0]), b)
-    top = float(np.nanmax(slice_loss))
-    cut = Figure(x_range=(y0, y1), y_range=(0.0, top * 1.08 if top > 0 else 1.0),
-                 x_label="bias b", y_label="loss", width=480, height=240,
-                 title=f"Slice at w = {fmt_number(start[0])}",
-                 alt="The loss along b at the start's w: a plateau, a sudden drop, a valley.")
-    cut.line(b, slice_loss, color="fg", width=2.0, hover=True, hover_names=("b", "loss"))
-    cut.vline(start[1], color="start", width=1.5, dash=[4, 3], label="start")
-    jump = np.abs(np.diff(np.nan_to_num(slice_loss)))
-    if jump.size and jump.max() > 0.2 * top:  # a drop of a fifth of the range in one grid cell
-        i = int(jump.argmax())
-        cut.text(b[i] + 0.08, 0.5 * (slice_loss[i] + slice_loss[i + 1]), "← the cliff",
-                 color="danger", size=12)
+    cut = _cliff_slice_figure(land, start)
 
     norms = Figure(x_range=(0, steps), y_range=(1e-3, 1e3), y_log=True, x_label="step",
                    y_label="raw gradient norm", title="Gradient norm before clipping",
