@@ -142,7 +142,8 @@ def _stream(progress: Iterator, build) -> Iterator[DemoOutput]:
         if prog.done == prog.total:
             break
         now = time.perf_counter()
-        if now - last >= max(CHUNK_SECONDS - cost, cost):
+        # CHUNK_SECONDS = 0 means after every step, however long an output takes.
+        if CHUNK_SECONDS <= 0 or now - last >= max(CHUNK_SECONDS - cost, cost):
             yield build(prog, False)
             last = time.perf_counter()
             cost = last - now
