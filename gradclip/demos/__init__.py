@@ -352,7 +352,7 @@ def _load_all() -> None:
         return
     _LOADED = True
     import importlib
-    for mod in ("simulator", "teaching", "teaching_rules", "practice", "monitor"):
+    for mod in ("simulator", "teaching", "teaching_theory", "teaching_rules", "practice", "monitor"):
         try:
             importlib.import_module(f"{__name__}.{mod}")
         except ModuleNotFoundError as exc:

@@ -45,7 +45,7 @@ from gradclip.demos.practice_inputs import (TRANSFORMER_TENSORS, ToyGradients, m
                                             synthetic_norm_log, toy_transformer_gradients)
 from gradclip.demos.run_figures import (METHOD_COLORS, METHOD_LABELS, contour_figure, loss_figure, norm_figure,
                                         start_point, summary_results)
-from gradclip.demos.teaching import angle_degrees
+from gradclip.demos.teaching_theory import angle_degrees
 from gradclip.figures.numbers import count_share_text, fmt_number
 from gradclip.landscapes import LANDSCAPES
 from gradclip.simulate import METHODS, OPTIMIZERS, Run, simulate, simulate_batch
