@@ -5,7 +5,7 @@ Registered here (see :mod:`gradclip.demos.teaching` for the other teaching demos
 ``clip_vector``          a draggable 2-D gradient, clipped by norm and by value
 ``global_norm_tensors``  global-norm, per-tensor and value clipping of several tensors
 
->>> angle_degrees(np.array([3.0, 4.0]), np.array([6.0, 8.0]))
+>>> angle_degrees(np.array([1.0, 2.0]), np.array([2.5, 5.0]))
 0.0
 """
 
