@@ -40,7 +40,7 @@ import numpy as np
 
 from gradclip.demos import fmt_number
 from gradclip.landscapes import LANDSCAPES
-from gradclip.simulate import (MAX_STEPS, METHODS, OPTIMIZERS, OUTCOMES, RANGES, Run, simulate,
+from gradclip.simulate import (SIM_MAX_STEPS, METHODS, OPTIMIZERS, OUTCOMES, RANGES, Run, simulate,
                                sweep)
 
 __all__ = ["main", "build_parser", "SUBCOMMANDS"]
@@ -114,7 +114,7 @@ def _common(p: argparse.ArgumentParser, steps_default: int) -> None:
     p.add_argument("--optimizer", default="sgd", choices=list(OPTIMIZERS),
                    help="the optimizer (default: sgd)")
     p.add_argument("--steps", type=_whole("steps"), default=steps_default,
-                   help=f"optimisation steps, 1 to {MAX_STEPS} (default: {steps_default})")
+                   help=f"optimisation steps, 1 to {SIM_MAX_STEPS} (default: {steps_default})")
     p.add_argument("--seed", type=_whole("seed"), default=0,
                    help="seed of the bad batches on the spiky landscape (default: 0)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")

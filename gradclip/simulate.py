@@ -34,7 +34,9 @@ Methods (what ``tau`` means for each)
 
 The adaptive rules need a history before they mean anything, so for their first 25 steps
 ``autoclip`` and ``zclip`` clip at the fixed ``tau`` (ZClip's reference code also keeps a
-fixed cap); from step 25 on ``tau`` is not used.
+fixed cap); from step 25 on ``tau`` is not used. For them ``tau`` is the *warm-up cap*
+(the ``warmup_cap`` knob of :data:`gradclip.methods.CLIP_METHODS`), not the percentile or
+z-score that training's ``tau`` sets.
 
 Optimizers: ``sgd`` (:math:`\\theta \\mathrel{-}= \\eta g`), ``momentum`` (PyTorch's heavy ball,
 :math:`\\mu = 0.9`), ``adam`` (:math:`\\beta = (0.9, 0.999)`, :math:`\\epsilon = 10^{-8}`).
@@ -88,15 +90,18 @@ import numpy as np
 from gradclip.adaptive import ZClip
 from gradclip.clipping import _clamp, _clip_rows_by_norm
 from gradclip.landscapes import Landscape, get_landscape
+from gradclip.methods import (ADAPTIVE_WARMUP, AGC_EPS, AUTOCLIP_PERCENTILE, ZCLIP_ALPHA, ZCLIP_Z,
+                              method_names)
 
 __all__ = [
-    "MAX_STEPS", "METHODS", "OPTIMIZERS", "OUTCOMES", "VERDICT_REASONS", "RANGES",
+    "SIM_MAX_STEPS", "MAX_STEPS", "METHODS", "OPTIMIZERS", "OUTCOMES", "VERDICT_REASONS", "RANGES",
     "Verdict", "Summary", "Run", "RunBatch", "Sweep",
     "simulate", "simulate_batch", "sweep",
 ]
 
-MAX_STEPS = 2000
-METHODS = ("none", "norm", "value", "adaptive", "agc", "autoclip", "zclip")
+SIM_MAX_STEPS = 2000        # the longest simulated run
+MAX_STEPS = SIM_MAX_STEPS   # the older name, kept importable
+METHODS = method_names("simulator")
 OPTIMIZERS = ("sgd", "momentum", "adam")
 TAU_MAX = 1e6
 LR_MAX = 10.0
@@ -127,11 +132,6 @@ CLIPPED_SHARE = 0.5      # over-clipped: share of tail steps that were clipped
 MOMENTUM = 0.9
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
-AGC_EPS = 1e-3
-AUTOCLIP_PERCENTILE = 10.0   # AutoClip's default
-ZCLIP_ALPHA = 0.97           # ZClip's defaults
-ZCLIP_Z = 2.5
-ADAPTIVE_WARMUP = 25         # steps during which autoclip and zclip use the fixed tau
 
 
 # --- results ---------------------------------------------------------------------------

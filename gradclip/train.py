@@ -43,17 +43,19 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from gradclip import adaptive, clipping
+from gradclip.methods import CLIP_METHODS, method_names
 from gradclip.nets import MODELS, group_norms, make_model
 from gradclip.tasks import make_task
 
 __all__ = [
-    "METHODS", "OPTIMIZERS", "MAX_STEPS", "BLOWUP", "RunSpec", "TrainSummary", "TrainLog",
+    "METHODS", "OPTIMIZERS", "TRAIN_MAX_STEPS", "MAX_STEPS", "BLOWUP", "RunSpec", "TrainSummary", "TrainLog",
     "TrainProgress", "train", "train_runs", "train_iter", "resolve",
 ]
 
-METHODS = ("none", "norm", "value", "agc", "autoclip", "zclip")
+METHODS = method_names("training")
 OPTIMIZERS = ("sgd", "momentum", "adam")
-MAX_STEPS = 5000
+TRAIN_MAX_STEPS = 5000          # the longest training run
+MAX_STEPS = TRAIN_MAX_STEPS     # the older name, kept importable
 BLOWUP = 100.0
 _TAU_RANGE = (1e-6, 1e6)
 _LR_RANGE = (1e-6, 10.0)
@@ -63,9 +65,9 @@ _LR_RANGE = (1e-6, 10.0)
 class RunSpec:
     """One configuration in a batch of runs.
 
-    ``tau`` means: the norm threshold (``norm``), the value bound (``value``), the
-    clipping ratio :math:`\\lambda` (``agc``), the percentile of past norms (``autoclip``),
-    the z-score threshold (``zclip``); ``none`` ignores it.
+    ``tau`` is the method's one number; what it means in training (the percentile for
+    ``autoclip``, the z-score for ``zclip``, ...) is the method's ``training`` knob in
+    :data:`gradclip.methods.CLIP_METHODS`.
     """
 
     method: str = "none"
@@ -77,7 +79,7 @@ class RunSpec:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
         if not (_TAU_RANGE[0] <= self.tau <= _TAU_RANGE[1]):
             raise ValueError(f"tau must be in [{_TAU_RANGE[0]:g}, {_TAU_RANGE[1]:g}], got {self.tau!r}")
-        if self.method == "autoclip" and not 0 < self.tau <= 100:
+        if self.method == "autoclip" and not CLIP_METHODS["autoclip"].training.allows(self.tau):
             raise ValueError(f"tau (the AutoClip percentile) must be in (0, 100], got {self.tau!r}")
         if not (_LR_RANGE[0] <= self.lr <= _LR_RANGE[1]):
             raise ValueError(f"lr must be in [{_LR_RANGE[0]:g}, {_LR_RANGE[1]:g}], got {self.lr!r}")
@@ -239,8 +241,8 @@ def train_iter(model: Any = "rnn3", task: Any = "adding", runs: Sequence[RunSpec
     The runs share the seed: the same initial weights and the same batches in the same
     order. Deterministic: the same arguments give the same numbers, bit for bit.
     """
-    if isinstance(steps, bool) or int(steps) != steps or not 1 <= steps <= MAX_STEPS:
-        raise ValueError(f"steps must be an integer from 1 to {MAX_STEPS}, got {steps!r}")
+    if isinstance(steps, bool) or int(steps) != steps or not 1 <= steps <= TRAIN_MAX_STEPS:
+        raise ValueError(f"steps must be an integer from 1 to {TRAIN_MAX_STEPS}, got {steps!r}")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
     if not 0 <= momentum < 1:
