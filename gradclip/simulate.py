@@ -92,6 +92,7 @@ from gradclip.clipping import _clamp, _clip_rows_by_norm
 from gradclip.landscapes import Landscape, get_landscape
 from gradclip.methods import (ADAPTIVE_WARMUP, AGC_EPS, AUTOCLIP_PERCENTILE, ZCLIP_ALPHA, ZCLIP_Z,
                               method_names)
+from gradclip.optim import OPTIMIZERS, ArrayStepper, float_stepper
 
 __all__ = [
     "SIM_MAX_STEPS", "MAX_STEPS", "METHODS", "OPTIMIZERS", "OUTCOMES", "VERDICT_REASONS", "RANGES",
@@ -102,7 +103,6 @@ __all__ = [
 SIM_MAX_STEPS = 2000        # the longest simulated run
 MAX_STEPS = SIM_MAX_STEPS   # the older name, kept importable
 METHODS = method_names("simulator")
-OPTIMIZERS = ("sgd", "momentum", "adam")
 TAU_MAX = 1e6
 LR_MAX = 10.0
 RANGES = {
@@ -129,9 +129,6 @@ TAIL_FRACTION = 0.25     # the verdict looks at the last quarter of the run
 REVERSAL_SHARE = 0.5     # oscillating: share of tail steps that reverse the previous move
 CLIPPED_SHARE = 0.5      # over-clipped: share of tail steps that were clipped
 
-MOMENTUM = 0.9
-ADAM_BETAS = (0.9, 0.999)
-ADAM_EPS = 1e-8
 
 
 # --- results ---------------------------------------------------------------------------
@@ -681,35 +678,6 @@ def _float_clipper(method: str, tau: float):
     return clip_norm
 
 
-def _float_optimizer(optimizer: str, lr: float):
-    """``move(t, gx, gy) -> (dx, dy)``: the step of step ``t``, as the array loop computes it
-    (it keeps the momentum or Adam state between calls)."""
-    if optimizer == "sgd":
-        return lambda t, gx, gy: (lr * gx, lr * gy)
-    if optimizer == "momentum":
-        buf = [0.0, 0.0]
-
-        def momentum(t: int, gx: float, gy: float) -> tuple[float, float]:
-            buf[0] = MOMENTUM * buf[0] + gx
-            buf[1] = MOMENTUM * buf[1] + gy
-            return lr * buf[0], lr * buf[1]
-        return momentum
-
-    b1, b2 = ADAM_BETAS
-    c1, c2 = 1 - b1, 1 - b2
-    m = [0.0, 0.0, 0.0, 0.0]   # first moments x, y; second moments x, y
-
-    def adam(t: int, gx: float, gy: float) -> tuple[float, float]:
-        m[0] = b1 * m[0] + c1 * gx
-        m[1] = b1 * m[1] + c1 * gy
-        m[2] = b2 * m[2] + c2 * gx * gx
-        m[3] = b2 * m[3] + c2 * gy * gy
-        rate, bias2 = lr / (1 - b1 ** (t + 1)), 1 - b2 ** (t + 1)
-        return (rate * m[0] / (math.sqrt(m[2] / bias2) + ADAM_EPS),
-                rate * m[1] / (math.sqrt(m[3] / bias2) + ADAM_EPS))
-    return adam
-
-
 def _one_run(land: Landscape, method: str, tau: float, lr: float, steps: int, optimizer: str,
              start: np.ndarray, seed: int):
     """:func:`_loop` for one run of a method in :data:`_ONE_RUN_METHODS`, stepping in floats.
@@ -722,7 +690,7 @@ def _one_run(land: Landscape, method: str, tau: float, lr: float, steps: int, op
     grad_fn = land.grad_fn
     x0, x1, y0, y1 = land.bound
     clip = _float_clipper(method, tau)
-    move = _float_optimizer(optimizer, lr)
+    move = float_stepper(optimizer, lr)
     bad = _bad_batches(land, seed, steps)
     nx, ny = (None, None) if bad is None else (bad[0].tolist(), bad[1].tolist())
 
@@ -742,7 +710,7 @@ def _one_run(land: Landscape, method: str, tau: float, lr: float, steps: int, op
             clip_steps.append(t)
             cxs.append(cx)
             cys.append(cy)
-        dx, dy = move(t, cx, cy)
+        dx, dy = move(t + 1, cx, cy)
         qx, qy = x - dx, y - dy
         if not (x0 <= qx <= x1 and y0 <= qy <= y1):   # out, or NaN: stop at the edge
             edge = _edge_points(np.array([[x, y]]), np.array([[qx, qy]]), land.bound)
@@ -846,12 +814,7 @@ def _loop(land: Landscape, methods: np.ndarray, tau: np.ndarray, lr: np.ndarray,
 
     g = np.empty((R, 2))
     gx, gy = g[:, 0], g[:, 1]   # views, made once: g is refilled in place every step
-    buf = np.zeros((R, 2))
-    m1 = np.zeros((R, 2))
-    m2 = np.zeros((R, 2))
-    b1, b2 = ADAM_BETAS
-    # 0-d arrays: NumPy converts a Python float operand on every call, a 0-d array it does not
-    mu, b1a, b2a, c1, c2, eps = (np.array(v) for v in (MOMENTUM, b1, b2, 1 - b1, 1 - b2, ADAM_EPS))
+    stepper = ArrayStepper(optimizer, lr2, (R, 2))
     live = R             # runs still going (a count: no per-step .all()/.any())
     gone = None          # which runs have diverged, once some have
     # "all True" for a boolean array a is a.tobytes() == ones: far cheaper than a.all() on a
@@ -882,16 +845,7 @@ def _loop(land: Landscape, methods: np.ndarray, tau: np.ndarray, lr: np.ndarray,
             clip_steps.append(t)
             clip_gc.append(gc)
 
-        if optimizer == "sgd":
-            step = lr2 * gc
-        elif optimizer == "momentum":
-            buf = mu * buf + gc
-            step = lr2 * buf
-        else:
-            m1 = b1a * m1 + c1 * gc
-            m2 = b2a * m2 + c2 * gc * gc
-            step = (lr2 / (1 - b1 ** (t + 1))) * m1 / (np.sqrt(m2 / (1 - b2 ** (t + 1))) + eps)
-        Q = P - step
+        Q = P - stepper.step(gc, t + 1)
         pos_t.append(Q)
 
         if in_blocks:

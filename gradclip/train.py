@@ -44,6 +44,7 @@ import numpy as np
 
 from gradclip import adaptive, clipping
 from gradclip.methods import CLIP_METHODS, method_names
+from gradclip.optim import OPTIMIZERS, ArrayStepper
 from gradclip.nets import MODELS, group_norms, make_model
 from gradclip.tasks import make_task
 
@@ -53,7 +54,6 @@ __all__ = [
 ]
 
 METHODS = method_names("training")
-OPTIMIZERS = ("sgd", "momentum", "adam")
 TRAIN_MAX_STEPS = 5000          # the longest training run
 MAX_STEPS = TRAIN_MAX_STEPS     # the older name, kept importable
 BLOWUP = 100.0
@@ -267,8 +267,8 @@ def train_iter(model: Any = "rnn3", task: Any = "adding", runs: Sequence[RunSpec
     group_start = [int(bounds[idx[0]]) for _, idx in groups]
     if any(list(idx) != list(range(idx[0], idx[-1] + 1)) for _, idx in groups):
         raise ValueError("model groups must list consecutive tensors")  # pragma: no cover
-    neg_lr = -np.array([r.lr for r in runs])[:, None]
-    state = (np.zeros_like(theta), np.zeros_like(theta))
+    stepper = ArrayStepper(optimizer, np.array([r.lr for r in runs])[:, None], theta.shape,
+                           momentum=momentum, bias_in_lr=False)
     alive = np.arange(R)                 # runs still computing; see "dead" below
     x0 = batches[0].x
     # A sequence model keeps its scratch buffers from step to step (all batches have one shape).
@@ -278,13 +278,13 @@ def train_iter(model: Any = "rnn3", task: Any = "adding", runs: Sequence[RunSpec
         return [flat[:, a:b].reshape((flat.shape[0],) + sh) for a, b, sh in zip(bounds[:-1], bounds[1:], shapes)]
 
     def buffers(A: int):
-        """Per-batch-of-runs buffers: gradients (and the model's views of them), squares, step."""
+        """Per-batch-of-runs buffers: gradients (and the model's views of them), squares."""
         g = np.empty((A, theta.shape[1]))
         work = workspace(A, x0.shape[0], x0.shape[1]) if workspace is not None and x0.ndim == 3 else None
-        return g, views(g), np.empty_like(g), np.empty_like(g), work
+        return g, views(g), np.empty_like(g), work
 
     params = views(theta)
-    g, g_views, sq, step_buf, work = buffers(R)
+    g, g_views, sq, work = buffers(R)
     # The logs of all runs are rows of (R, steps) arrays: one assignment per step fills a
     # field for every run; each TrainLog holds views of its rows.
     G = len(groups)
@@ -324,8 +324,8 @@ def train_iter(model: Any = "rnn3", task: Any = "adding", runs: Sequence[RunSpec
                     out, thresholds[j], zstates[r] = _apply(spec, row, mine, histories[r], zstates[r])
                     g[j] = out[0] if len(out) == 1 else np.concatenate([o.ravel() for o in out])
                 after = np.sqrt(np.add.reduce(np.multiply(g, g, out=sq), axis=1))
-                step = _optimizer_step(optimizer, g, state, neg_lr, s + 1, momentum, step_buf)
-                theta += step
+                step = stepper.step(g, s + 1)
+                theta -= step
                 upd = np.sqrt(np.add.reduce(np.multiply(step, step, out=sq), axis=1))
                 t_loss[rows, s] = loss
                 t_grad[rows, s] = raw
@@ -339,36 +339,13 @@ def train_iter(model: Any = "rnn3", task: Any = "adding", runs: Sequence[RunSpec
                 # of it is NaN, which its log already holds, so it leaves the batch.
                 live = np.isfinite(theta).all(axis=1)
                 if not live.all():
-                    alive, theta, neg_lr = alive[live], theta[live], neg_lr[live]
-                    state = (state[0][live], state[1][live])
+                    alive, theta = alive[live], theta[live]
+                    stepper.keep(live)
                     params = views(theta)
-                    g, g_views, sq, step_buf, work = buffers(alive.size)
+                    g, g_views, sq, work = buffers(alive.size)
                     rows = alive
                     clip_runs = clipping_runs()
             yield TrainProgress(done=s + 1, total=steps, _full=logs)
-
-
-def _optimizer_step(name: str, g: np.ndarray, state: tuple[np.ndarray, np.ndarray],
-                    neg_lr: np.ndarray, t: int, momentum: float, out: np.ndarray) -> np.ndarray:
-    """The parameter change ``(R, P)`` for gradients ``g`` (updates ``state`` in place).
-
-    ``neg_lr`` is minus the learning rate of each run, ``(R, 1)``; ``out`` a buffer the
-    step may be written into. ``momentum`` is PyTorch's SGD momentum (no dampening, no
-    Nesterov); ``adam`` uses betas (0.9, 0.999) and eps 1e-8 with bias correction.
-    """
-    if name == "sgd":
-        return np.multiply(neg_lr, g, out=out)
-    m, v = state
-    if name == "momentum":
-        m *= momentum
-        m += g
-        return np.multiply(neg_lr, m, out=out)
-    b1, b2, eps = 0.9, 0.999, 1e-8
-    m *= b1
-    m += (1.0 - b1) * g
-    v *= b2
-    v += (1.0 - b2) * g * g
-    return neg_lr * (m / (1.0 - b1 ** t)) / (np.sqrt(v / (1.0 - b2 ** t)) + eps)
 
 
 def train_runs(model: Any = "rnn3", task: Any = "adding", runs: Sequence[RunSpec] = (RunSpec(),),
