@@ -87,11 +87,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from gradclip.adaptive import ZClip
+from gradclip.autoclip import LowestNorms
 from gradclip.clipping import _clamp, _clip_rows_by_norm
 from gradclip.landscapes import Landscape, get_landscape
 from gradclip.methods import (ADAPTIVE_WARMUP, AGC_EPS, AUTOCLIP_PERCENTILE, ZCLIP_ALPHA, ZCLIP_Z,
                               method_names)
+from gradclip.zclip import ZClip, ZClipKernel
 from gradclip.optim import OPTIMIZERS, ArrayStepper, float_stepper
 
 __all__ = [
@@ -399,131 +400,6 @@ def _norms(g: np.ndarray) -> np.ndarray:
     return np.hypot(g[:, 0], g[:, 1])
 
 
-class _LowestNorms:
-    r"""The ``size`` smallest values added so far in each of ``runs`` columns, sorted (``inf``: none yet).
-
-    AutoClip's threshold after ``n`` norms is their ``p``-th percentile as ``numpy.percentile``
-    computes it (method ``"linear"``): with :math:`h = (n - 1)\,p/100` and :math:`k = \lfloor h\rfloor`
-    it interpolates between the ``k``-th and ``(k+1)``-th smallest norms. Over a run of
-    ``steps`` norms those ranks stay below :math:`\lfloor (\text{steps} - 1)\,p/100\rfloor + 2`, so
-    only that many of the smallest norms are kept. Adding ``v`` moves it into place with
-    one maximum and one minimum, :math:`b'_0 = \min(b_0, v)`,
-    :math:`b'_i = \min(\max(b_{i-1}, v), b_i)`: O(size) work per step where re-partitioning
-    the whole history costs O(t). The interpolation repeats NumPy's own (its ``_lerp``), so
-    :meth:`percentile` equals ``np.percentile(history, p, axis=0)`` bit for bit.
-
-    Examples
-    --------
-    >>> low = _LowestNorms(50.0, steps=4, runs=1)
-    >>> for v in (4.0, 1.0, 3.0):
-    ...     low.add(np.array([v]))
-    >>> low.percentile(), float(np.percentile([4.0, 1.0, 3.0], 50.0))
-    (array([3.]), 3.0)
-    """
-
-    def __init__(self, percentile: float, steps: int, runs: int):
-        if not 0.0 <= percentile < 100.0:
-            raise ValueError(f"percentile must be in [0, 100); got {percentile!r}")
-        self.q = percentile / 100  # as np.percentile divides (true_divide(q, 100))
-        self.low = np.full((math.floor((steps - 1) * self.q) + 2, runs), np.inf)
-        self.n = 0
-        self.head, self.tail, self.first = self.low[:-1], self.low[1:], self.low[0]  # views
-        # one run: read NumPy floats, so that the interpolation is scalar arithmetic (the
-        # same operations, far cheaper than on one-element arrays)
-        self.ranked = self.low[:, 0] if runs == 1 else self.low
-
-    def add(self, v: np.ndarray) -> None:
-        """Add one value per column (finite or inf; no NaN)."""
-        up = np.maximum(self.head, v)       # b_{i-1}, or v where v is larger
-        np.minimum(up, self.tail, out=self.tail)    # in place
-        np.minimum(self.first, v, out=self.first)   # row 0 was read above, before this
-        self.n += 1
-
-    def percentile(self) -> np.ndarray:
-        """The percentile of every value added so far, one per column (a new array)."""
-        n = self.n
-        h = (n - 1) * self.q
-        if h >= n - 1:  # only n = 1 when p < 100: NumPy then takes the largest (the only) value
-            return self.low[0].copy()
-        k = math.floor(h)
-        gamma = h - k
-        a, b = self.ranked[k], self.ranked[k + 1]
-        diff = b - a
-        return np.array(b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma, ndmin=1)
-
-
-class _ZClipRuns:
-    """ZClip's running statistics for many runs at once, or for one.
-
-    The arithmetic of :func:`gradclip.adaptive.zclip_step`, operation for operation, for the
-    settings the simulator uses (z-score mode, adaptive scaling; taken from a :class:`ZClip`),
-    without the argument checks and the new frozen state that ``zclip_step`` builds at every
-    call (together ~20 times the arithmetic). The norms are an array of shape ``(runs,)``,
-    or one NumPy float for a single run: the same code then runs as NumPy scalar arithmetic,
-    an order of magnitude cheaper per operation than on a one-element array, with the same
-    IEEE operations and so the same bits (hence ``d * d`` where ``zclip_step`` writes
-    ``d ** 2``: an array squares either way, a scalar's ``**`` calls ``pow``). Warm-up norms
-    feed Welford's mean and population variance; after it :meth:`update` returns the
-    threshold ``zclip_step`` would. A test replays random norms through both.
-
-    Examples
-    --------
-    >>> z = _ZClipRuns(ZClip(warmup_steps=2))
-    >>> z.update(np.array([1.0])), z.update(np.array([3.0]))    # warm-up: no threshold
-    (None, None)
-    >>> z.update(np.array([10.0])).round(4)                      # a spike, pulled back
-    array([2.7813])
-    """
-
-    def __init__(self, settings: ZClip):
-        if settings.mode != "zscore" or settings.clip_option != "adaptive_scaling" \
-                or settings.skip_update_on_spike or settings.step != 0:
-            raise ValueError("_ZClipRuns covers fresh z-score ZClip states with adaptive scaling")
-        # NumPy floats of the settings: cheap operands for arrays and scalars alike
-        self.alpha = np.float64(settings.alpha)
-        self.keep = np.float64(1 - settings.alpha)     # zclip_step's (1 - a)
-        self.z = np.float64(settings.z_thresh)
-        self.eps = np.float64(settings.eps)
-        self.factor = np.float64(settings.clip_factor)
-        self.warmup = settings.warmup_steps
-        self.step = 0
-        self.mean: Any = None
-        self.var: Any = None
-
-    def update(self, n: Any) -> Any:
-        """Feed this step's norms (>= 0, inf allowed, no NaN); the thresholds, or None in warm-up."""
-        k = self.step + 1
-        self.step = k
-        if k <= self.warmup:
-            if k == 1:
-                self.mean, self.var = n.copy(), np.zeros_like(n)[()]
-                self.calm = bytes(n.size)   # a spike mask with no spike, as bytes (see _loop)
-            else:
-                delta = n - self.mean
-                self.mean = self.mean + delta / k
-                self.var = self.var + (delta * (n - self.mean) - self.var) / k
-            return None
-        mean, var, zt = self.mean, self.var, self.z
-        std = np.sqrt(var)
-        pad = std + self.eps
-        z = (n - mean) / pad
-        spike = z > zt
-        limit = mean + zt * pad
-        if spike.tobytes() == self.calm:
-            # no spike (most steps): zclip_step's np.where calls would pick n and the limit
-            effective, threshold = n, np.maximum(limit, n)
-        else:
-            eta = z / zt
-            target = (mean + (zt * std) / eta) * self.factor
-            effective = np.where(spike, target, n)
-            threshold = np.where(spike, target, np.maximum(limit, n))
-        new_mean = self.alpha * mean + self.keep * effective
-        d = effective - new_mean
-        self.var = self.alpha * var + self.keep * (d * d)
-        self.mean = new_mean
-        return threshold
-
-
 class _Clipper:
     """The clipping step for the runs of one method (rows ``sel``); keeps adaptive state.
 
@@ -544,10 +420,11 @@ class _Clipper:
             self.lo = -self.hi
             self.none = bytes(2 * tau.shape[0])
         if self.method == "autoclip":
-            self.lowest = _LowestNorms(AUTOCLIP_PERCENTILE, steps, tau.shape[0])
+            self.lowest = LowestNorms(AUTOCLIP_PERCENTILE, steps, tau.shape[0])
         if self.method == "zclip":
-            self.zclip = _ZClipRuns(ZClip(alpha=ZCLIP_ALPHA, z_thresh=ZCLIP_Z,
-                                          warmup_steps=ADAPTIVE_WARMUP))
+            # the simulator's statistics are arrays, even for one run: squares by multiplying
+            self.zclip = ZClipKernel(ZClip(alpha=ZCLIP_ALPHA, z_thresh=ZCLIP_Z,
+                                           warmup_steps=ADAPTIVE_WARMUP), square_by_multiply=True)
         self.clip = getattr(self, "_" + self.method)
 
     def _value(self, t: int, g: np.ndarray, n: np.ndarray, p: np.ndarray):
@@ -585,8 +462,8 @@ class _Clipper:
 
     def _zclip(self, t: int, g: np.ndarray, n: np.ndarray, p: np.ndarray):
         seen = np.fmin(n, _FLOAT_MAX)
-        if self.single:   # one run: its statistics as NumPy scalars (see _ZClipRuns)
-            cap = self.zclip.update(seen[0])
+        if self.single:   # one run: its statistics as plain floats (far cheaper than arrays)
+            cap = self.zclip.update(seen.item())
             cap = None if cap is None else np.array(cap, ndmin=1)
         else:
             cap = self.zclip.update(seen)

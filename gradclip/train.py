@@ -43,6 +43,8 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from gradclip import adaptive, clipping
+from gradclip.autoclip import RunningPercentile
+from gradclip.zclip import ZClip, ZClipKernel
 from gradclip.methods import CLIP_METHODS, method_names
 from gradclip.optim import OPTIMIZERS, ArrayStepper
 from gradclip.nets import MODELS, group_norms, make_model
@@ -197,39 +199,51 @@ def resolve(model: Any, task: Any, *, seq_len: int | None = None, n_hidden: int 
     return model, task
 
 
+def _rule(spec: RunSpec) -> Any:
+    """The running state of an adaptive rule for one run (None for the others).
+
+    ``autoclip``: :class:`gradclip.autoclip.RunningPercentile` at the percentile ``tau``;
+    ``zclip``: :class:`gradclip.zclip.ZClipKernel` with z-score threshold ``tau``. Each
+    equals its reference (``autoclip_threshold`` of the whole history; ``zclip_step``) bit
+    for bit.
+    """
+    if spec.method == "autoclip":
+        return RunningPercentile(float(spec.tau) / 100)   # as numpy.percentile divides
+    if spec.method == "zclip":
+        return ZClipKernel(ZClip(z_thresh=spec.tau))
+    return None
+
+
 def _apply(spec: RunSpec, grads: np.ndarray | list[np.ndarray], params: list[np.ndarray] | None,
-           history: list[float], zstate: Any) -> tuple[list[np.ndarray], float, Any]:
+           rule: Any) -> tuple[list[np.ndarray], float]:
     """Clip one run's gradients (one flat array, or its tensors for AGC) with the package's
-    rule; returns (clipped tensors, threshold, zstate)."""
+    rule (``rule``: the run's adaptive state, see :func:`_rule`); returns (clipped tensors,
+    threshold)."""
     m = spec.method
     unchanged = [grads] if isinstance(grads, np.ndarray) else grads
     if m == "none":
-        return unchanged, math.inf, zstate
+        return unchanged, math.inf
     if m == "norm":
         out, _ = clipping.clip_grad_norm(grads, spec.tau)
-        return out, spec.tau, zstate
+        return out, spec.tau
     if m == "value":
-        return clipping.clip_grad_value(grads, spec.tau), spec.tau, zstate
+        return clipping.clip_grad_value(grads, spec.tau), spec.tau
     if m == "agc":
-        return adaptive.adaptive_grad_clip(grads, params, clipping=spec.tau), math.nan, zstate
+        return adaptive.adaptive_grad_clip(grads, params, clipping=spec.tau), math.nan
     total = float(clipping.global_norm(grads))
     if not math.isfinite(total):
         # The adaptive rules keep statistics of finite norms only; a blown-up run has no
         # meaningful threshold left, and its gradient is unusable either way.
-        return unchanged, math.nan, zstate
-    if m == "autoclip":
-        # AutoClip clips to a percentile of every norm seen so far, this step's included.
-        history.append(total)
-        thr = float(adaptive.autoclip_threshold(history, percentile=spec.tau))
-    else:  # zclip: tau is the z-score above which a norm counts as a spike
-        if zstate is None:
-            zstate = adaptive.ZClip(z_thresh=spec.tau)
-        zstate, thr = adaptive.zclip_step(zstate, total)
+        return unchanged, math.nan
+    if m == "autoclip":   # a percentile of every norm seen so far, this step's included
+        thr = float(rule.add(total))
+    else:                 # zclip: tau is the z-score above which a norm counts as a spike
+        thr = rule.update(total)
+        if thr is None:   # warm-up: nothing is clipped yet
+            return unchanged, math.inf
         thr = float(thr)
-    if not math.isfinite(thr):          # ZClip's warm-up: nothing is clipped yet
-        return unchanged, thr, zstate
     out, _ = clipping.clip_grad_norm(grads, thr)
-    return out, thr, zstate
+    return out, thr
 
 
 def train_iter(model: Any = "rnn3", task: Any = "adding", runs: Sequence[RunSpec] = (RunSpec(),),
@@ -296,8 +310,7 @@ def train_iter(model: Any = "rnn3", task: Any = "adding", runs: Sequence[RunSpec
                      optimizer=optimizer, seed=int(seed), layer_names=tuple(name for name, _ in groups),
                      **{k: v[i] for k, v in table.items()}) for i, r in enumerate(runs)]
     t_loss, t_grad, t_clip, t_upd, t_clipped, t_thr, t_layer = (table[k] for k in _ARRAYS)
-    histories: list[list[float]] = [[] for _ in runs]
-    zstates: list[Any] = [None] * R
+    rules = [_rule(r) for r in runs]
     default_thr = np.array([math.inf if r.method == "none" else math.nan for r in runs])
     rows: Any = slice(None)              # the rows of the alive runs in the log tables
 
@@ -321,7 +334,7 @@ def train_iter(model: Any = "rnn3", task: Any = "adding", runs: Sequence[RunSpec
                         mine = [p[j] for p in params]
                     else:                          # the others see the run's gradient as one tensor
                         row, mine = g[j], None
-                    out, thresholds[j], zstates[r] = _apply(spec, row, mine, histories[r], zstates[r])
+                    out, thresholds[j] = _apply(spec, row, mine, rules[r])
                     g[j] = out[0] if len(out) == 1 else np.concatenate([o.ravel() for o in out])
                 after = np.sqrt(np.add.reduce(np.multiply(g, g, out=sq), axis=1))
                 step = stepper.step(g, s + 1)

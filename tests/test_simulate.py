@@ -13,9 +13,10 @@ import pytest
 from gradclip.adaptive import ZClip, autoclip_series, zclip_series, zclip_step
 from gradclip.clipping import clip_by_norm
 from gradclip.landscapes import LANDSCAPES, get_landscape
+from gradclip.autoclip import LowestNorms as _LowestNorms
 from gradclip.simulate import (CHECK_EVERY, MAX_STEPS, METHODS, OUTCOMES, VERDICT_REASONS, Run,
-                               Summary, _LowestNorms, _loop, _ZClipRuns, simulate,
-                               simulate_batch, sweep)
+                               Summary, _loop, simulate, simulate_batch, sweep)
+from gradclip.zclip import ZClipKernel
 
 # --- the cliff stories (defaults: lr 0.05, tau 1, 200 steps) -------------------------------
 
@@ -352,7 +353,7 @@ def test_the_zclip_kernel_follows_zclip_step_bit_for_bit(runs):
     norms[60] = 0.0
     norms[90, 0] = np.inf                               # an overflowed norm
     settings = ZClip(alpha=0.97, z_thresh=2.5, warmup_steps=25)
-    kernel, state = _ZClipRuns(settings), settings
+    kernel, state = ZClipKernel(settings, square_by_multiply=True), settings
     for t in range(200):
         state, expected = zclip_step(state, norms[t])
         # a single run is fed NumPy floats (the scalar arithmetic the simulator uses for it)
