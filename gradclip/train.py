@@ -47,7 +47,7 @@ from gradclip.autoclip import RunningPercentile
 from gradclip.zclip import ZClip, ZClipKernel
 from gradclip.methods import CLIP_METHODS, method_names
 from gradclip.optim import OPTIMIZERS, ArrayStepper
-from gradclip.nets import MODELS, group_norms, make_model
+from gradclip.nets import MODELS, make_model
 from gradclip.tasks import make_task
 
 __all__ = [
