@@ -74,19 +74,27 @@ def one_run(land: Landscape, method: str, tau: float, lr: float, steps: int, opt
         xs.append(x)
         ys.append(y)
 
-    taken = len(gxs)
+    return _record(land, steps, (xs, ys), (gxs, gys), (clip_steps, cxs, cys), div_at)
+
+
+def _record(land: Landscape, steps: int, walked: tuple[list, list], grads: tuple[list, list],
+            clips: tuple[list, list, list], div_at: int) -> Trace | None:
+    """The float path's lists as a :class:`Trace`; the norms and losses in one NumPy call
+    each. None when a step taken inside the bound has a non-finite loss (see array_loop)."""
+    xs, ys = walked
+    clip_steps, cxs, cys = clips
+    taken = len(grads[0])
     pos = np.full((steps + 1, 1, 2), np.nan)
     pos[: taken + 1, 0, 0] = xs
     pos[: taken + 1, 0, 1] = ys
     loss = np.full((steps + 1, 1), np.nan)
-    walked = pos[: taken + 1]
-    loss[: taken + 1] = land.value_fn(walked[..., 0], walked[..., 1])
-    # Every step taken inside the bound needs a finite loss (see array_loop); else None.
+    done = pos[: taken + 1]
+    loss[: taken + 1] = land.value_fn(done[..., 0], done[..., 1])
     checked = loss[1: taken + 1 if div_at < 0 else div_at]
     if np.count_nonzero(~np.isfinite(checked)):
         return None
     raw = np.full((steps, 1), np.nan)
-    raw[:taken, 0] = np.hypot(gxs, gys)
+    raw[:taken, 0] = np.hypot(*grads)
     clipn = raw.copy()   # an unclipped step keeps its raw norm
     mask = np.zeros((steps, 1), dtype=bool)
     if clip_steps:

@@ -13,7 +13,18 @@ tiny array costs microseconds, so the loop makes few calls per step: arguments a
 once (in :func:`gradclip.simulate.simulate_batch`); "did anything happen" questions are
 answered by comparing a boolean array's bytes or a Python counter rather than
 ``.any()``/``.all()`` (a reduction costs several ufunc calls). Every such shortcut keeps each
-run's numbers bit for bit (the tests compare them with the plain computation).
+run's numbers bit for bit (the tests compare them with the plain computation). Two of them
+skip work outright:
+
+* The loss feeds nothing but the divergence check, so it is computed after the loop in one
+  call (:meth:`Recorder.finish`); if it is non-finite at a step taken inside the bound (a
+  landscape infinite inside its own bound) the loop returns None and the caller runs it again
+  with ``eager_loss=True``, which computes and checks the loss at every step.
+* A single run (``R = 1``) checks its bound every :data:`CHECK_EVERY` steps, on all the new
+  positions at once. Nothing computed after it left can change what came before, so the steps
+  after the exit are dropped and the exit is handled as the plain check handles it. (In a
+  batch, a run that left stays at its edge point and takes part in later steps, so batches
+  check every step.)
 
 Examples
 --------
@@ -236,20 +247,9 @@ def array_loop(land: Landscape, methods: np.ndarray, tau: np.ndarray, lr: np.nda
                optimizer: str, start: np.ndarray, seed: int, eager_loss: bool = False) -> Trace | None:
     """Step ``R`` runs together (``methods``, ``tau``, ``lr`` one per run); None: rerun eagerly.
 
-    Two ways of doing less per step, both giving exactly the numbers of the plain
-    step-by-step check:
-
-    * The loss feeds nothing but the divergence check, so it is computed after the loop in
-      one call (:meth:`Recorder.finish`); if it is non-finite at a step taken inside the
-      bound (a landscape infinite inside its own bound) the result is None and the caller
-      runs again with ``eager_loss=True``, which computes and checks it at every step.
-    * A single run (``R = 1``) checks its bound every :data:`CHECK_EVERY` steps, on all the
-      new positions at once. Nothing computed after it left can change what came before, so
-      the steps after the exit are dropped and the exit is handled as the plain check
-      handles it. (In a batch, a run that left stays at its edge point and takes part in
-      later steps, so batches check every step.)
-
-    Call with floating-point errors ignored (``simulate_batch`` does).
+    The losses are computed after the loop unless ``eager_loss``, and a single run checks its
+    bound in blocks of :data:`CHECK_EVERY` steps (see the module docstring). Call with
+    floating-point errors ignored (``simulate_batch`` does).
     """
     R = tau.shape[0]
     grad_fn, value_fn = land.grad_fn, land.value_fn
