@@ -44,6 +44,7 @@ from gradclip.clipping import (
     _check_scalar,
     _normalize_axes,
 )
+from gradclip.methods import AUTOCLIP_PERCENTILE
 from gradclip.norm_logs import check_norms, check_percentile
 from gradclip.zclip import ZClip, ZClipSeries, zclip_series, zclip_step
 
@@ -123,6 +124,21 @@ def unitwise_norm(x: Any, axis: int | tuple[int, ...] | None = None) -> np.ndarr
     return np.array(np.broadcast_to(np.sqrt(total), a.shape))
 
 
+def _check_agc_shapes(i: int, g: np.ndarray, p: np.ndarray, lam: np.ndarray) -> None:
+    """ValueError unless gradient ``i`` and its weights match and ``lam`` fits them."""
+    if g.shape != p.shape:
+        raise ValueError(f"grads[{i}] has shape {g.shape} but params[{i}] has shape {p.shape}")
+    try:
+        fits = np.broadcast_shapes(g.shape, lam.shape) == g.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(
+            f"clipping of shape {lam.shape} must broadcast to grads[{i}]'s shape {g.shape} "
+            "without enlarging it"
+        )
+
+
 def adaptive_grad_clip(
     grads: Any,
     params: Any,
@@ -143,10 +159,8 @@ def adaptive_grad_clip(
         G \,\dfrac{m}{\max(\lVert G\rVert_{\text{unit}}, 10^{-6})} & \text{otherwise} \end{cases}
 
     The threshold scales with the weights, so a layer with large weights may take larger
-    steps; ``eps`` keeps zero-initialised weights (biases) from freezing. Reference: Brock,
-    De, Smith, Simonyan, *High-Performance Large-Scale Image Recognition Without
-    Normalization*, 2021; code: optax/transforms/_clipping.py (``adaptive_grad_clip``,
-    ``unitwise_clip``).
+    steps; ``eps`` keeps zero-initialised weights (biases) from freezing. (Paper: see the
+    module docstring; code: optax's ``adaptive_grad_clip`` and ``unitwise_clip``.)
 
     Parameters
     ----------
@@ -164,16 +178,15 @@ def adaptive_grad_clip(
     Returns
     -------
     list of numpy.ndarray
-        New arrays, same shapes and dtypes as ``grads``. A unit with a NaN entry comes
-        back all NaN.
+        New arrays, same shapes and dtypes as ``grads`` (a unit with a NaN entry: all NaN).
 
     Examples
     --------
     >>> import numpy as np
     >>> adaptive_grad_clip([np.array([3.0, 4.0])], [np.array([6.0, 8.0])], clipping=0.1)
     [array([0.6, 0.8])]
-    >>> adaptive_grad_clip([np.array([0.3, 0.4])], [np.array([6.0, 8.0])], clipping=0.1)
-    [array([0.3, 0.4])]
+    >>> adaptive_grad_clip([np.array([0.3, 0.4])], [np.array([6.0, 8.0])], clipping=0.1)[0]
+    array([0.3, 0.4])
     """
     gs = _as_array_list(grads, "grads")
     ps = _as_array_list(params, "params")
@@ -183,17 +196,7 @@ def adaptive_grad_clip(
     eps_v = _check_scalar(eps, "eps")
     out = []
     for i, (g, p) in enumerate(zip(gs, ps)):
-        if g.shape != p.shape:
-            raise ValueError(f"grads[{i}] has shape {g.shape} but params[{i}] has shape {p.shape}")
-        try:
-            fits = np.broadcast_shapes(g.shape, lam.shape) == g.shape
-        except ValueError:
-            fits = False
-        if not fits:
-            raise ValueError(
-                f"clipping of shape {lam.shape} must broadcast to grads[{i}]'s shape {g.shape} "
-                "without enlarging it"
-            )
+        _check_agc_shapes(i, g, p, lam)
         dt = g.dtype.type
         g_norm = unitwise_norm(g, axis)
         p_norm = unitwise_norm(p.astype(g.dtype, copy=False), axis)
@@ -269,44 +272,28 @@ def suggest_thresholds(norms: Any, percentiles: Any = (50, 90, 95, 99)) -> list[
     for p in ps:
         tau = float(np.percentile(x, p))
         k = int(np.sum(x > tau))
-        out.append(Suggestion(
-            rule=f"p{p:g}",
-            tau=tau,
-            fraction_clipped=k / n,
-            steps_clipped=k,
-            explanation=(
-                f"A fixed threshold at the {p:g}th percentile of this log. It would have "
-                f"shortened {k} of {n} gradients; the rest pass unchanged."
-            ),
-        ))
+        out.append(_suggestion(f"p{p:g}", tau, k, n, (
+            f"A fixed threshold at the {p:g}th percentile of this log. It would have "
+            f"shortened {k} of {n} gradients; the rest pass unchanged.")))
 
-    auto = autoclip_series(x, 10.0)
+    auto = autoclip_series(x, AUTOCLIP_PERCENTILE)
     k = int(np.sum(x > auto))
-    out.append(Suggestion(
-        rule="autoclip",
-        tau=float(auto[-1]),
-        fraction_clipped=k / n,
-        steps_clipped=k,
-        explanation=(
-            "AutoClip recomputes the threshold every step as the 10th percentile of all norms "
-            f"so far, so it clips most steps a little. Replayed on this log it clipped {k} of {n}; "
-            "tau is its threshold after the last step."
-        ),
-    ))
+    out.append(_suggestion("autoclip", float(auto[-1]), k, n, (
+        "AutoClip recomputes the threshold every step as the 10th percentile of all norms "
+        f"so far, so it clips most steps a little. Replayed on this log it clipped {k} of {n}; "
+        "tau is its threshold after the last step.")))
 
     z = zclip_series(x)
     k = int(np.sum(z.clipped))
-    tau_z = float(z.final_state.limit())
     warm = z.final_state.warmup_steps
-    out.append(Suggestion(
-        rule="zclip",
-        tau=tau_z,
-        fraction_clipped=k / n,
-        steps_clipped=k,
-        explanation=(
-            "ZClip tracks a moving mean and spread of the norm and only pulls back steps whose "
-            f"z-score exceeds 2.5. It clipped {k} of {n} steps; tau is the spike limit after the last step"
-            + ("." if n >= warm else f" (inf: it needs {warm} steps of warm-up and the log has {n}).")
-        ),
-    ))
+    out.append(_suggestion("zclip", float(z.final_state.limit()), k, n, (
+        "ZClip tracks a moving mean and spread of the norm and only pulls back steps whose "
+        f"z-score exceeds 2.5. It clipped {k} of {n} steps; tau is the spike limit after the last step"
+        + ("." if n >= warm else f" (inf: it needs {warm} steps of warm-up and the log has {n})."))))
     return out
+
+
+def _suggestion(rule: str, tau: float, k: int, n: int, explanation: str) -> Suggestion:
+    """A :class:`Suggestion` that clipped ``k`` of ``n`` steps."""
+    return Suggestion(rule=rule, tau=tau, fraction_clipped=k / n, steps_clipped=k,
+                      explanation=explanation)

@@ -151,32 +151,9 @@ def zclip_step(state: ZClip, norm: Any) -> tuple[ZClip, Any]:
     >>> round(tau, 4)                                              # about 2 + 2.5**2 * 1 / 8
     2.7813
     """
-    if not isinstance(state, ZClip):
-        raise ValueError(f"state must be a ZClip, got {type(state).__name__}")
-    n = _as_float_array(norm, "norm").astype(np.float64)
-    if n.ndim > 1:
-        raise ValueError(f"norm must be a number or an array of shape (runs,), got shape {n.shape}")
-    if np.isnan(n).any() or (n < 0).any():
-        raise ValueError(f"norm must be >= 0 (inf allowed, NaN not), got {norm!r}")
-    if state.step > 0 and np.shape(state.mean) != n.shape:
-        raise ValueError(f"norm has shape {n.shape} but this ZClip state tracks shape {np.shape(state.mean)}")
-
-    def out(x: np.ndarray) -> Any:
-        return float(x) if x.ndim == 0 else x
-
+    n = _checked_norm(state, norm)
     if not state.ready:
-        k = state.step + 1
-        with np.errstate(invalid="ignore"):
-            if state.step == 0:
-                mean, var = n.copy(), np.zeros_like(n)
-            else:
-                # Welford: running mean and population variance of the warm-up norms.
-                delta = n - state.mean
-                mean = state.mean + delta / k
-                var = state.var + (delta * (n - mean) - state.var) / k
-        new = replace(state, step=k, mean=out(np.asarray(mean)), var=out(np.asarray(var)))
-        return new, out(np.full(n.shape, np.inf))
-
+        return _warm_up(state, n)
     mean = np.asarray(state.mean, dtype=np.float64)
     var = np.asarray(state.var, dtype=np.float64)
     std = np.sqrt(var)
@@ -203,8 +180,41 @@ def zclip_step(state: ZClip, norm: Any) -> tuple[ZClip, Any]:
         new_mean = np.where(spike, mean, new_mean)
         new_var = np.where(spike, var, new_var)
     threshold = np.where(spike, target, np.maximum(limit, n))
-    new = replace(state, step=state.step + 1, mean=out(np.asarray(new_mean)), var=out(np.asarray(new_var)))
-    return new, out(np.asarray(threshold, dtype=np.float64))
+    new = replace(state, step=state.step + 1, mean=_out(np.asarray(new_mean)), var=_out(np.asarray(new_var)))
+    return new, _out(np.asarray(threshold, dtype=np.float64))
+
+
+def _out(x: np.ndarray) -> Any:
+    """A 0-d result as a float, an array as it is."""
+    return float(x) if x.ndim == 0 else x
+
+
+def _checked_norm(state: ZClip, norm: Any) -> np.ndarray:
+    """:func:`zclip_step`'s arguments checked; the norm(s) as a float64 array."""
+    if not isinstance(state, ZClip):
+        raise ValueError(f"state must be a ZClip, got {type(state).__name__}")
+    n = _as_float_array(norm, "norm").astype(np.float64)
+    if n.ndim > 1:
+        raise ValueError(f"norm must be a number or an array of shape (runs,), got shape {n.shape}")
+    if np.isnan(n).any() or (n < 0).any():
+        raise ValueError(f"norm must be >= 0 (inf allowed, NaN not), got {norm!r}")
+    if state.step > 0 and np.shape(state.mean) != n.shape:
+        raise ValueError(f"norm has shape {n.shape} but this ZClip state tracks shape {np.shape(state.mean)}")
+    return n
+
+
+def _warm_up(state: ZClip, n: np.ndarray) -> tuple[ZClip, Any]:
+    """A warm-up step of :func:`zclip_step`: Welford's running mean and population variance."""
+    k = state.step + 1
+    with np.errstate(invalid="ignore"):
+        if state.step == 0:
+            mean, var = n.copy(), np.zeros_like(n)
+        else:
+            delta = n - state.mean
+            mean = state.mean + delta / k
+            var = state.var + (delta * (n - mean) - state.var) / k
+    new = replace(state, step=k, mean=_out(np.asarray(mean)), var=_out(np.asarray(var)))
+    return new, _out(np.full(n.shape, np.inf))
 
 
 class ZClipKernel:
