@@ -274,34 +274,58 @@ class ZClipKernel:
             self.step = k
             return None
         if isinstance(n, np.ndarray):
-            threshold, effective, spike = self._judge_runs(n)
+            self.step = k
+            return self._runs(n)
+        return self.one(n)
+
+    def one(self, n: float) -> float:
+        """:meth:`update` for one run past its warm-up (plain or NumPy floats): the threshold.
+        The statistics follow; a step that raises leaves them as they were."""
+        mean, var, alpha, keep = self.mean, self.var, self.alpha, self.keep
+        std = math.sqrt(var)
+        z, limit, spike = self._score(n, std)
+        self.judged = (mean, std)
+        if spike:
+            n = threshold = self._target(z, std, limit)   # the statistics follow the clipped norm
+            if self.skip:
+                self.step += 1
+                return threshold
         else:
-            threshold, effective, spike = self._judge_one(n)
-        self._follow(effective, spike)
-        self.step = k
+            threshold = n if n >= limit else limit        # np.maximum(limit, n), NaN included
+        new_mean = alpha * mean + keep * n
+        d = n - new_mean
+        if self.multiply:
+            var = alpha * var + keep * (d * d)
+        else:
+            try:
+                var = alpha * var + keep * d ** 2
+            except OverflowError:   # plain floats raise where NumPy gives inf
+                var = alpha * var + keep * math.inf
+        self.mean, self.var = new_mean, var
+        self.step += 1
         return threshold
 
-    def _judge_one(self, n: float) -> tuple[float, float, bool]:
-        """One run: the threshold, the norm the statistics follow, whether it is a spike."""
-        std = math.sqrt(self.var)
+    def _runs(self, n: np.ndarray) -> np.ndarray:
+        """A step of many runs: :meth:`one` with ``np.where`` for the branches (arrays square
+        by multiplying either way)."""
+        mean, var, alpha, keep = self.mean, self.var, self.alpha, self.keep
+        std = np.sqrt(var)
         z, limit, spike = self._score(n, std)
-        self.judged = (self.mean, std)
-        if spike:
-            target = self._target(z, std, limit)
-            return target, target, True
-        return (n if n >= limit else limit), n, False   # np.maximum(limit, n), NaN included
-
-    def _judge_runs(self, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Many runs: the same as :meth:`_judge_one` with ``np.where`` for the branches."""
-        std = np.sqrt(self.var)
-        z, limit, spike = self._score(n, std)
-        self.judged = (self.mean, std)
+        self.judged = (mean, std)
         if self.calm is None:
             self.calm = bytes(n.size)
         if spike.tobytes() == self.calm:   # no spike (most steps): skip the np.where calls
-            return np.maximum(limit, n), n, spike
-        target = self._target(z, std, limit)
-        return np.where(spike, target, np.maximum(limit, n)), np.where(spike, target, n), spike
+            threshold, effective = np.maximum(limit, n), n
+        else:
+            target = self._target(z, std, limit)
+            threshold, effective = np.where(spike, target, np.maximum(limit, n)), np.where(spike, target, n)
+        new_mean = alpha * mean + keep * effective
+        d = effective - new_mean
+        new_var = alpha * var + keep * (d * d)
+        if self.skip:
+            new_mean, new_var = np.where(spike, mean, new_mean), np.where(spike, var, new_var)
+        self.mean, self.var = new_mean, new_var
+        return threshold
 
     def _score(self, n: Any, std: Any) -> tuple[Any, Any, Any]:
         """The z-score (None in percentile mode), the spike limit and the spike test."""
@@ -320,25 +344,6 @@ class ZClipKernel:
         if self.scaling:   # eta = z / zt: the bigger the outlier, the harder the pull
             return (self.mean + (self.z * std) / (z / self.z)) * self.factor
         return self.mean
-
-    def _follow(self, effective: Any, spike: Any) -> None:
-        """The moving averages follow the clipped norm (the new mean in the variance term)."""
-        mean, var, alpha, keep = self.mean, self.var, self.alpha, self.keep
-        new_mean = alpha * mean + keep * effective
-        d = effective - new_mean
-        if self.multiply:
-            new_var = alpha * var + keep * (d * d)
-        else:
-            try:
-                new_var = alpha * var + keep * d ** 2
-            except OverflowError:   # plain floats raise where NumPy gives inf
-                new_var = alpha * var + keep * math.inf
-        if self.skip:
-            if isinstance(spike, np.ndarray):
-                new_mean, new_var = np.where(spike, mean, new_mean), np.where(spike, var, new_var)
-            elif spike:
-                return
-        self.mean, self.var = new_mean, new_var
 
     def state(self, start: ZClip) -> ZClip:
         """The :class:`ZClip` after the steps fed so far (``start`` itself if none was)."""
@@ -395,16 +400,21 @@ def _replay(norms: list[float], state: ZClip, *, runs: bool = False
     stds: list[float] = []
     i = 0
     try:
-        for i, n in enumerate(norms):
-            t = kernel.update(n)
-            if t is None:
-                thresholds.append(math.inf)
-                means.append(math.nan)
-                stds.append(math.nan)
-            else:
-                thresholds.append(t)
-                means.append(kernel.judged[0])
-                stds.append(kernel.judged[1])
+        for i, n in enumerate(norms):        # the warm-up (if any is left)
+            if kernel.step >= kernel.warmup:
+                break
+            kernel.update(n)
+            thresholds.append(math.inf)
+            means.append(math.nan)
+            stds.append(math.nan)
+        else:
+            i = len(norms)
+        one, put, put_mean, put_std = kernel.one, thresholds.append, means.append, stds.append
+        for i in range(i, len(norms)):
+            put(one(norms[i]))
+            mean, std = kernel.judged
+            put_mean(mean)
+            put_std(std)
         return thresholds, means, stds, kernel.state(state)
     except (ZeroDivisionError, ValueError):
         pass
