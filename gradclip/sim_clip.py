@@ -51,7 +51,7 @@ class RowClipper:
         self.sel = sel
         self.tau = tau
         self.warmup_cap = tau   # what tau means for autoclip and zclip (gradclip.methods)
-        self.none = bytes(tau.shape[0])   # a boolean mask with no True, as bytes (see _loop)
+        self.none = bytes(tau.shape[0])   # a boolean mask with no True, as bytes (see gradclip.sim_loop)
         self.single = tau.shape[0] == 1
         if self.method == "value":
             self.hi = np.repeat(tau[:, None], 2, axis=1)   # the bounds, at g's shape (R, 2)

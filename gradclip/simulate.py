@@ -38,6 +38,14 @@ fixed cap); from step 25 on ``tau`` is not used. For them ``tau`` is the *warm-u
 (the ``warmup_cap`` knob of :data:`gradclip.methods.CLIP_METHODS`), not the percentile or
 z-score that training's ``tau`` sets.
 
+Where the parts live: this module checks the arguments and returns the results
+(:mod:`gradclip.sim_results`: :class:`Run`, :class:`RunBatch`, :class:`Sweep`, verdicts);
+:mod:`gradclip.sim_loop` steps many runs as arrays (step loop, boundary rule, recording),
+:mod:`gradclip.sim_fast` one run of a stateless method in Python floats (the browser's fast
+path, held to the array loop bit for bit), :mod:`gradclip.sim_clip` clips, and
+:mod:`gradclip.optim` steps. The methods and what ``tau`` means for each:
+:data:`gradclip.methods.CLIP_METHODS`.
+
 Optimizers: ``sgd`` (:math:`\\theta \\mathrel{-}= \\eta g`), ``momentum`` (PyTorch's heavy ball,
 :math:`\\mu = 0.9`), ``adam`` (:math:`\\beta = (0.9, 0.999)`, :math:`\\epsilon = 10^{-8}`).
 
