@@ -39,10 +39,12 @@ from gradclip.adaptive import (
     zclip_step,
 )
 
-# --- landscapes and simulator (gradclip/landscapes.py, gradclip/simulate.py) ---
+# --- methods, landscapes and simulator (gradclip/methods.py, gradclip/landscapes.py, gradclip/simulate.py) ---
 from gradclip.landscapes import LANDSCAPES, Landscape, get_landscape
+from gradclip.methods import CLIP_METHODS, Knob, Method, method_names
 from gradclip.simulate import (
     MAX_STEPS,
+    SIM_MAX_STEPS,
     METHODS,
     OPTIMIZERS,
     OUTCOMES,
@@ -59,5 +61,5 @@ from gradclip.simulate import (
 # --- training monitor (gradclip/nets.py, gradclip/tasks.py, gradclip/train.py, gradclip/tracker.py) ---
 from gradclip.nets import MLP, ElmanRNN, make_model
 from gradclip.tasks import AddingTask, RegressionTask, TemporalOrderTask, make_task
-from gradclip.train import RunSpec, TrainLog, TrainProgress, TrainSummary, train, train_iter, train_runs
+from gradclip.train import TRAIN_MAX_STEPS, RunSpec, TrainLog, TrainProgress, TrainSummary, train, train_iter, train_runs
 from gradclip.tracker import NormAnalysis, NormSummary, NormTracker, analyse_norms, parse_norm_log

@@ -40,7 +40,8 @@ import numpy as np
 
 from gradclip.demos import fmt_number
 from gradclip.landscapes import LANDSCAPES
-from gradclip.simulate import (MAX_STEPS, METHODS, OPTIMIZERS, OUTCOMES, RANGES, Run, simulate,
+from gradclip.methods import CLIP_METHODS
+from gradclip.simulate import (SIM_MAX_STEPS, METHODS, OPTIMIZERS, OUTCOMES, RANGES, Run, simulate,
                                sweep)
 
 __all__ = ["main", "build_parser", "SUBCOMMANDS"]
@@ -106,6 +107,11 @@ def _number_list(name: str) -> Callable[[str], list[float]]:
     return parse
 
 
+# What --tau is for each method, from the registry (e.g. "norm: max_norm").
+_TAU_KNOBS = ", ".join(f"{m.name}: {m.simulator.name}" for m in CLIP_METHODS.values()
+                       if m.simulator is not None and m.name != "none")
+
+
 def _common(p: argparse.ArgumentParser, steps_default: int) -> None:
     p.add_argument("--landscape", default="cliff", choices=list(LANDSCAPES),
                    help="the loss landscape (default: cliff)")
@@ -114,7 +120,7 @@ def _common(p: argparse.ArgumentParser, steps_default: int) -> None:
     p.add_argument("--optimizer", default="sgd", choices=list(OPTIMIZERS),
                    help="the optimizer (default: sgd)")
     p.add_argument("--steps", type=_whole("steps"), default=steps_default,
-                   help=f"optimisation steps, 1 to {MAX_STEPS} (default: {steps_default})")
+                   help=f"optimisation steps, 1 to {SIM_MAX_STEPS} (default: {steps_default})")
     p.add_argument("--seed", type=_whole("seed"), default=0,
                    help="seed of the bad batches on the spiky landscape (default: 0)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -128,7 +134,7 @@ def _add_simulate(sub: Any) -> None:
                        description="Run gradient descent with clipping on a landscape.")
     _common(p, 200)
     p.add_argument("--tau", type=_number("tau"), default=1.0,
-                   help="clipping threshold, > 0 (default: 1)")
+                   help=f"the method's number, > 0 (default: 1): {_TAU_KNOBS}")
     p.add_argument("--lr", type=_number("lr"), default=0.05,
                    help="learning rate, > 0 (default: 0.05)")
     p.add_argument("--start", type=_coordinate, nargs=2, metavar=("X", "Y"), default=None,

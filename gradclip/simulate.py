@@ -34,7 +34,17 @@ Methods (what ``tau`` means for each)
 
 The adaptive rules need a history before they mean anything, so for their first 25 steps
 ``autoclip`` and ``zclip`` clip at the fixed ``tau`` (ZClip's reference code also keeps a
-fixed cap); from step 25 on ``tau`` is not used.
+fixed cap); from step 25 on ``tau`` is not used. For them ``tau`` is the *warm-up cap*
+(the ``warmup_cap`` knob of :data:`gradclip.methods.CLIP_METHODS`), not the percentile or
+z-score that training's ``tau`` sets.
+
+Where the parts live: this module checks the arguments and returns the results
+(:mod:`gradclip.sim_results`: :class:`Run`, :class:`RunBatch`, :class:`Sweep`, verdicts);
+:mod:`gradclip.sim_loop` steps many runs as arrays (step loop, boundary rule, recording),
+:mod:`gradclip.sim_fast` one run of a stateless method in Python floats (the browser's fast
+path, held to the array loop bit for bit), :mod:`gradclip.sim_clip` clips, and
+:mod:`gradclip.optim` steps. The methods and what ``tau`` means for each:
+:data:`gradclip.methods.CLIP_METHODS`.
 
 Optimizers: ``sgd`` (:math:`\\theta \\mathrel{-}= \\eta g`), ``momentum`` (PyTorch's heavy ball,
 :math:`\\mu = 0.9`), ``adam`` (:math:`\\beta = (0.9, 0.999)`, :math:`\\epsilon = 10^{-8}`).
@@ -78,26 +88,27 @@ Examples
 
 from __future__ import annotations
 
-import bisect
-import math
-from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 
-from gradclip.adaptive import ZClip
-from gradclip.clipping import _clamp, _clip_rows_by_norm
 from gradclip.landscapes import Landscape, get_landscape
+from gradclip.methods import method_names
+from gradclip.optim import OPTIMIZERS
+from gradclip.sim_clip import FLOAT_METHODS
+from gradclip.sim_fast import one_run
+from gradclip.sim_loop import SIM_MAX_STEPS, Trace, array_loop
+from gradclip.sim_results import (OUTCOMES, VERDICT_REASONS, Run, RunBatch, Summary, Sweep, Verdict,
+                                  verdicts)
 
 __all__ = [
-    "MAX_STEPS", "METHODS", "OPTIMIZERS", "OUTCOMES", "VERDICT_REASONS", "RANGES",
+    "SIM_MAX_STEPS", "MAX_STEPS", "METHODS", "OPTIMIZERS", "OUTCOMES", "VERDICT_REASONS", "RANGES",
     "Verdict", "Summary", "Run", "RunBatch", "Sweep",
     "simulate", "simulate_batch", "sweep",
 ]
 
-MAX_STEPS = 2000
-METHODS = ("none", "norm", "value", "adaptive", "agc", "autoclip", "zclip")
-OPTIMIZERS = ("sgd", "momentum", "adam")
+MAX_STEPS = SIM_MAX_STEPS   # the older name of the longest simulated run, kept importable
+METHODS = method_names("simulator")
 TAU_MAX = 1e6
 LR_MAX = 10.0
 RANGES = {
@@ -106,235 +117,6 @@ RANGES = {
     "steps": f"a whole number from 1 to {MAX_STEPS}",
     "seed": "a whole number >= 0",
 }
-
-# Verdict codes, in the order of the rules in the module docstring (grids use the same codes).
-OUTCOMES = ("healthy", "slow", "over_clipped", "spiked", "oscillating", "diverged")
-VERDICT_REASONS = {
-    "healthy": "healthy: the run reached the valley floor",
-    "slow": "slow: still descending; raise the learning rate or run more steps",
-    "over_clipped": "over-clipping: tau shrinks ordinary steps, so the run crawls; raise tau",
-    "spiked": "spiked: a huge gradient threw the run back; clip by norm or lower tau",
-    "oscillating": "oscillating: each step overshoots the valley floor; lower the learning rate",
-    "diverged": "diverged: lower the learning rate or the threshold",
-}
-
-CONVERGED_RATIO = 1e-3   # healthy: the excess loss fell to this fraction of the start's
-CONVERGED_ABS = 1e-8     # ... or below this, whatever the start
-TAIL_FRACTION = 0.25     # the verdict looks at the last quarter of the run
-REVERSAL_SHARE = 0.5     # oscillating: share of tail steps that reverse the previous move
-CLIPPED_SHARE = 0.5      # over-clipped: share of tail steps that were clipped
-
-MOMENTUM = 0.9
-ADAM_BETAS = (0.9, 0.999)
-ADAM_EPS = 1e-8
-AGC_EPS = 1e-3
-AUTOCLIP_PERCENTILE = 10.0   # AutoClip's default
-ZCLIP_ALPHA = 0.97           # ZClip's defaults
-ZCLIP_Z = 2.5
-ADAPTIVE_WARMUP = 25         # steps during which autoclip and zclip use the fixed tau
-
-
-# --- results ---------------------------------------------------------------------------
-
-
-def _json_number(x: float) -> float | str | None:
-    """Plain JSON: finite floats stay, infinities become "inf"/"-inf", NaN becomes None."""
-    x = float(x)
-    if math.isnan(x):
-        return None
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return x
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """A one-word ``code`` (one of :data:`OUTCOMES`) and a plain-words ``reason``."""
-
-    code: str
-    reason: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "reason": self.reason}
-
-
-@dataclass(frozen=True)
-class Summary:
-    """The six results of a run, and its verdict.
-
-    ``final_loss`` is ``inf`` and ``loss_reduction_pct`` is ``-inf`` for a diverged run;
-    ``diverged_at`` is the number of steps taken when it diverged, else ``None``.
-    ``loss_reduction_pct`` is :math:`100 (L_0 - L_f) / (L_0 - f^*)`.
-    """
-
-    final_loss: float
-    max_raw_norm: float
-    clip_events: int
-    diverged: bool
-    diverged_at: int | None
-    loss_reduction_pct: float
-    verdict: Verdict
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe: plain floats, ``"inf"``/``"-inf"`` for infinities, ``None`` for NaN."""
-        return {
-            "final_loss": _json_number(self.final_loss),
-            "max_raw_norm": _json_number(self.max_raw_norm),
-            "clip_events": int(self.clip_events),
-            "diverged": bool(self.diverged),
-            "diverged_at": None if self.diverged_at is None else int(self.diverged_at),
-            "loss_reduction_pct": _json_number(self.loss_reduction_pct),
-            "verdict": self.verdict.to_dict(),
-        }
-
-
-def _list(values: np.ndarray) -> list:
-    """Nested plain lists with None for non-finite numbers (strict JSON)."""
-    a = np.asarray(values, dtype=float)
-    out = np.where(np.isfinite(a), a, np.nan).astype(object)
-    out[~np.isfinite(a)] = None
-    return out.tolist()
-
-
-@dataclass
-class Run:
-    """One optimisation run.
-
-    Attributes
-    ----------
-    positions : (steps + 1, 2) array
-        Where the run was after each step (row 0 is the start); NaN after divergence.
-    losses : (steps + 1,) array
-        The clean loss at each position.
-    raw_norms, clipped_norms : (steps,) arrays
-        Gradient norm at each step before and after clipping.
-    clipped : (steps,) bool array
-        True where clipping changed the gradient.
-    summary : Summary
-    """
-
-    landscape: str
-    method: str
-    optimizer: str
-    tau: float
-    lr: float
-    steps: int
-    seed: int
-    start: tuple[float, float]
-    positions: np.ndarray
-    losses: np.ndarray
-    raw_norms: np.ndarray
-    clipped_norms: np.ndarray
-    clipped: np.ndarray
-    summary: Summary
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON (the browser demos and ``gradclip simulate --json``)."""
-        return {
-            "landscape": self.landscape, "method": self.method, "optimizer": self.optimizer,
-            "tau": float(self.tau), "lr": float(self.lr), "steps": int(self.steps),
-            "seed": int(self.seed), "start": [float(v) for v in self.start],
-            "positions": _list(self.positions), "losses": _list(self.losses),
-            "raw_norms": _list(self.raw_norms), "clipped_norms": _list(self.clipped_norms),
-            "clipped": [bool(c) for c in self.clipped],
-            "summary": self.summary.to_dict(),
-        }
-
-
-@dataclass
-class RunBatch:
-    """Many runs from one vectorised loop; arrays have the run index first.
-
-    ``shape`` is the broadcast shape of the ``method``, ``tau`` and ``lr`` arguments; the
-    ``R = prod(shape)`` runs are stored flat in C order. Per-run summary arrays:
-    ``final_loss``, ``max_raw_norm``, ``clip_events``, ``diverged``, ``diverged_at``
-    (``-1`` when the run did not diverge), ``loss_reduction_pct``, ``codes`` (verdicts).
-    """
-
-    landscape: str
-    optimizer: str
-    steps: int
-    seed: int
-    start: tuple[float, float]
-    shape: tuple[int, ...]
-    methods: np.ndarray
-    taus: np.ndarray
-    lrs: np.ndarray
-    positions: np.ndarray       # (R, steps + 1, 2)
-    losses: np.ndarray          # (R, steps + 1)
-    raw_norms: np.ndarray       # (R, steps)
-    clipped_norms: np.ndarray   # (R, steps)
-    clipped: np.ndarray         # (R, steps) bool
-    final_loss: np.ndarray
-    max_raw_norm: np.ndarray
-    clip_events: np.ndarray
-    diverged: np.ndarray
-    diverged_at: np.ndarray
-    loss_reduction_pct: np.ndarray
-    codes: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.taus.size)
-
-    def summary(self, i: int) -> Summary:
-        """The :class:`Summary` of run ``i``."""
-        at = int(self.diverged_at[i])
-        code = str(self.codes[i])
-        return Summary(
-            final_loss=float(self.final_loss[i]), max_raw_norm=float(self.max_raw_norm[i]),
-            clip_events=int(self.clip_events[i]), diverged=bool(self.diverged[i]),
-            diverged_at=None if at < 0 else at,
-            loss_reduction_pct=float(self.loss_reduction_pct[i]),
-            verdict=Verdict(code, VERDICT_REASONS[code]),
-        )
-
-    def run(self, i: int) -> Run:
-        """Run ``i`` on its own (copies of its rows)."""
-        return Run(
-            landscape=self.landscape, method=str(self.methods[i]), optimizer=self.optimizer,
-            tau=float(self.taus[i]), lr=float(self.lrs[i]), steps=self.steps, seed=self.seed,
-            start=self.start, positions=self.positions[i].copy(), losses=self.losses[i].copy(),
-            raw_norms=self.raw_norms[i].copy(), clipped_norms=self.clipped_norms[i].copy(),
-            clipped=self.clipped[i].copy(), summary=self.summary(i),
-        )
-
-    def runs(self) -> list[Run]:
-        return [self.run(i) for i in range(len(self))]
-
-
-@dataclass
-class Sweep:
-    """A ``tau`` × ``lr`` grid of runs: row ``i`` is ``taus[i]``, column ``j`` is ``lrs[j]``.
-
-    ``codes`` holds each cell's verdict code (see :data:`OUTCOMES`); ``final_loss``,
-    ``clip_fraction`` (clip events / steps) and ``diverged_at`` (``-1``: did not) are grids
-    of the same shape.
-    """
-
-    landscape: str
-    method: str
-    optimizer: str
-    steps: int
-    taus: np.ndarray
-    lrs: np.ndarray
-    codes: np.ndarray
-    final_loss: np.ndarray
-    clip_fraction: np.ndarray
-    diverged_at: np.ndarray
-
-    def counts(self) -> dict[str, int]:
-        """How many cells have each outcome (every code of :data:`OUTCOMES` present)."""
-        return {code: int((self.codes == code).sum()) for code in OUTCOMES}
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "landscape": self.landscape, "method": self.method, "optimizer": self.optimizer,
-            "steps": int(self.steps), "taus": _list(self.taus), "lrs": _list(self.lrs),
-            "codes": self.codes.tolist(), "final_loss": _list(self.final_loss),
-            "clip_fraction": _list(self.clip_fraction),
-            "diverged_at": self.diverged_at.astype(int).tolist(), "counts": self.counts(),
-        }
-
 
 # --- validation ------------------------------------------------------------------------
 
@@ -382,643 +164,25 @@ def _start(land: Landscape, start: Any) -> np.ndarray:
     return p
 
 
-# --- the loop --------------------------------------------------------------------------
-#
-# The browser recomputes a run on every slider move, and in WebAssembly each NumPy call on a
-# tiny array costs microseconds, so the loop is written to make few calls per step: arguments
-# are checked once (in simulate_batch) and the loop calls the unchecked helpers of
-# gradclip.clipping, which share their formulas with the public clip_by_norm/clip_by_value;
-# "did anything happen" questions are answered with np.count_nonzero or a Python counter
-# rather than .any()/.all() (a reduction costs several ufunc calls); the adaptive rules update
-# small state in place. Every change of this kind keeps each run's numbers bit for bit.
-
-# 0-d arrays: NumPy converts a Python float operand on every call, a 0-d array it does not
-_FLOAT_MAX = np.array(np.finfo(float).max)
-_AGC_EPS = np.array(AGC_EPS)
-
-
-def _norms(g: np.ndarray) -> np.ndarray:
-    """Euclidean length of each row of an ``(R, 2)`` array (hypot: no overflow of squares)."""
-    return np.hypot(g[:, 0], g[:, 1])
-
-
-class _LowestNorms:
-    r"""The ``size`` smallest values added so far in each of ``runs`` columns, sorted (``inf``: none yet).
-
-    AutoClip's threshold after ``n`` norms is their ``p``-th percentile as ``numpy.percentile``
-    computes it (method ``"linear"``): with :math:`h = (n - 1)\,p/100` and :math:`k = \lfloor h\rfloor`
-    it interpolates between the ``k``-th and ``(k+1)``-th smallest norms. Over a run of
-    ``steps`` norms those ranks stay below :math:`\lfloor (\text{steps} - 1)\,p/100\rfloor + 2`, so
-    only that many of the smallest norms are kept. Adding ``v`` moves it into place with
-    one maximum and one minimum, :math:`b'_0 = \min(b_0, v)`,
-    :math:`b'_i = \min(\max(b_{i-1}, v), b_i)`: O(size) work per step where re-partitioning
-    the whole history costs O(t). The interpolation repeats NumPy's own (its ``_lerp``), so
-    :meth:`percentile` equals ``np.percentile(history, p, axis=0)`` bit for bit.
-
-    Examples
-    --------
-    >>> low = _LowestNorms(50.0, steps=4, runs=1)
-    >>> for v in (4.0, 1.0, 3.0):
-    ...     low.add(np.array([v]))
-    >>> low.percentile(), float(np.percentile([4.0, 1.0, 3.0], 50.0))
-    (array([3.]), 3.0)
-    """
-
-    def __init__(self, percentile: float, steps: int, runs: int):
-        if not 0.0 <= percentile < 100.0:
-            raise ValueError(f"percentile must be in [0, 100); got {percentile!r}")
-        self.q = percentile / 100  # as np.percentile divides (true_divide(q, 100))
-        self.low = np.full((math.floor((steps - 1) * self.q) + 2, runs), np.inf)
-        self.n = 0
-        self.head, self.tail, self.first = self.low[:-1], self.low[1:], self.low[0]  # views
-        # one run: read NumPy floats, so that the interpolation is scalar arithmetic (the
-        # same operations, far cheaper than on one-element arrays)
-        self.ranked = self.low[:, 0] if runs == 1 else self.low
-
-    def add(self, v: np.ndarray) -> None:
-        """Add one value per column (finite or inf; no NaN)."""
-        up = np.maximum(self.head, v)       # b_{i-1}, or v where v is larger
-        np.minimum(up, self.tail, out=self.tail)    # in place
-        np.minimum(self.first, v, out=self.first)   # row 0 was read above, before this
-        self.n += 1
-
-    def percentile(self) -> np.ndarray:
-        """The percentile of every value added so far, one per column (a new array)."""
-        n = self.n
-        h = (n - 1) * self.q
-        if h >= n - 1:  # only n = 1 when p < 100: NumPy then takes the largest (the only) value
-            return self.low[0].copy()
-        k = math.floor(h)
-        gamma = h - k
-        a, b = self.ranked[k], self.ranked[k + 1]
-        diff = b - a
-        return np.array(b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma, ndmin=1)
-
-
-class _ZClipRuns:
-    """ZClip's running statistics for many runs at once, or for one.
-
-    The arithmetic of :func:`gradclip.adaptive.zclip_step`, operation for operation, for the
-    settings the simulator uses (z-score mode, adaptive scaling; taken from a :class:`ZClip`),
-    without the argument checks and the new frozen state that ``zclip_step`` builds at every
-    call (together ~20 times the arithmetic). The norms are an array of shape ``(runs,)``,
-    or one NumPy float for a single run: the same code then runs as NumPy scalar arithmetic,
-    an order of magnitude cheaper per operation than on a one-element array, with the same
-    IEEE operations and so the same bits (hence ``d * d`` where ``zclip_step`` writes
-    ``d ** 2``: an array squares either way, a scalar's ``**`` calls ``pow``). Warm-up norms
-    feed Welford's mean and population variance; after it :meth:`update` returns the
-    threshold ``zclip_step`` would. A test replays random norms through both.
-
-    Examples
-    --------
-    >>> z = _ZClipRuns(ZClip(warmup_steps=2))
-    >>> z.update(np.array([1.0])), z.update(np.array([3.0]))    # warm-up: no threshold
-    (None, None)
-    >>> z.update(np.array([10.0])).round(4)                      # a spike, pulled back
-    array([2.7813])
-    """
-
-    def __init__(self, settings: ZClip):
-        if settings.mode != "zscore" or settings.clip_option != "adaptive_scaling" \
-                or settings.skip_update_on_spike or settings.step != 0:
-            raise ValueError("_ZClipRuns covers fresh z-score ZClip states with adaptive scaling")
-        # NumPy floats of the settings: cheap operands for arrays and scalars alike
-        self.alpha = np.float64(settings.alpha)
-        self.keep = np.float64(1 - settings.alpha)     # zclip_step's (1 - a)
-        self.z = np.float64(settings.z_thresh)
-        self.eps = np.float64(settings.eps)
-        self.factor = np.float64(settings.clip_factor)
-        self.warmup = settings.warmup_steps
-        self.step = 0
-        self.mean: Any = None
-        self.var: Any = None
-
-    def update(self, n: Any) -> Any:
-        """Feed this step's norms (>= 0, inf allowed, no NaN); the thresholds, or None in warm-up."""
-        k = self.step + 1
-        self.step = k
-        if k <= self.warmup:
-            if k == 1:
-                self.mean, self.var = n.copy(), np.zeros_like(n)[()]
-                self.calm = bytes(n.size)   # a spike mask with no spike, as bytes (see _loop)
-            else:
-                delta = n - self.mean
-                self.mean = self.mean + delta / k
-                self.var = self.var + (delta * (n - self.mean) - self.var) / k
-            return None
-        mean, var, zt = self.mean, self.var, self.z
-        std = np.sqrt(var)
-        pad = std + self.eps
-        z = (n - mean) / pad
-        spike = z > zt
-        limit = mean + zt * pad
-        if spike.tobytes() == self.calm:
-            # no spike (most steps): zclip_step's np.where calls would pick n and the limit
-            effective, threshold = n, np.maximum(limit, n)
-        else:
-            eta = z / zt
-            target = (mean + (zt * std) / eta) * self.factor
-            effective = np.where(spike, target, n)
-            threshold = np.where(spike, target, np.maximum(limit, n))
-        new_mean = self.alpha * mean + self.keep * effective
-        d = effective - new_mean
-        self.var = self.alpha * var + self.keep * (d * d)
-        self.mean = new_mean
-        return threshold
-
-
-class _Clipper:
-    """The clipping step for the runs of one method (rows ``sel``); keeps adaptive state.
-
-    ``clip(t, g, n, p)`` takes this step's gradients ``g`` ``(rows, 2)``, their norms ``n``
-    and the positions ``p``, and returns the clipped gradients and the clip mask, or
-    ``(g, None)`` (``g`` itself, no mask to write) when no row is clipped. It is the method's
-    own function, chosen once here rather than by name at every step.
-    """
-
-    def __init__(self, method: str, sel: Any, tau: np.ndarray, steps: int):
-        self.method = "zclip" if method == "adaptive" else method
-        self.sel = sel
-        self.tau = tau
-        self.none = bytes(tau.shape[0])   # a boolean mask with no True, as bytes (see _loop)
-        self.single = tau.shape[0] == 1
-        if self.method == "value":
-            self.hi = np.repeat(tau[:, None], 2, axis=1)   # the bounds, at g's shape (R, 2)
-            self.lo = -self.hi
-            self.none = bytes(2 * tau.shape[0])
-        if self.method == "autoclip":
-            self.lowest = _LowestNorms(AUTOCLIP_PERCENTILE, steps, tau.shape[0])
-        if self.method == "zclip":
-            self.zclip = _ZClipRuns(ZClip(alpha=ZCLIP_ALPHA, z_thresh=ZCLIP_Z,
-                                          warmup_steps=ADAPTIVE_WARMUP))
-        self.clip = getattr(self, "_" + self.method)
-
-    def _value(self, t: int, g: np.ndarray, n: np.ndarray, p: np.ndarray):
-        big = np.abs(g) > self.hi
-        if big.tobytes() == self.none:
-            return g, None
-        return _clamp(g, self.lo, self.hi), big[:, 0] | big[:, 1]
-
-    def _to_cap(self, g: np.ndarray, n: np.ndarray, cap: np.ndarray):
-        # Is any norm above its cap? For one run, comparing the two floats is the same test
-        # and far cheaper than an array comparison; a NaN norm is above nothing either way.
-        if self.single:
-            if not n.item() > cap.item():
-                return g, None
-            over = n > cap
-        else:
-            over = n > cap
-            if over.tobytes() == self.none:
-                return g, None
-        return _clip_rows_by_norm(g, cap), over
-
-    def _norm(self, t: int, g: np.ndarray, n: np.ndarray, p: np.ndarray):
-        return self._to_cap(g, n, self.tau)
-
-    def _agc(self, t: int, g: np.ndarray, n: np.ndarray, p: np.ndarray):
-        return self._to_cap(g, n, self.tau * np.maximum(_norms(p), _AGC_EPS))
-
-    # The adaptive rules see every raw norm; an overflowed one counts as the largest float
-    # (np.fmin: NaN and inf become it, every other norm passes as it is). Until they have
-    # ADAPTIVE_WARMUP norms of history the fixed tau stands in.
-
-    def _autoclip(self, t: int, g: np.ndarray, n: np.ndarray, p: np.ndarray):
-        self.lowest.add(np.fmin(n, _FLOAT_MAX))
-        return self._to_cap(g, n, self.lowest.percentile() if t >= ADAPTIVE_WARMUP else self.tau)
-
-    def _zclip(self, t: int, g: np.ndarray, n: np.ndarray, p: np.ndarray):
-        seen = np.fmin(n, _FLOAT_MAX)
-        if self.single:   # one run: its statistics as NumPy scalars (see _ZClipRuns)
-            cap = self.zclip.update(seen[0])
-            cap = None if cap is None else np.array(cap, ndmin=1)
-        else:
-            cap = self.zclip.update(seen)
-        return self._to_cap(g, n, self.tau if t < ADAPTIVE_WARMUP else cap)
-
-
-def _edge_points(p: np.ndarray, q: np.ndarray, bound: tuple[float, float, float, float]) -> np.ndarray:
-    """Where the segment from ``p`` (inside) towards ``q`` leaves the box (``q`` if it does not)."""
-    d = np.nan_to_num(q - p, nan=0.0, posinf=1e300, neginf=-1e300)
-    lo = np.array([bound[0], bound[2]])
-    hi = np.array([bound[1], bound[3]])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s = np.where(d > 0, (hi - p) / d, np.where(d < 0, (lo - p) / d, np.inf))
-    s = np.clip(s.min(axis=1), 0.0, 1.0)
-    return p + s[:, None] * d
-
-
-CHECK_EVERY = 32   # a single run of _loop checks its bound every this many steps
-
-
-def _bad_batches(land: Landscape, seed: int, steps: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """The gradient noise ``(nx, ny)`` of the first ``steps`` steps, or None (no noise).
-
-    One draw for a whole batch, so every run meets the same bad batches; always
-    :data:`MAX_STEPS` long, so a longer or shorter run meets them at the same steps.
-    """
-    if land.noise_fn is None:
-        return None
-    nx, ny = land.noise_fn(np.random.default_rng(seed), (MAX_STEPS,))
-    return nx[:steps], ny[:steps]
-
-
-# --- one run, in Python floats ---------------------------------------------------------
-#
-# The browser's case: one run, recomputed on every slider move. On (1, 2) arrays each step
-# is a dozen NumPy calls of a microsecond or more (several under WebAssembly), so one run
-# steps with Python floats instead. Each operation is the one the array loop makes, in the
-# same order: + - * / and sqrt are correctly rounded in IEEE arithmetic, so Python and NumPy
-# give the same bits; the functions that are not (the landscape's sinh or tanh, hypot) are
-# still NumPy's, called on one float. Only the methods without adaptive state take this path.
-
-_ONE_RUN_METHODS = ("none", "norm", "value")
-# A squared norm this far (relative) from tau**2 is on the same side of tau as NumPy's
-# hypot, whose error is under one ulp: only closer calls need hypot itself.
-_NORM_MARGIN = 1e-12
-
-
-def _float_clipper(method: str, tau: float):
-    """``clip(gx, gy) -> (cx, cy, clipped)`` for one gradient, as the array loop clips it
-    (:func:`gradclip.clipping._clip_to_norm` and :func:`gradclip.clipping._clamp`)."""
-    if method == "none":
-        return lambda gx, gy: (gx, gy, False)
-    if method == "value":
-        def clamp(v: float) -> float:   # np.minimum(np.maximum(v, -tau), tau); NaN stays
-            return tau if v > tau else -tau if v < -tau else v
-
-        def clip_value(gx: float, gy: float) -> tuple[float, float, bool]:
-            if not (abs(gx) > tau or abs(gy) > tau):
-                return gx, gy, False
-            return clamp(gx), clamp(gy), True
-        return clip_value
-
-    # norm: clipped when hypot(g) > tau (the raw norm the array loop compares)
-    tau_sq = tau * tau
-    decide = 1e-290 < tau_sq < 1e290   # tau**2 and the margin are ordinary floats
-    above, below = tau_sq * (1 + _NORM_MARGIN), tau_sq * (1 - _NORM_MARGIN)
-    tau_a = np.array([tau])
-
-    def over(gx: float, gy: float, ss: float) -> bool:
-        """NumPy's ``hypot(gx, gy) > tau``, from the sum of squares ``ss`` when it is clear."""
-        if decide:
-            if ss > above:   # an overflow (inf) too: far above tau
-                return True
-            if ss < below:
-                return False
-        return bool(np.hypot(gx, gy) > tau)   # close to tau, NaN, or a tiny tau
-
-    def clip_norm(gx: float, gy: float) -> tuple[float, float, bool]:
-        ss = gx * gx + gy * gy            # _clip_to_norm's sum of squares, term for term
-        if not over(gx, gy, ss):
-            return gx, gy, False
-        if 0.0 < ss < math.inf:
-            scale = tau / math.sqrt(ss)
-            scale = scale if scale < 1.0 else 1.0   # np.fmin(scale, 1)
-            return gx * scale, gy * scale, True
-        # squares that overflow (inf, NaN) or vanish (0): the array code's special cases
-        cx, cy = _clip_rows_by_norm(np.array([[gx, gy]]), tau_a)[0].tolist()
-        return cx, cy, True
-    return clip_norm
-
-
-def _float_optimizer(optimizer: str, lr: float):
-    """``move(t, gx, gy) -> (dx, dy)``: the step of step ``t``, as the array loop computes it
-    (it keeps the momentum or Adam state between calls)."""
-    if optimizer == "sgd":
-        return lambda t, gx, gy: (lr * gx, lr * gy)
-    if optimizer == "momentum":
-        buf = [0.0, 0.0]
-
-        def momentum(t: int, gx: float, gy: float) -> tuple[float, float]:
-            buf[0] = MOMENTUM * buf[0] + gx
-            buf[1] = MOMENTUM * buf[1] + gy
-            return lr * buf[0], lr * buf[1]
-        return momentum
-
-    b1, b2 = ADAM_BETAS
-    c1, c2 = 1 - b1, 1 - b2
-    m = [0.0, 0.0, 0.0, 0.0]   # first moments x, y; second moments x, y
-
-    def adam(t: int, gx: float, gy: float) -> tuple[float, float]:
-        m[0] = b1 * m[0] + c1 * gx
-        m[1] = b1 * m[1] + c1 * gy
-        m[2] = b2 * m[2] + c2 * gx * gx
-        m[3] = b2 * m[3] + c2 * gy * gy
-        rate, bias2 = lr / (1 - b1 ** (t + 1)), 1 - b2 ** (t + 1)
-        return (rate * m[0] / (math.sqrt(m[2] / bias2) + ADAM_EPS),
-                rate * m[1] / (math.sqrt(m[3] / bias2) + ADAM_EPS))
-    return adam
-
-
-def _one_run(land: Landscape, method: str, tau: float, lr: float, steps: int, optimizer: str,
-             start: np.ndarray, seed: int):
-    """:func:`_loop` for one run of a method in :data:`_ONE_RUN_METHODS`, stepping in floats.
-
-    The same results, bit for bit, as the array loop (the tests compare them). The
-    landscape's ``grad_fn`` is called on two floats (0-d inputs); the raw and clipped norms
-    and the losses are computed after the loop, in one NumPy call each, and the bound is
-    checked at every step (a comparison of floats costs less than collecting blocks).
-    """
-    grad_fn = land.grad_fn
-    x0, x1, y0, y1 = land.bound
-    clip = _float_clipper(method, tau)
-    move = _float_optimizer(optimizer, lr)
-    bad = _bad_batches(land, seed, steps)
-    nx, ny = (None, None) if bad is None else (bad[0].tolist(), bad[1].tolist())
-
-    x, y = float(start[0]), float(start[1])
-    xs, ys, gxs, gys = [x], [y], [], []
-    clip_steps, cxs, cys = [], [], []
-    div_at = -1
-    for t in range(steps):
-        gx, gy = grad_fn(x, y)
-        gx, gy = float(gx), float(gy)
-        if nx is not None:
-            gx, gy = gx + nx[t], gy + ny[t]
-        gxs.append(gx)
-        gys.append(gy)
-        cx, cy, clipped = clip(gx, gy)
-        if clipped:
-            clip_steps.append(t)
-            cxs.append(cx)
-            cys.append(cy)
-        dx, dy = move(t, cx, cy)
-        qx, qy = x - dx, y - dy
-        if not (x0 <= qx <= x1 and y0 <= qy <= y1):   # out, or NaN: stop at the edge
-            edge = _edge_points(np.array([[x, y]]), np.array([[qx, qy]]), land.bound)
-            qx, qy = edge[0].tolist()
-            div_at = t + 1
-            xs.append(qx)
-            ys.append(qy)
-            break
-        x, y = qx, qy
-        xs.append(x)
-        ys.append(y)
-
-    taken = len(gxs)
-    pos = np.full((steps + 1, 1, 2), np.nan)
-    pos[: taken + 1, 0, 0] = xs
-    pos[: taken + 1, 0, 1] = ys
-    loss = np.full((steps + 1, 1), np.nan)
-    walked = pos[: taken + 1]
-    loss[: taken + 1] = land.value_fn(walked[..., 0], walked[..., 1])
-    # Every step taken inside the bound needs a finite loss (see _loop); else redo eagerly.
-    checked = loss[1: taken + 1 if div_at < 0 else div_at]
-    if np.count_nonzero(~np.isfinite(checked)):
-        return _loop(land, np.array([method]), np.array([tau]), np.array([lr]), steps,
-                     optimizer, start, seed, eager_loss=True)
-    raw = np.full((steps, 1), np.nan)
-    raw[:taken, 0] = np.hypot(gxs, gys)
-    clipn = raw.copy()   # an unclipped step keeps its raw norm
-    mask = np.zeros((steps, 1), dtype=bool)
-    if clip_steps:
-        clipn[clip_steps, 0] = np.hypot(cxs, cys)
-        mask[clip_steps, 0] = True
-    return pos, loss, raw, clipn, mask, np.array([div_at], dtype=np.int64)
-
-
-def _loop(land: Landscape, methods: np.ndarray, tau: np.ndarray, lr: np.ndarray,
-          steps: int, optimizer: str, start: np.ndarray, seed: int, eager_loss: bool = False):
-    """The one loop. Arrays are time-major: ``pos[t]`` is ``(R, 2)``, ``raw[t]`` is ``(R,)``.
-
-    A run diverges at the first step that takes it out of the bound or to a non-finite
-    loss, and stops where that step crosses the edge. Two ways of doing less per step, both
-    giving exactly the numbers of the plain step-by-step check:
-
-    * The loss feeds nothing but that check, so the loop does not evaluate it (it costs as
-      many NumPy calls as the gradient): every loss is computed in one call afterwards, and
-      each step taken inside the bound must have had a finite one. If one did not (a
-      landscape that is infinite inside its own bound), the runs are redone with
-      ``eager_loss=True``, which evaluates and checks the loss at every step.
-    * A single run (``R = 1``) of an adaptive method checks its bound every
-      :data:`CHECK_EVERY` steps, on all the new positions at once. Nothing computed after
-      the run left can change what came before, so the steps after the exit are dropped and
-      the exit is handled as the step-by-step check handles it. (In a batch, a run that left
-      stays at its edge point and takes part in later steps, so batches check every step.)
-
-    A single run of a method without adaptive state goes to :func:`_one_run` instead.
-
-    Call with floating-point errors ignored (``simulate_batch`` does).
-    """
-    R = tau.shape[0]
-    if R == 1 and not eager_loss and methods[0] in _ONE_RUN_METHODS:
-        return _one_run(land, str(methods[0]), float(tau[0]), float(lr[0]), steps, optimizer,
-                        start, seed)
-    grad_fn, value_fn = land.grad_fn, land.value_fn
-    P = np.repeat(start[None, :], R, axis=0)
-    X, Y = P[:, 0], P[:, 1]
-    # Per-run constants at the full (R, 2) shape: an operation between arrays of one shape
-    # takes NumPy's fast path, one that broadcasts costs about twice as much.
-    lr2 = np.repeat(lr[:, None], 2, axis=1)
-    x0, x1, y0, y1 = land.bound
-    lo = np.tile([x0, y0], (R, 1)).astype(float)
-    hi = np.tile([x1, y1], (R, 1)).astype(float)
-    symmetric = x0 == -x1 and y0 == -y1   # then |q| <= hi is the same test as lo <= q <= hi
-
-    def inside(q: np.ndarray) -> np.ndarray:
-        """Where q (rows of R points) is in the bound; NaN fails every comparison, so is out."""
-        return np.abs(q) <= hi if symmetric else (q >= lo) & (q <= hi)
-
-    clippers = []
-    for m in dict.fromkeys(methods.tolist()):
-        if m == "none":
-            continue
-        rows = slice(None) if (methods == m).all() else np.flatnonzero(methods == m)
-        clippers.append(_Clipper(m, rows, tau[rows], steps))
-    whole = len(clippers) == 1 and isinstance(clippers[0].sel, slice)
-    clip_all = clippers[0].clip if whole else None
-
-    bad = _bad_batches(land, seed, steps)
-    noise = None if bad is None else np.stack(bad, axis=-1)
-
-    # The history is collected in lists (an append is far cheaper than writing a row of an
-    # array) and copied into arrays in one call per block of steps. An array appended is not
-    # changed afterwards, except a position whose step left the bound (it becomes the edge).
-    pos = np.full((steps + 1, R, 2), np.nan)
-    pos_t, raw_t = [P], []
-    flushed = 0          # pos_t[:flushed] are copied into pos
-    loss_t = [value_fn(X, Y)] if eager_loss else None
-    # steps where something was clipped, with the clipped gradients (and, for one method,
-    # the clip masks): their norms and masks are written after the loop
-    clip_steps, clip_gc, clip_over = [], [], []
-    mask = np.zeros((steps, R), dtype=bool)
-    div_at = np.full(R, -1, dtype=np.int64)
-
-    g = np.empty((R, 2))
-    gx, gy = g[:, 0], g[:, 1]   # views, made once: g is refilled in place every step
-    buf = np.zeros((R, 2))
-    m1 = np.zeros((R, 2))
-    m2 = np.zeros((R, 2))
-    b1, b2 = ADAM_BETAS
-    # 0-d arrays: NumPy converts a Python float operand on every call, a 0-d array it does not
-    mu, b1a, b2a, c1, c2, eps = (np.array(v) for v in (MOMENTUM, b1, b2, 1 - b1, 1 - b2, ADAM_EPS))
-    live = R             # runs still going (a count: no per-step .all()/.any())
-    gone = None          # which runs have diverged, once some have
-    # "all True" for a boolean array a is a.tobytes() == ones: far cheaper than a.all() on a
-    # few elements (NumPy stores booleans as the bytes 0 and 1)
-    ones_r, ones_2r = b"\x01" * R, b"\x01" * (2 * R)
-    in_blocks = R == 1 and not eager_loss
-    Lq = finite = None
-    for t in range(steps):
-        gx[...], gy[...] = grad_fn(X, Y)
-        if noise is not None:
-            g += noise[t]
-        n = np.hypot(gx, gy)
-        raw_t.append(n)
-        gc = g
-        if clip_all is not None:
-            gc, over = clip_all(t, g, n, P)
-            if over is not None:
-                clip_over.append(over)
-        else:
-            for c in clippers:
-                part, over = c.clip(t, g[c.sel], n[c.sel], P[c.sel])
-                if over is not None:
-                    if gc is g:
-                        gc = g.copy()
-                    gc[c.sel] = part
-                    mask[t, c.sel] = over
-        if gc is not g:   # (a new array, never changed later)
-            clip_steps.append(t)
-            clip_gc.append(gc)
-
-        if optimizer == "sgd":
-            step = lr2 * gc
-        elif optimizer == "momentum":
-            buf = mu * buf + gc
-            step = lr2 * buf
-        else:
-            m1 = b1a * m1 + c1 * gc
-            m2 = b2a * m2 + c2 * gc * gc
-            step = (lr2 / (1 - b1 ** (t + 1))) * m1 / (np.sqrt(m2 / (1 - b2 ** (t + 1))) + eps)
-        Q = P - step
-        pos_t.append(Q)
-
-        if in_blocks:
-            P, X, Y = Q, Q[:, 0], Q[:, 1]
-            if len(pos_t) - flushed < CHECK_EVERY and t + 1 < steps:
-                continue
-            first, flushed = flushed, len(pos_t)
-            block = pos[first:flushed].reshape(-1, 2)   # a view: pos is C-contiguous
-            np.concatenate(pos_t[first:], out=block)
-            ok = inside(block)
-            if ok.tobytes() == b"\x01" * ok.size:
-                continue
-            # The run left at step s: forget the steps after it, then handle step s below.
-            s = first + int(np.flatnonzero(~(ok[:, 0] & ok[:, 1]))[0])
-            del pos_t[s + 1:], raw_t[s:]
-            kept = bisect.bisect_left(clip_steps, s)
-            del clip_steps[kept:], clip_gc[kept:], clip_over[kept:]
-            pos[s:] = np.nan
-            flushed = s
-            t, before, Q = s - 1, pos_t[s - 1], pos_t[s]
-            ok = np.zeros(1, dtype=bool)
-        else:
-            ok = inside(Q)
-            if eager_loss:
-                Lq = value_fn(Q[:, 0], Q[:, 1])
-                loss_t.append(Lq)
-                finite = np.isfinite(Lq)
-            if live < R:
-                Q[gone] = P[gone]  # a diverged run stays at its edge point (finite arithmetic)
-                ok[gone] = True
-                if eager_loss:
-                    finite[gone] = True
-            # one test for the whole batch; only a step where some run leaves looks at rows
-            if ok.tobytes() == ones_2r and (not eager_loss or finite.tobytes() == ones_r):
-                P, X, Y = Q, Q[:, 0], Q[:, 1]
-                continue
-            ok = ok[:, 0] & ok[:, 1]
-            if eager_loss:
-                ok &= finite
-            before = P
-        # Step t took the runs in `rows` out: each stops where its step crosses the edge.
-        rows = np.flatnonzero(~ok)
-        edge = _edge_points(before[rows], Q[rows], land.bound)
-        Q[rows] = edge
-        if eager_loss:
-            Lq[rows] = value_fn(edge[:, 0], edge[:, 1])
-        div_at[rows] = t + 1
-        live -= rows.size
-        gone = div_at >= 0
-        if not live:
-            break
-        P, X, Y = Q, Q[:, 0], Q[:, 1]
-
-    if flushed < len(pos_t):
-        np.concatenate(pos_t[flushed:], out=pos[flushed:len(pos_t)].reshape(-1, 2))
-    # Steps after the last one taken (every run diverged) stay NaN. (concatenate, not
-    # stack: stack would index every array once more to add an axis)
-    taken = len(raw_t)
-    loss = np.full((steps + 1, R), np.nan)
-    if eager_loss:
-        np.concatenate(loss_t, out=loss[: taken + 1].reshape(-1))
-    else:
-        walked = pos[: taken + 1]
-        loss[: taken + 1] = value_fn(walked[..., 0], walked[..., 1])
-        # The eager loop stops a run at a step inside the bound with a non-finite loss; the
-        # steps checked are those before each run's divergence (1 .. diverged_at - 1).
-        unchecked = ~np.isfinite(loss[1: taken + 1])
-        if np.count_nonzero(unchecked):
-            if live < R:
-                unchecked &= ~(gone & (np.arange(1, taken + 1)[:, None] >= div_at))
-            if np.count_nonzero(unchecked):
-                return _loop(land, methods, tau, lr, steps, optimizer, start, seed, eager_loss=True)
-    raw = np.full((steps, R), np.nan)
-    np.concatenate(raw_t, out=raw[:taken].reshape(-1))
-    clipn = raw.copy()   # an unclipped row keeps its raw norm
-    if clip_steps:
-        clipn[clip_steps] = _norms(np.concatenate(clip_gc)).reshape(-1, R)
-        if clip_over:
-            mask[clip_steps] = np.concatenate(clip_over).reshape(-1, R)
-
-    # Blank everything after each run's divergence in one go (cheaper than per step).
-    if live < R:
-        tt = np.arange(steps + 1)[:, None]
-        after = gone & (tt > div_at)                 # (steps + 1, R): positions past the edge
-        pos[after] = np.nan
-        loss[after] = np.nan
-        stepped = gone & (tt[:steps] >= div_at)     # steps never taken
-        raw[stepped] = np.nan
-        clipn[stepped] = np.nan
-        mask[stepped] = False
-    return pos, loss, raw, clipn, mask, div_at
-
-
-# --- verdicts --------------------------------------------------------------------------
-
-
-def _verdicts(pos: np.ndarray, loss: np.ndarray, mask: np.ndarray, diverged: np.ndarray,
-              min_value: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Verdict codes, final losses and loss reductions (%) of runs; arrays are time-major."""
-    steps = mask.shape[0]
-    L0 = loss[0] - min_value
-    Lf = np.where(diverged, np.inf, loss[-1] - min_value)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        reduction = np.where(L0 > 0, 100.0 * (L0 - Lf) / np.where(L0 > 0, L0, 1.0), 0.0)
-        healthy = ~diverged & ((Lf <= CONVERGED_RATIO * L0) | (Lf <= CONVERGED_ABS))
-
-        tail = max(1, int(round(steps * TAIL_FRACTION)))
-        moves = np.diff(pos[-tail - 2:], axis=0)         # the last tail + 1 moves
-        dots = (moves[1:] * moves[:-1]).sum(axis=-1)     # (tail, R)
-        reversals = (dots < 0).sum(axis=0) / tail
-        oscillating = reversals >= REVERSAL_SHARE
-
-        rises = np.diff(loss, axis=0)
-        jumped = np.fmax.reduce(np.where(np.isfinite(rises), rises, -np.inf), axis=0) > L0
-        over = mask[-tail:].sum(axis=0) / tail >= CLIPPED_SHARE
-
-    codes = np.full(diverged.shape, "slow", dtype="<U12")
-    # assign in reverse rule order so the first matching rule wins
-    codes[over] = "over_clipped"
-    codes[jumped] = "spiked"
-    codes[oscillating] = "oscillating"
-    codes[healthy] = "healthy"
-    codes[diverged] = "diverged"
-    return codes, Lf + min_value, np.where(diverged, -np.inf, reduction)
-
-
 # --- public entry points ---------------------------------------------------------------
+
+_loop = array_loop   # the older name (tests call the loop directly)
+
+
+def _trace(land: Landscape, methods: np.ndarray, taus: np.ndarray, lrs: np.ndarray, steps: int,
+           optimizer: str, start: np.ndarray, seed: int) -> Trace:
+    """Simulate the runs: the float fast path for one run of a stateless method, else the array
+    loop. Both compute the losses after the loop; if one is non-finite at a step taken inside
+    the bound, the runs are simulated once more with the loss checked at every step."""
+    if taus.shape[0] == 1 and methods[0] in FLOAT_METHODS:
+        trace = one_run(land, str(methods[0]), float(taus[0]), float(lrs[0]), steps, optimizer,
+                        start, seed)
+    else:
+        trace = array_loop(land, methods, taus, lrs, steps, optimizer, start, seed)
+    if trace is None:
+        trace = array_loop(land, methods, taus, lrs, steps, optimizer, start, seed, eager_loss=True)
+    return trace
+
 
 
 def simulate_batch(landscape: str | Landscape = "cliff", method: Any = "norm", tau: Any = 1.0,
@@ -1058,19 +222,19 @@ def simulate_batch(landscape: str | Landscape = "cliff", method: Any = "norm", t
     lrs = np.broadcast_to(lr_a, shape).ravel().copy()
 
     with np.errstate(all="ignore"):
-        pos, loss, raw, clipn, mask, div_at = _loop(land, methods, taus, lrs, steps,
-                                                    optimizer, p0, seed)
-        diverged = div_at >= 0
-        codes, final, reduction = _verdicts(pos, loss, mask, diverged, land.min_value)
-        max_raw = np.fmax.reduce(raw, axis=0)
+        tr = _trace(land, methods, taus, lrs, steps, optimizer, p0, seed)
+        diverged = tr.diverged_at >= 0
+        codes, final, reduction = verdicts(tr.positions, tr.losses, tr.clipped, diverged,
+                                           land.min_value)
+        max_raw = np.fmax.reduce(tr.raw_norms, axis=0)
 
     return RunBatch(
         landscape=land.name, optimizer=optimizer, steps=steps, seed=seed,
         start=(float(p0[0]), float(p0[1])), shape=tuple(shape), methods=methods, taus=taus,
-        lrs=lrs, positions=np.moveaxis(pos, 1, 0), losses=loss.T, raw_norms=raw.T,
-        clipped_norms=clipn.T, clipped=mask.T, final_loss=final, max_raw_norm=max_raw,
-        clip_events=mask.sum(axis=0), diverged=diverged, diverged_at=div_at,
-        loss_reduction_pct=reduction, codes=codes,
+        lrs=lrs, positions=np.moveaxis(tr.positions, 1, 0), losses=tr.losses.T,
+        raw_norms=tr.raw_norms.T, clipped_norms=tr.clipped_norms.T, clipped=tr.clipped.T,
+        final_loss=final, max_raw_norm=max_raw, clip_events=tr.clipped.sum(axis=0),
+        diverged=diverged, diverged_at=tr.diverged_at, loss_reduction_pct=reduction, codes=codes,
     )
 
 

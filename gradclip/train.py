@@ -43,17 +43,21 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from gradclip import adaptive, clipping
-from gradclip.nets import MODELS, group_norms, make_model
+from gradclip.autoclip import RunningPercentile
+from gradclip.zclip import ZClip, ZClipKernel
+from gradclip.methods import CLIP_METHODS, method_names
+from gradclip.optim import OPTIMIZERS, ArrayStepper
+from gradclip.nets import MODELS, make_model
 from gradclip.tasks import make_task
 
 __all__ = [
-    "METHODS", "OPTIMIZERS", "MAX_STEPS", "BLOWUP", "RunSpec", "TrainSummary", "TrainLog",
+    "METHODS", "OPTIMIZERS", "TRAIN_MAX_STEPS", "MAX_STEPS", "BLOWUP", "RunSpec", "TrainSummary", "TrainLog",
     "TrainProgress", "train", "train_runs", "train_iter", "resolve",
 ]
 
-METHODS = ("none", "norm", "value", "agc", "autoclip", "zclip")
-OPTIMIZERS = ("sgd", "momentum", "adam")
-MAX_STEPS = 5000
+METHODS = method_names("training")
+TRAIN_MAX_STEPS = 5000          # the longest training run
+MAX_STEPS = TRAIN_MAX_STEPS     # the older name, kept importable
 BLOWUP = 100.0
 _TAU_RANGE = (1e-6, 1e6)
 _LR_RANGE = (1e-6, 10.0)
@@ -63,9 +67,9 @@ _LR_RANGE = (1e-6, 10.0)
 class RunSpec:
     """One configuration in a batch of runs.
 
-    ``tau`` means: the norm threshold (``norm``), the value bound (``value``), the
-    clipping ratio :math:`\\lambda` (``agc``), the percentile of past norms (``autoclip``),
-    the z-score threshold (``zclip``); ``none`` ignores it.
+    ``tau`` is the method's one number; what it means in training (the percentile for
+    ``autoclip``, the z-score for ``zclip``, ...) is the method's ``training`` knob in
+    :data:`gradclip.methods.CLIP_METHODS`.
     """
 
     method: str = "none"
@@ -77,7 +81,7 @@ class RunSpec:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
         if not (_TAU_RANGE[0] <= self.tau <= _TAU_RANGE[1]):
             raise ValueError(f"tau must be in [{_TAU_RANGE[0]:g}, {_TAU_RANGE[1]:g}], got {self.tau!r}")
-        if self.method == "autoclip" and not 0 < self.tau <= 100:
+        if self.method == "autoclip" and not CLIP_METHODS["autoclip"].training.allows(self.tau):
             raise ValueError(f"tau (the AutoClip percentile) must be in (0, 100], got {self.tau!r}")
         if not (_LR_RANGE[0] <= self.lr <= _LR_RANGE[1]):
             raise ValueError(f"lr must be in [{_LR_RANGE[0]:g}, {_LR_RANGE[1]:g}], got {self.lr!r}")
@@ -195,39 +199,168 @@ def resolve(model: Any, task: Any, *, seq_len: int | None = None, n_hidden: int 
     return model, task
 
 
+def _rule(spec: RunSpec) -> Any:
+    """The running state of an adaptive rule for one run (None for the others).
+
+    ``autoclip``: :class:`gradclip.autoclip.RunningPercentile` at the percentile ``tau``;
+    ``zclip``: :class:`gradclip.zclip.ZClipKernel` with z-score threshold ``tau``. Each
+    equals its reference (``autoclip_threshold`` of the whole history; ``zclip_step``) bit
+    for bit.
+    """
+    if spec.method == "autoclip":
+        return RunningPercentile(float(spec.tau) / 100)   # as numpy.percentile divides
+    if spec.method == "zclip":
+        return ZClipKernel(ZClip(z_thresh=spec.tau))
+    return None
+
+
 def _apply(spec: RunSpec, grads: np.ndarray | list[np.ndarray], params: list[np.ndarray] | None,
-           history: list[float], zstate: Any) -> tuple[list[np.ndarray], float, Any]:
+           rule: Any) -> tuple[list[np.ndarray], float]:
     """Clip one run's gradients (one flat array, or its tensors for AGC) with the package's
-    rule; returns (clipped tensors, threshold, zstate)."""
+    rule (``rule``: the run's adaptive state, see :func:`_rule`); returns (clipped tensors,
+    threshold)."""
     m = spec.method
     unchanged = [grads] if isinstance(grads, np.ndarray) else grads
     if m == "none":
-        return unchanged, math.inf, zstate
+        return unchanged, math.inf
     if m == "norm":
         out, _ = clipping.clip_grad_norm(grads, spec.tau)
-        return out, spec.tau, zstate
+        return out, spec.tau
     if m == "value":
-        return clipping.clip_grad_value(grads, spec.tau), spec.tau, zstate
+        return clipping.clip_grad_value(grads, spec.tau), spec.tau
     if m == "agc":
-        return adaptive.adaptive_grad_clip(grads, params, clipping=spec.tau), math.nan, zstate
+        return adaptive.adaptive_grad_clip(grads, params, clipping=spec.tau), math.nan
     total = float(clipping.global_norm(grads))
     if not math.isfinite(total):
         # The adaptive rules keep statistics of finite norms only; a blown-up run has no
         # meaningful threshold left, and its gradient is unusable either way.
-        return unchanged, math.nan, zstate
-    if m == "autoclip":
-        # AutoClip clips to a percentile of every norm seen so far, this step's included.
-        history.append(total)
-        thr = float(adaptive.autoclip_threshold(history, percentile=spec.tau))
-    else:  # zclip: tau is the z-score above which a norm counts as a spike
-        if zstate is None:
-            zstate = adaptive.ZClip(z_thresh=spec.tau)
-        zstate, thr = adaptive.zclip_step(zstate, total)
+        return unchanged, math.nan
+    if m == "autoclip":   # a percentile of every norm seen so far, this step's included
+        thr = float(rule.add(total))
+    else:                 # zclip: tau is the z-score above which a norm counts as a spike
+        thr = rule.update(total)
+        if thr is None:   # warm-up: nothing is clipped yet
+            return unchanged, math.inf
         thr = float(thr)
-    if not math.isfinite(thr):          # ZClip's warm-up: nothing is clipped yet
-        return unchanged, thr, zstate
     out, _ = clipping.clip_grad_norm(grads, thr)
-    return out, thr, zstate
+    return out, thr
+
+
+class _FlatRuns:
+    """The runs still training, with their weights as rows of one flat ``(A, P)`` array.
+
+    The model sees views of ``theta`` and writes its gradients into views of ``g``; norms,
+    clipping and the optimiser then cost one operation per step for all runs, not one per
+    tensor or run. A run whose weights are no longer finite leaves (:meth:`drop_dead`).
+    """
+
+    def __init__(self, net: Any, runs: list[RunSpec], optimizer: str, momentum: float, seed: int, x0: Any):
+        R = len(runs)
+        init = net.init(seed=seed, runs=R)
+        self.shapes = [p.shape[1:] for p in init]
+        self.bounds = np.concatenate([[0], np.cumsum([p[0].size for p in init])]).astype(int)
+        self.theta = np.concatenate([p.reshape(R, -1) for p in init], axis=1)
+        self.stepper = ArrayStepper(optimizer, np.array([r.lr for r in runs])[:, None],
+                                    self.theta.shape, momentum=momentum, bias_in_lr=False)
+        # a sequence model keeps its scratch buffers from step to step (batches share a shape)
+        self.workspace = getattr(net, "workspace", None)
+        self.x0 = x0
+        self.runs = runs
+        self.alive = np.arange(R)
+        self.rows: Any = slice(None)      # the rows of the alive runs in the log tables
+        self._make_buffers()
+
+    def views(self, flat: np.ndarray) -> list[np.ndarray]:
+        return [flat[:, a:b].reshape((flat.shape[0],) + sh)
+                for a, b, sh in zip(self.bounds[:-1], self.bounds[1:], self.shapes)]
+
+    def _make_buffers(self) -> None:
+        """Per-batch-of-runs buffers: gradients (and the model's views of them), squares."""
+        A, x0, ws = self.alive.size, self.x0, self.workspace
+        self.params = self.views(self.theta)
+        self.g = np.empty((A, self.theta.shape[1]))
+        self.g_views = self.views(self.g)
+        self.sq = np.empty_like(self.g)
+        self.work = ws(A, x0.shape[0], x0.shape[1]) if ws is not None and x0.ndim == 3 else None
+        self.clip_runs = [(j, int(r), self.runs[r]) for j, r in enumerate(self.alive)
+                          if self.runs[r].method != "none"]
+
+    def drop_dead(self) -> None:
+        """Dead: a run whose weights are no longer finite. Every later loss and gradient of it
+        is NaN, which its log already holds, so it leaves the batch."""
+        live = np.isfinite(self.theta).all(axis=1)
+        if live.all():
+            return
+        self.alive, self.theta = self.alive[live], self.theta[live]
+        self.stepper.keep(live)
+        self.rows = self.alive
+        self._make_buffers()
+
+
+def _log_tables(net: Any, tk: Any, runs: list[RunSpec], steps: int, optimizer: str,
+                seed: int) -> tuple[dict[str, np.ndarray], list[TrainLog]]:
+    """The logs of all runs as rows of ``(R, steps)`` arrays (one assignment per step fills a
+    field for every run) and one :class:`TrainLog` per run holding views of its rows."""
+    R, groups = len(runs), net.groups()
+    table = {k: np.full((R, steps), np.nan) for k in _ARRAYS}
+    table["clipped"] = np.zeros((R, steps), dtype=bool)
+    table["layer_norms"] = np.full((R, steps, len(groups)), np.nan)
+    names = tuple(name for name, _ in groups)
+    logs = [TrainLog(model=net.name, task=tk.name, method=r.method, tau=r.tau, lr=r.lr,
+                     optimizer=optimizer, seed=int(seed), layer_names=names,
+                     **{k: table[k][i] for k in _ARRAYS}) for i, r in enumerate(runs)]
+    return table, logs
+
+
+def _group_starts(net: Any, bounds: np.ndarray) -> list[int]:
+    """Where each layer group starts in a flat row (groups are runs of consecutive tensors,
+    so their norms are segment sums of the row)."""
+    groups = net.groups()
+    if any(list(idx) != list(range(idx[0], idx[-1] + 1)) for _, idx in groups):
+        raise ValueError("model groups must list consecutive tensors")  # pragma: no cover
+    return [int(bounds[idx[0]]) for _, idx in groups]
+
+
+def _train_step(net: Any, flat: _FlatRuns, batch: Any, s: int, rules: list[Any],
+                default_thr: np.ndarray, starts: list[int], table: dict[str, np.ndarray]) -> None:
+    """Step ``s`` for every alive run: gradients, clipping, the optimiser, the log row."""
+    g, sq, rows = flat.g, flat.sq, flat.rows
+    loss, _ = net.loss_and_grads(flat.params, batch, out=flat.g_views, work=flat.work)
+    layer = np.sqrt(np.add.reduceat(np.multiply(g, g, out=sq), starts, axis=1))  # (A, G)
+    raw = np.sqrt(np.add.reduce(layer * layer, axis=1))
+    thresholds = default_thr[flat.alive]
+    for j, r, spec in flat.clip_runs:
+        if spec.method == "agc":       # AGC works unit by unit: it needs the tensors
+            row, mine = [a[j] for a in flat.g_views], [p[j] for p in flat.params]
+        else:                          # the others see the run's gradient as one tensor
+            row, mine = g[j], None
+        out, thresholds[j] = _apply(spec, row, mine, rules[r])
+        g[j] = out[0] if len(out) == 1 else np.concatenate([o.ravel() for o in out])
+    after = np.sqrt(np.add.reduce(np.multiply(g, g, out=sq), axis=1))
+    step = flat.stepper.step(g, s + 1)
+    flat.theta -= step
+    table["update_norm"][rows, s] = np.sqrt(np.add.reduce(np.multiply(step, step, out=sq), axis=1))
+    table["loss"][rows, s] = loss
+    table["grad_norm"][rows, s] = raw
+    table["clipped_norm"][rows, s] = after
+    table["threshold"][rows, s] = thresholds
+    table["layer_norms"][rows, s] = layer
+    # Clipped = the rule changed the gradient (a relative tolerance absorbs rounding).
+    table["clipped"][rows, s] = after < raw * (1.0 - 1e-9)
+
+
+def _check_train_args(steps: Any, optimizer: str, momentum: float, runs: Sequence[Any]) -> list[RunSpec]:
+    """ValueError naming the first bad argument; the runs as RunSpecs."""
+    if isinstance(steps, bool) or int(steps) != steps or not 1 <= steps <= TRAIN_MAX_STEPS:
+        raise ValueError(f"steps must be an integer from 1 to {TRAIN_MAX_STEPS}, got {steps!r}")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
+    if not 0 <= momentum < 1:
+        raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+    specs = [r if isinstance(r, RunSpec) else RunSpec(*r) for r in runs]
+    if not specs:
+        raise ValueError("runs must hold at least one RunSpec")
+    return specs
 
 
 def train_iter(model: Any = "rnn3", task: Any = "adding", runs: Sequence[RunSpec] = (RunSpec(),),
@@ -239,134 +372,23 @@ def train_iter(model: Any = "rnn3", task: Any = "adding", runs: Sequence[RunSpec
     The runs share the seed: the same initial weights and the same batches in the same
     order. Deterministic: the same arguments give the same numbers, bit for bit.
     """
-    if isinstance(steps, bool) or int(steps) != steps or not 1 <= steps <= MAX_STEPS:
-        raise ValueError(f"steps must be an integer from 1 to {MAX_STEPS}, got {steps!r}")
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
-    if not 0 <= momentum < 1:
-        raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
-    runs = [r if isinstance(r, RunSpec) else RunSpec(*r) for r in runs]
-    if not runs:
-        raise ValueError("runs must hold at least one RunSpec")
+    runs = _check_train_args(steps, optimizer, momentum, runs)
     steps = int(steps)
     net, tk = resolve(model, task, seq_len=seq_len, n_hidden=n_hidden, rho=rho)
-    R = len(runs)
     batches = tk.batches(steps, batch_size, seed=seed)
-
-    # All parameters of a run live in one row of a flat (R, P) array; the model sees views of
-    # it, and writes its gradients into views of a second one. Norms, clipping and the
-    # optimizer then cost one operation per step for all runs, not one per tensor or run.
-    init = net.init(seed=seed, runs=R)
-    shapes = [p.shape[1:] for p in init]
-    bounds = np.concatenate([[0], np.cumsum([p[0].size for p in init])]).astype(int)
-    theta = np.concatenate([p.reshape(R, -1) for p in init], axis=1)
-    groups = net.groups()
-    # Groups are runs of consecutive tensors, so their norms are segment sums of the row.
-    group_start = [int(bounds[idx[0]]) for _, idx in groups]
-    if any(list(idx) != list(range(idx[0], idx[-1] + 1)) for _, idx in groups):
-        raise ValueError("model groups must list consecutive tensors")  # pragma: no cover
-    neg_lr = -np.array([r.lr for r in runs])[:, None]
-    state = (np.zeros_like(theta), np.zeros_like(theta))
-    alive = np.arange(R)                 # runs still computing; see "dead" below
-    x0 = batches[0].x
-    # A sequence model keeps its scratch buffers from step to step (all batches have one shape).
-    workspace = getattr(net, "workspace", None)
-
-    def views(flat: np.ndarray) -> list[np.ndarray]:
-        return [flat[:, a:b].reshape((flat.shape[0],) + sh) for a, b, sh in zip(bounds[:-1], bounds[1:], shapes)]
-
-    def buffers(A: int):
-        """Per-batch-of-runs buffers: gradients (and the model's views of them), squares, step."""
-        g = np.empty((A, theta.shape[1]))
-        work = workspace(A, x0.shape[0], x0.shape[1]) if workspace is not None and x0.ndim == 3 else None
-        return g, views(g), np.empty_like(g), np.empty_like(g), work
-
-    params = views(theta)
-    g, g_views, sq, step_buf, work = buffers(R)
-    # The logs of all runs are rows of (R, steps) arrays: one assignment per step fills a
-    # field for every run; each TrainLog holds views of its rows.
-    G = len(groups)
-    table = {"loss": np.full((R, steps), np.nan), "grad_norm": np.full((R, steps), np.nan),
-             "clipped_norm": np.full((R, steps), np.nan), "update_norm": np.full((R, steps), np.nan),
-             "clipped": np.zeros((R, steps), dtype=bool), "threshold": np.full((R, steps), np.nan),
-             "layer_norms": np.full((R, steps, G), np.nan)}
-    logs = [TrainLog(model=net.name, task=tk.name, method=r.method, tau=r.tau, lr=r.lr,
-                     optimizer=optimizer, seed=int(seed), layer_names=tuple(name for name, _ in groups),
-                     **{k: v[i] for k, v in table.items()}) for i, r in enumerate(runs)]
-    t_loss, t_grad, t_clip, t_upd, t_clipped, t_thr, t_layer = (table[k] for k in _ARRAYS)
-    histories: list[list[float]] = [[] for _ in runs]
-    zstates: list[Any] = [None] * R
+    flat = _FlatRuns(net, runs, optimizer, momentum, seed, batches[0].x)
+    starts = _group_starts(net, flat.bounds)
+    table, logs = _log_tables(net, tk, runs, steps, optimizer, seed)
+    rules = [_rule(r) for r in runs]
     default_thr = np.array([math.inf if r.method == "none" else math.nan for r in runs])
-    rows: Any = slice(None)              # the rows of the alive runs in the log tables
-
-    def clipping_runs() -> list[tuple[int, int, RunSpec]]:
-        return [(j, int(r), runs[r]) for j, r in enumerate(alive) if runs[r].method != "none"]
-
-    clip_runs = clipping_runs()
-
     # A run that has blown up computes with inf/NaN until it is dropped; that is the point of
     # the demonstration, not an error, so NumPy's overflow warnings are silenced.
     with np.errstate(all="ignore"):
         for s in range(steps):
-            if alive.size:
-                loss, _ = net.loss_and_grads(params, batches[s], out=g_views, work=work)
-                layer = np.sqrt(np.add.reduceat(np.multiply(g, g, out=sq), group_start, axis=1))  # (A, G)
-                raw = np.sqrt(np.add.reduce(layer * layer, axis=1))
-                thresholds = default_thr[alive]
-                for j, r, spec in clip_runs:
-                    if spec.method == "agc":       # AGC works unit by unit: it needs the tensors
-                        row = [a[j] for a in g_views]
-                        mine = [p[j] for p in params]
-                    else:                          # the others see the run's gradient as one tensor
-                        row, mine = g[j], None
-                    out, thresholds[j], zstates[r] = _apply(spec, row, mine, histories[r], zstates[r])
-                    g[j] = out[0] if len(out) == 1 else np.concatenate([o.ravel() for o in out])
-                after = np.sqrt(np.add.reduce(np.multiply(g, g, out=sq), axis=1))
-                step = _optimizer_step(optimizer, g, state, neg_lr, s + 1, momentum, step_buf)
-                theta += step
-                upd = np.sqrt(np.add.reduce(np.multiply(step, step, out=sq), axis=1))
-                t_loss[rows, s] = loss
-                t_grad[rows, s] = raw
-                t_clip[rows, s] = after
-                t_upd[rows, s] = upd
-                t_thr[rows, s] = thresholds
-                t_layer[rows, s] = layer
-                # Clipped = the rule changed the gradient (a relative tolerance absorbs rounding).
-                t_clipped[rows, s] = after < raw * (1.0 - 1e-9)
-                # Dead: a run whose weights are no longer finite. Every later loss and gradient
-                # of it is NaN, which its log already holds, so it leaves the batch.
-                live = np.isfinite(theta).all(axis=1)
-                if not live.all():
-                    alive, theta, neg_lr = alive[live], theta[live], neg_lr[live]
-                    state = (state[0][live], state[1][live])
-                    params = views(theta)
-                    g, g_views, sq, step_buf, work = buffers(alive.size)
-                    rows = alive
-                    clip_runs = clipping_runs()
+            if flat.alive.size:
+                _train_step(net, flat, batches[s], s, rules, default_thr, starts, table)
+                flat.drop_dead()
             yield TrainProgress(done=s + 1, total=steps, _full=logs)
-
-
-def _optimizer_step(name: str, g: np.ndarray, state: tuple[np.ndarray, np.ndarray],
-                    neg_lr: np.ndarray, t: int, momentum: float, out: np.ndarray) -> np.ndarray:
-    """The parameter change ``(R, P)`` for gradients ``g`` (updates ``state`` in place).
-
-    ``neg_lr`` is minus the learning rate of each run, ``(R, 1)``; ``out`` a buffer the
-    step may be written into. ``momentum`` is PyTorch's SGD momentum (no dampening, no
-    Nesterov); ``adam`` uses betas (0.9, 0.999) and eps 1e-8 with bias correction.
-    """
-    if name == "sgd":
-        return np.multiply(neg_lr, g, out=out)
-    m, v = state
-    if name == "momentum":
-        m *= momentum
-        m += g
-        return np.multiply(neg_lr, m, out=out)
-    b1, b2, eps = 0.9, 0.999, 1e-8
-    m *= b1
-    m += (1.0 - b1) * g
-    v *= b2
-    v += (1.0 - b2) * g * g
-    return neg_lr * (m / (1.0 - b1 ** t)) / (np.sqrt(v / (1.0 - b2 ** t)) + eps)
 
 
 def train_runs(model: Any = "rnn3", task: Any = "adding", runs: Sequence[RunSpec] = (RunSpec(),),
