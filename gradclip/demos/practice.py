@@ -43,11 +43,12 @@ from gradclip.demos.practice_figures import (CALIBRATION, LR_GRID, TAU_GRID, cli
 from gradclip.demos.practice_inputs import (TRANSFORMER_TENSORS, ToyGradients, max_step,  # noqa: F401 - re-exported
                                             backprop_chain, longest_streak, step_lengths,
                                             synthetic_norm_log, toy_transformer_gradients)
-from gradclip.demos.run_figures import (METHOD_COLORS, METHOD_LABELS, contour_figure, loss_figure, norm_figure,
+from gradclip.demos.run_figures import (METHOD_COLORS, contour_figure, loss_figure, norm_figure,
                                         start_point, summary_results)
 from gradclip.demos.teaching_theory import angle_degrees
 from gradclip.figures.numbers import count_share_text, fmt_number
 from gradclip.landscapes import LANDSCAPES
+from gradclip.methods import CLIP_METHODS
 from gradclip.simulate import METHODS, OPTIMIZERS, Run, simulate, simulate_batch
 
 __all__ = [
@@ -426,7 +427,7 @@ register(DemoSpec(
 # Using the simulator and practical notes
 
 
-_READER_METHODS = tuple((m, METHOD_LABELS.get(m, m).capitalize() if m in METHOD_LABELS else label)
+_READER_METHODS = tuple((m, label or CLIP_METHODS[m].label)
                         for m, label in (("norm", ""), ("value", ""), ("adaptive", ""),
                                          ("autoclip", "AutoClip (10th percentile)"),
                                          ("agc", "Adaptive gradient clipping (AGC)")))

@@ -27,14 +27,16 @@ from gradclip.figures.landscape import SIMULATOR_SURFACE, add_landscape
 from gradclip.figures.numbers import fmt_number, percent_text
 from gradclip.figures.paths import LABEL_SIZE, exit_label_at, trajectory_paths
 from gradclip.landscapes import Landscape
+from gradclip.methods import CLIP_METHODS
 from gradclip.simulate import Run, RunBatch
 
 __all__ = ["METHOD_LABELS", "METHOD_COLORS", "OUTCOME_COLORS", "OUTCOME_LABELS", "start_point",
            "contour_figure", "loss_figure", "norm_figure", "steps_taken", "summary_results", "verdict_sentence",
            "batch_verdict_text"]
 
-METHOD_LABELS = {"none": "no clipping", "norm": "clip by norm", "value": "clip by value",
-                 "adaptive": "adaptive (ZClip)"}
+# The registry's labels, as they read inside a sentence ("clip by norm", "adaptive (ZClip)").
+METHOD_LABELS = {m: CLIP_METHODS[m].label[0].lower() + CLIP_METHODS[m].label[1:]
+                 for m in ("none", "norm", "value", "adaptive")}
 # One colour per method everywhere on the page, so a method keeps its colour between modes.
 # s1 is avoided: it is the same vermillion as "danger", which marks tau and divergence.
 METHOD_COLORS = {"none": "s3", "norm": "s0", "value": "s2", "adaptive": "s5"}

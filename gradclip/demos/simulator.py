@@ -57,6 +57,7 @@ from gradclip.figures.helpers import round_sig
 from gradclip.figures.numbers import fmt_number, percent_text
 from gradclip.figures.svg import figure_to_svg
 from gradclip.landscapes import LANDSCAPES, Landscape
+from gradclip.methods import CLIP_METHODS
 from gradclip.simulate import Run, simulate, simulate_batch, sweep
 
 __all__ = [
@@ -225,7 +226,7 @@ def compute_simulator(params: dict[str, Any]) -> DemoOutput:
                       description=_describe(land, main, params), extra=extra)
 
 
-_METHOD_CHOICES = tuple((m, METHOD_LABELS[m].capitalize()) for m in ("none", "norm", "value", "adaptive"))
+_METHOD_CHOICES = tuple((m, CLIP_METHODS[m].label) for m in ("none", "norm", "value", "adaptive"))
 _OPTIMIZER_CHOICES = (("sgd", "SGD"), ("momentum", "SGD with momentum 0.9"), ("adam", "Adam"))
 
 

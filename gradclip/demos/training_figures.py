@@ -21,13 +21,14 @@ import numpy as np
 from gradclip.figures import Figure
 from gradclip.figures.helpers import capped_log_range, clipped_rug, round_sig
 from gradclip.figures.numbers import fmt_number
+from gradclip.methods import CLIP_METHODS, method_names
 from gradclip.train import TrainLog
 
 __all__ = ["METHOD_CHOICES", "METHOD_LABELS", "RUN_COLORS", "MAX_POINTS", "PARTIAL_POINTS", "run_label", "loss_figure", "norm_figure",
            "update_figure", "layers_figure", "positive"]
 
-METHOD_CHOICES = (("none", "No clipping"), ("norm", "Clip by norm"), ("value", "Clip by value"),
-                  ("agc", "Adaptive (AGC)"), ("autoclip", "AutoClip"), ("zclip", "ZClip"))
+# The training page offers the registry's training methods, under the registry's labels.
+METHOD_CHOICES = tuple((m, CLIP_METHODS[m].label) for m in method_names("training"))
 METHOD_LABELS = dict(METHOD_CHOICES)
 RUN_COLORS = ("s0", "s3", "s2", "s4")
 
