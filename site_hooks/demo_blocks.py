@@ -195,7 +195,7 @@ def _control(block_id: str, p: Param, value: Any) -> str:
 
 
 def _figure_html(block_id: str, name: str, caption: str, fig: dict[str, Any] | None) -> str:
-    from site_hooks.svg import figure_to_svg
+    from gradclip.figures.svg import figure_to_svg
 
     static = figure_to_svg(fig, id_prefix=f"{block_id}-{name}") if fig else ""
     alt = html.escape((fig or {}).get("alt") or caption)

@@ -18,7 +18,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from site_hooks.svg import CMAPS, colormap_rgba, figure_to_svg, ticks
+from gradclip.figures.axes import ticks
+from gradclip.figures.png import colormap_rgba
+from gradclip.figures.style import CMAPS
+from gradclip.figures.svg import figure_to_svg
 
 pytestmark = pytest.mark.browser
 

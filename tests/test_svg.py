@@ -1,4 +1,4 @@
-"""Build-time SVG of display lists (site_hooks/svg.py): what every static figure on the site is made of."""
+"""SVG of display lists (gradclip/figures/svg.py): what every static figure on the site is made of."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from site_hooks.svg import (CMAPS, COLOR_NAMES, colormap_rgba, figure_to_svg, layout, png_rgba,
-                            ticks)
+from gradclip.figures.axes import layout, ticks
+from gradclip.figures.png import colormap_rgba, png_rgba
+from gradclip.figures.style import CMAPS, COLOR_NAMES, THEMES
+from gradclip.figures.svg import figure_svg, figure_to_svg
 
 ROOT = Path(__file__).resolve().parent.parent
 SVG = "{http://www.w3.org/2000/svg}"
@@ -212,7 +214,7 @@ def test_text_is_clamped_into_the_plot_area():
 @pytest.mark.parametrize("anchor", ["start", "middle", "end"])
 @pytest.mark.parametrize("where", [-1e6, 1e6])
 def test_a_text_near_an_edge_keeps_its_whole_width_in_the_plot(anchor, where):
-    from site_hooks.svg import text_width
+    from gradclip.figures.axes import text_width
     item = {**ITEMS["text"], "x": where, "text": "left the plot at step 12", "anchor": anchor, "size": 12}
     fig = base(items=[item])
     g = layout(fig)
@@ -330,6 +332,39 @@ def test_classes_written_by_the_svg_are_styled():
     for cls in {c for group in used for c in group.split()}:
         assert f".{cls}" in CSS, cls
 
+
+
+def test_theme_values_in_python_are_the_stylesheets():
+    light = dict(re.findall(r"--gc-([a-z0-9]+):\s*(#[0-9a-f]{6})", CSS.split('[data-md-color-scheme="slate"]')[0]))
+    dark = dict(re.findall(r"--gc-([a-z0-9]+):\s*(#[0-9a-f]{6})",
+                           CSS.split('[data-md-color-scheme="slate"]')[1].split("}")[0]))
+    for theme, css in (("light", light), ("dark", dark)):
+        for name in COLOR_NAMES:
+            assert THEMES[theme][name] == css[name], (theme, name)
+
+
+@pytest.mark.parametrize("dark", [False, True])
+def test_a_standalone_svg_carries_its_theme_and_styles_every_class_it_uses(dark):
+    fig = samples.every_item_figure()
+    text = figure_svg(fig, dark=dark)
+    root = parse(text.split("\n", 1)[1])
+    assert root.get("width") == str(fig.get("width", 480)) and root.get("height")
+    style = root.find(f"{SVG}style").text
+    theme = THEMES["dark" if dark else "light"]
+    assert root.find(f"{SVG}rect").get("fill") == theme["bg"]
+    assert f".gc-s-danger{{stroke:{theme['danger']}}}" in style
+    used = {c for group in re.findall(r'class="([^"]+)"', text) for c in group.split()}
+    for cls in used:
+        assert f".{cls}" in style, cls
+    # the drawing itself is the page's, unchanged
+    assert figure_to_svg(fig, id_prefix="gc-export").split(">", 1)[1] in text
+
+
+def test_a_standalone_svg_of_every_simulator_figure_parses():
+    from gradclip import demos
+    figs = demos.run("simulator", {"steps": 30})["figures"]
+    for name, fig in figs.items():
+        parse(figure_svg(fig, id_prefix=f"x-{name}").split("\n", 1)[1])
 
 def _rel_lum(hexcolor: str) -> float:
     c = [int(hexcolor[i:i + 2], 16) / 255 for i in (1, 3, 5)]

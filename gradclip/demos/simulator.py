@@ -50,6 +50,7 @@ import numpy as np
 
 from gradclip.demos import DemoOutput, DemoSpec, Param, fmt_number, layer_key, register, result
 from gradclip.figures import Figure
+from gradclip.figures.svg import figure_to_svg
 from gradclip.landscapes import LANDSCAPES, Landscape
 from gradclip.simulate import Run, simulate, simulate_batch, sweep
 
@@ -789,26 +790,12 @@ SIMULATOR = register(DemoSpec(
 ))
 
 
-def _svg_renderer():
-    """The build's SVG writer when this Python has it (CPython building the site, or a
-    package that ships it), else None: the page then exports its canvases instead."""
-    for mod in ("gradclip.svg", "site_hooks.svg"):
-        try:
-            return __import__(mod, fromlist=["figure_to_svg"]).figure_to_svg
-        except ImportError:
-            continue
-    return None
-
-
 def compute_export(params: dict[str, Any]) -> DemoOutput:
     """The current view for download: ``extra["csv"]`` (every run shown, full precision) and
-    ``extra["svg"]`` (figure name -> SVG text, or empty when no SVG writer is available)."""
+    ``extra["svg"]`` (figure name -> SVG text)."""
     land, runs, _, notices = _runs(params)
-    svg: dict[str, str] = {}
-    to_svg = _svg_renderer()
-    if to_svg is not None:
-        figures = compute_simulator(params).figures
-        svg = {name: to_svg(fig, id_prefix=f"export-{name}") for name, fig in figures.items()}
+    figures = compute_simulator(params).figures
+    svg = {name: figure_to_svg(fig, id_prefix=f"export-{name}") for name, fig in figures.items()}
     return DemoOutput(description=f"The {runs[0].method} run on {land.title} as data.",
                       extra={"csv": run_csv(runs), "svg": svg, "notices": notices})
 

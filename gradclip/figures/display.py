@@ -5,7 +5,7 @@ description of a 2-D plot in *data coordinates*: axes ranges (linear or log),
 labels, and a list of primitive items. The same dictionary is
 
 * painted on a ``<canvas>`` by the site's JavaScript (``docs/javascripts/paint.js``), and
-* written as inline SVG at build time (``site_hooks/svg.py``),
+* written as SVG by :mod:`gradclip.figures.svg` (at build time, and in the browser for export),
 
 so every figure is visible before, and without, WebAssembly.
 
