@@ -5,15 +5,8 @@
 // goes live. tests/test_paint_browser.py checks that for every sample figure and every demo's
 // default figure. Sizes come from generated.js (written from Python at build time).
 
-import { CHAR_EM, LABEL_FONT, LEGEND_ROW, PAD, TICK_FONT, TITLE_FONT } from "./generated.js";
-import { dec, fixed, sci } from "./format.js";
-
-function log10Floor(x) {
-  let e = Math.floor(Math.log10(x));
-  if (x < dec(1, e)) e -= 1;
-  else if (x >= dec(1, e + 1)) e += 1;
-  return e;
-}
+import { CHAR_EM, LABEL_FONT, LEGEND_GAP, LEGEND_ROW, LEGEND_SPACING, LEGEND_SWATCH, PAD, TICK_FONT, TITLE_FONT } from "./generated.js";
+import { decimalValue, fixedLabel, log10Floor, powerLabel } from "./format.js";
 
 function tickParts(lo, hi, log, n) {
   const anyBig = (parts) => parts.some(([, e]) => e < -3 || e > 3);
@@ -31,7 +24,7 @@ function tickParts(lo, hi, log, n) {
     const parts = [];
     for (let e = log10Floor(lo); e <= log10Floor(hi); e++) {
       for (const m of [1, 2, 5]) {
-        const v = dec(m, e);
+        const v = decimalValue(m, e);
         if (lo * (1 - 1e-9) <= v && v <= hi * (1 + 1e-9)) parts.push([m, e]);
       }
     }
@@ -42,18 +35,18 @@ function tickParts(lo, hi, log, n) {
     // Too narrow for its magnitude: one tick in the middle, 6 significant digits (as svg.py).
     const mid = (lo + hi) / 2;
     const big = log10Floor(Math.abs(mid));
-    const a = Math.floor(mid / dec(1, big - 5) + 0.5);
+    const a = Math.floor(mid / decimalValue(1, big - 5) + 0.5);
     return [[[a, big - 5]], big >= 5 || big <= -4];
   }
   const raw = (hi - lo) / n;
   if (!(Number.isFinite(raw) && raw > 1e-300)) throw new RangeError(`lo and hi must span a range a double can divide, got ${lo} to ${hi}`);
   let e = log10Floor(raw);
-  const f = raw / dec(1, e);
+  const f = raw / decimalValue(1, e);
   let m = f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10;
   if (m === 10) { m = 1; e += 1; }
   let k0, k1;
   for (;;) {
-    const step = dec(m, e);
+    const step = decimalValue(m, e);
     k0 = Math.ceil(lo / step - 1e-9);
     k1 = Math.floor(hi / step + 1e-9);
     if (k1 > k0) break;
@@ -79,13 +72,13 @@ export function ticks(lo, hi, log = false, n = 5) {
   if (lo === hi) throw new RangeError(`lo and hi must differ, got ${lo} for both`);
   const [parts, useSci] = tickParts(lo, hi, log, n);
   return {
-    values: parts.map(([a, e]) => dec(a, e)),
-    labels: parts.map(([a, e]) => (a === 0 ? "0" : useSci ? sci(a, e) : fixed(a, e))),
+    values: parts.map(([a, e]) => decimalValue(a, e)),
+    labels: parts.map(([a, e]) => (a === 0 ? "0" : useSci ? powerLabel(a, e) : fixedLabel(a, e))),
   };
 }
 
 export const textWidth = (text, size) => [...String(text)].length * CHAR_EM * size;
-const entryWidth = (label) => 18 + 5 + textWidth(label, TICK_FONT) + 12;
+const entryWidth = (label) => LEGEND_SWATCH + LEGEND_GAP + textWidth(label, TICK_FONT) + LEGEND_SPACING;
 const tickCount = (length, per) => Math.max(2, Math.min(10, Math.floor(length / per + 0.5)));
 
 function legendEntries(items) {
@@ -131,7 +124,7 @@ export function layout(fig) {
   let top = PAD + (fig.title ? TITLE_FONT + 8 : 0);
   const legend = [];
   rows.forEach((row, r) => {
-    const total = row.reduce((s, e) => s + entryWidth(e.label), 0) - 12;
+    const total = row.reduce((s, e) => s + entryWidth(e.label), 0) - LEGEND_SPACING;
     let x = (W - total) / 2;
     const yc = top + r * LEGEND_ROW + LEGEND_ROW / 2;
     for (const e of row) { legend.push({ ...e, x, y: yc }); x += entryWidth(e.label); }

@@ -1,11 +1,10 @@
 // Drawing a whole figure: grid, frame, tick labels, axis labels, title and legend (the static
 // layer), and the interactive layer on top (handles, synchronised marker, hover, active rect).
 
-import { LABEL_FONT, PAD, TICK_FONT, TITLE_FONT } from "./generated.js";
+import { HANDLE_DOT_RADIUS, HANDLE_RADIUS, LABEL_FONT, LEGEND_GAP, LEGEND_SWATCH, PAD, TICK_FONT, TICK_LENGTH,
+  TITLE_FONT } from "./generated.js";
 import { col } from "./colors.js";
 import { drawItem, drawMarker, fontOf, markerPath, rectPx } from "./draw-items.js";
-
-export const HANDLE_R = 7;   // a draggable handle's radius in figure px
 
 export function drawGrid(ctx, g, theme) {
   const L = g.left, T = g.top, R = g.left + g.pw, B = g.top + g.ph;
@@ -47,8 +46,8 @@ export function drawStatic(ctx, fig, g, theme, rasters, skip = 0) {
   // Frame and ticks.
   ctx.beginPath();
   ctx.moveTo(L, T); ctx.lineTo(L, B); ctx.lineTo(R, B);
-  for (const v of g.xTicks.values) { const x = g.px(v); ctx.moveTo(x, B); ctx.lineTo(x, B + 4); }
-  for (const v of g.yTicks.values) { const y = g.py(v); ctx.moveTo(L, y); ctx.lineTo(L - 4, y); }
+  for (const v of g.xTicks.values) { const x = g.px(v); ctx.moveTo(x, B); ctx.lineTo(x, B + TICK_LENGTH); }
+  for (const v of g.yTicks.values) { const y = g.py(v); ctx.moveTo(L, y); ctx.lineTo(L - TICK_LENGTH, y); }
   ctx.strokeStyle = theme.colors.muted; ctx.lineWidth = 1; ctx.setLineDash([]); ctx.stroke();
 
   ctx.fillStyle = theme.colors.muted;
@@ -78,15 +77,15 @@ export function drawStatic(ctx, fig, g, theme, rasters, skip = 0) {
   ctx.textAlign = "left";
   for (const e of g.legend) {
     if (e.kind === "line") {
-      ctx.beginPath(); ctx.moveTo(e.x, e.y); ctx.lineTo(e.x + 18, e.y);
+      ctx.beginPath(); ctx.moveTo(e.x, e.y); ctx.lineTo(e.x + LEGEND_SWATCH, e.y);
       ctx.strokeStyle = col(theme, e.color, "s0"); ctx.lineWidth = 2; ctx.setLineDash(e.dash || []); ctx.stroke();
       ctx.setLineDash([]);
     } else if (e.kind === "points") {
-      ctx.beginPath(); markerPath(ctx, "circle", e.x + 9, e.y, 3);
+      ctx.beginPath(); markerPath(ctx, "circle", e.x + LEGEND_SWATCH / 2, e.y, 3);
       ctx.fillStyle = col(theme, e.color, "s0"); ctx.fill();
-    } else drawMarker(ctx, theme, e.shape, e.x + 9, e.y, 4.5, col(theme, e.color, "fg"));
+    } else drawMarker(ctx, theme, e.shape, e.x + LEGEND_SWATCH / 2, e.y, 4.5, col(theme, e.color, "fg"));
     ctx.fillStyle = theme.colors.fg;
-    ctx.fillText(e.label, e.x + 23, e.y + 4);
+    ctx.fillText(e.label, e.x + LEGEND_SWATCH + LEGEND_GAP, e.y + 4);
   }
 }
 
@@ -111,7 +110,7 @@ function pointAt(it, i) {
 export function drawOverlay(ctx, fig, g, theme, state) {
   const items = fig.items || [];
   ctx.save();
-  ctx.beginPath(); ctx.rect(g.left - HANDLE_R, g.top - HANDLE_R, g.pw + 2 * HANDLE_R, g.ph + 2 * HANDLE_R); ctx.clip();
+  ctx.beginPath(); ctx.rect(g.left - HANDLE_RADIUS, g.top - HANDLE_RADIUS, g.pw + 2 * HANDLE_RADIUS, g.ph + 2 * HANDLE_RADIUS); ctx.clip();
   if (state.activeRect) {
     const r = rectPx(items[state.activeRect[0]], state.activeRect[1], g);
     if (r) {
@@ -145,10 +144,10 @@ export function drawOverlay(ctx, fig, g, theme, state) {
     const x = g.px(hx), y = g.py(hy);
     if (!Number.isFinite(x) || !Number.isFinite(y)) return;
     const active = state.drag && state.drag.idx === idx;
-    ctx.beginPath(); ctx.arc(x, y, active ? HANDLE_R + 1.5 : HANDLE_R, 0, 2 * Math.PI);
+    ctx.beginPath(); ctx.arc(x, y, active ? HANDLE_RADIUS + 1.5 : HANDLE_RADIUS, 0, 2 * Math.PI);
     ctx.fillStyle = col(theme, it.color, "start"); ctx.fill();
     ctx.strokeStyle = theme.colors.bg; ctx.lineWidth = 1.5; ctx.setLineDash([]); ctx.stroke();
-    ctx.beginPath(); ctx.arc(x, y, 2, 0, 2 * Math.PI); ctx.fillStyle = theme.colors.bg; ctx.fill();
+    ctx.beginPath(); ctx.arc(x, y, HANDLE_DOT_RADIUS, 0, 2 * Math.PI); ctx.fillStyle = theme.colors.bg; ctx.fill();
   });
   ctx.restore();
 }

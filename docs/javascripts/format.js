@@ -4,12 +4,15 @@
 // the results panel are written by Python, the canvas and the notices by this file);
 // tests/test_paint_browser.py compares them for every sample figure and a spread of values.
 
-export const SUP = { 0: "⁰", 1: "¹", 2: "²", 3: "³", 4: "⁴", 5: "⁵", 6: "⁶", 7: "⁷", 8: "⁸", 9: "⁹", "-": "⁻" };
+const SUP = { 0: "⁰", 1: "¹", 2: "²", 3: "³", 4: "⁴", 5: "⁵", 6: "⁶", 7: "⁷", 8: "⁸", 9: "⁹", "-": "⁻" };
+
+// Tick values as two integers (a, e) meaning a × 10^e: exact labels, the same in both
+// languages. Twins of gradclip/figures/numbers.py, name for name.
 
 // a × 10^e, correctly rounded: a decimal literal parsed, exactly as Python's float("ae e").
-export const dec = (a, e) => Number(`${a}e${e}`);
+export const decimalValue = (a, e) => Number(`${a}e${e}`);
 
-export function fixed(a, e) {
+export function fixedLabel(a, e) {
   let digits = String(Math.abs(a));
   let s;
   if (e >= 0) s = a ? digits + "0".repeat(e) : "0";
@@ -20,7 +23,7 @@ export function fixed(a, e) {
   return (a < 0 ? "−" : "") + s;
 }
 
-export function sci(a, e) {
+export function powerLabel(a, e) {
   if (a === 0) return "0";
   const full = String(Math.abs(a));
   const digits = full.replace(/0+$/, "");
@@ -29,6 +32,13 @@ export function sci(a, e) {
   const sign = a < 0 ? "−" : "";
   const power = "10" + [...String(exp)].map((c) => SUP[c]).join("");
   return mant === "1" ? sign + power : `${sign}${mant}×${power}`;
+}
+
+export function log10Floor(x) {
+  let e = Math.floor(Math.log10(x));
+  if (x < decimalValue(1, e)) e -= 1;
+  else if (x >= decimalValue(1, e + 1)) e += 1;
+  return e;
 }
 
 // x rounded to p significant digits as Python rounds: half-to-even on the exact binary value

@@ -4,7 +4,8 @@
 
 import { cssWidth, fitLayout, sizeCanvas } from "./sizing.js";
 import { col, readTheme } from "./colors.js";
-import { HANDLE_R, drawGrid, drawOverlay, drawPlotItems, drawStatic, handlePos, keyedPrefix } from "./draw-figure.js";
+import { HANDLE_RADIUS } from "./generated.js";
+import { drawGrid, drawOverlay, drawPlotItems, drawStatic, handlePos, keyedPrefix } from "./draw-figure.js";
 import { rectPx } from "./draw-items.js";
 import { formatNumber as fmt } from "./format.js";
 import { isMonotonic, nearest, tidy } from "./pick.js";
@@ -107,7 +108,7 @@ export function mountFigure(canvas, fig, { onParam = () => {}, onHover = () => {
   const inPlot = (fx, fy) => fx >= g.left && fx <= g.left + g.pw && fy >= g.top && fy <= g.top + g.ph;
 
   function handleAt(fx, fy) {
-    const reach = Math.max(HANDLE_R + 3, 12 / pxPerFig());   // at least 12 CSS px: fingers
+    const reach = Math.max(HANDLE_RADIUS + 3, 12 / pxPerFig());   // at least 12 CSS px: fingers
     let found = -1;
     (fig.items || []).forEach((it, idx) => {
       if (it.t !== "handle") return;
