@@ -7,8 +7,9 @@ import { col, readTheme } from "./colors.js";
 import { HANDLE_RADIUS } from "./generated.js";
 import { drawGrid, drawOverlay, drawPlotItems, drawStatic, handlePos, keyedPrefix } from "./draw-figure.js";
 import { rectPx } from "./draw-items.js";
-import { formatNumber as fmt } from "./format.js";
+import { formatNumber } from "./format.js";
 import { isMonotonic, nearest, tidy } from "./pick.js";
+import { Tooltip } from "./tooltip.js";
 
 /**
  * Paint `fig` on `canvas` and keep it live: resize with the container, follow the theme,
@@ -31,7 +32,7 @@ export function mountFigure(canvas, fig, { onParam = () => {}, onHover = () => {
   let g = null, theme = null, k = 1, cssW = 0, dpr = 0;
   let mono = new Map();
   let pending = null, raf = 0, destroyed = false;
-  let tooltip = null;
+  const tooltip = new Tooltip(host, canvas);
 
   // known: the canvas's width and the theme have not changed since the last call (a new
   // output of the same demo: the ResizeObserver and the MutationObserver below repaint on
@@ -151,7 +152,7 @@ export function mountFigure(canvas, fig, { onParam = () => {}, onHover = () => {
         if (p && !destroyed) onParam(p);
       });
     }
-    showTooltip(g.px(x), g.py(y), [[null, `${px} = ${fmt(x)}`], [null, `${py} = ${fmt(y)}`]]);
+    showTooltip(g.px(x), g.py(y), [[null, `${px} = ${formatNumber(x)}`], [null, `${py} = ${formatNumber(y)}`]]);
     blit();
   }
 
@@ -171,10 +172,10 @@ export function mountFigure(canvas, fig, { onParam = () => {}, onHover = () => {
     const items = fig.items;
     const first = hits[0];
     const names = (h) => items[h.item].hover_names || ["x", "y"];
-    const lines = [[null, `${names(first)[0]} = ${fmt(first.x)}`]];
+    const lines = [[null, `${names(first)[0]} = ${formatNumber(first.x)}`]];
     for (const h of hits) {
-      const extra = h.x !== first.x ? ` (${names(h)[0]} = ${fmt(h.x)})` : "";
-      lines.push([col(theme, items[h.item].color, "s0"), `${names(h)[1]} = ${fmt(h.y)}${extra}`]);
+      const extra = h.x !== first.x ? ` (${names(h)[0]} = ${formatNumber(h.x)})` : "";
+      lines.push([col(theme, items[h.item].color, "s0"), `${names(h)[1]} = ${formatNumber(h.y)}${extra}`]);
     }
     // A vertical guide only makes sense where x is a function argument (a curve, not a path).
     const guide = mono.get(first.item) ? g.px(first.x) : null;
@@ -192,38 +193,10 @@ export function mountFigure(canvas, fig, { onParam = () => {}, onHover = () => {
     if (had) onHover(null);
   }
 
-  function showTooltip(fx, fy, lines) {
-    if (!host) return;
-    if (!tooltip) {
-      tooltip = document.createElement("div");
-      tooltip.className = "gc-tooltip";
-      tooltip.setAttribute("aria-hidden", "true");
-      host.appendChild(tooltip);
-    }
-    tooltip.replaceChildren(...lines.map(([color, text]) => {
-      const row = document.createElement("div");
-      if (color) {
-        const sw = document.createElement("span");
-        sw.className = "gc-swatch";
-        sw.style.background = color;
-        row.appendChild(sw);
-      }
-      row.appendChild(document.createTextNode(text));
-      return row;
-    }));
-    tooltip.hidden = false;
-    const s = pxPerFig();
-    const x = canvas.offsetLeft + fx * s;
-    const y = canvas.offsetTop + fy * s;
-    const tw = tooltip.offsetWidth, th = tooltip.offsetHeight;
-    const left = x + 14 + tw > canvas.offsetLeft + cssW ? x - 14 - tw : x + 14;
-    tooltip.style.left = `${Math.max(canvas.offsetLeft, left)}px`;
-    // Above the point, unless that would cover the title and legend: then below it.
-    const above = y - th - 8;
-    tooltip.style.top = `${above >= canvas.offsetTop + g.top * s ? above : y + 12}px`;
-  }
-
-  function hideTooltip() { if (tooltip) tooltip.hidden = true; }
+  // The read-out next to figure point (fx, fy): right of it unless that leaves the canvas, and
+  // above it unless that would cover the title and legend.
+  const showTooltip = (fx, fy, lines) => tooltip.show(fx * pxPerFig(), fy * pxPerFig(), lines, g.top * pxPerFig(), cssW);
+  const hideTooltip = () => tooltip.hide();
 
   // ---- events ----
   function onPointerDown(ev) {
@@ -315,13 +288,9 @@ export function mountFigure(canvas, fig, { onParam = () => {}, onHover = () => {
 
   const onBlur = () => { if (!state.drag) clearHover(); };
 
-  canvas.addEventListener("pointerdown", onPointerDown);
-  canvas.addEventListener("pointermove", onPointerMove);
-  canvas.addEventListener("pointerup", endDrag);
-  canvas.addEventListener("pointercancel", endDrag);
-  canvas.addEventListener("pointerleave", onPointerLeave);
-  canvas.addEventListener("keydown", onKeyDown);
-  canvas.addEventListener("blur", onBlur);
+  const listeners = [["pointerdown", onPointerDown], ["pointermove", onPointerMove], ["pointerup", endDrag],
+    ["pointercancel", endDrag], ["pointerleave", onPointerLeave], ["keydown", onKeyDown], ["blur", onBlur]];
+  for (const [type, fn] of listeners) canvas.addEventListener(type, fn);
 
   // Repaint when the container's width or the pixel ratio changes (not on our own height change).
   const ro = new ResizeObserver(() => {
@@ -366,14 +335,8 @@ export function mountFigure(canvas, fig, { onParam = () => {}, onHover = () => {
       ro.disconnect();
       mo.disconnect();
       if (raf) cancelAnimationFrame(raf);
-      canvas.removeEventListener("pointerdown", onPointerDown);
-      canvas.removeEventListener("pointermove", onPointerMove);
-      canvas.removeEventListener("pointerup", endDrag);
-      canvas.removeEventListener("pointercancel", endDrag);
-      canvas.removeEventListener("pointerleave", onPointerLeave);
-      canvas.removeEventListener("keydown", onKeyDown);
-      canvas.removeEventListener("blur", onBlur);
-      if (tooltip) tooltip.remove();
+      for (const [type, fn] of listeners) canvas.removeEventListener(type, fn);
+      tooltip.remove();
     },
   };
 }
