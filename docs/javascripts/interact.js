@@ -6,9 +6,8 @@ import { cssWidth, fitLayout, sizeCanvas } from "./sizing.js";
 import { col, readTheme } from "./colors.js";
 import { HANDLE_RADIUS } from "./generated.js";
 import { drawGrid, drawOverlay, drawPlotItems, drawStatic, handlePos, keyedPrefix } from "./draw-figure.js";
-import { rectPx } from "./draw-items.js";
 import { formatNumber } from "./format.js";
-import { isMonotonic, nearest, tidy } from "./pick.js";
+import { handleNear, isMonotonic, nearest, rectUnder, tidy, walkLine } from "./pick.js";
 import { Tooltip } from "./tooltip.js";
 
 /**
@@ -108,29 +107,9 @@ export function mountFigure(canvas, fig, { onParam = () => {}, onHover = () => {
   const pxPerFig = () => (cssW > 0 ? cssW / g.width : 1);
   const inPlot = (fx, fy) => fx >= g.left && fx <= g.left + g.pw && fy >= g.top && fy <= g.top + g.ph;
 
-  function handleAt(fx, fy) {
-    const reach = Math.max(HANDLE_RADIUS + 3, 12 / pxPerFig());   // at least 12 CSS px: fingers
-    let found = -1;
-    (fig.items || []).forEach((it, idx) => {
-      if (it.t !== "handle") return;
-      const [hx, hy] = handlePos(fig, state, idx);
-      if (Math.hypot(g.px(hx) - fx, g.py(hy) - fy) <= reach) found = idx;
-    });
-    return found;
-  }
-
-  function rectAt(fx, fy) {
-    const items = fig.items || [];
-    for (let idx = items.length - 1; idx >= 0; idx--) {
-      const it = items[idx];
-      if (it.t !== "rects" || !it.set) continue;
-      for (let i = (it.x0 || []).length - 1; i >= 0; i--) {
-        const r = rectPx(it, i, g);
-        if (r && fx >= r[0] && fx <= r[2] && fy >= r[1] && fy <= r[3] && it.set[i]) return [idx, i];
-      }
-    }
-    return null;
-  }
+  // At least 12 CSS px of reach around a handle, for fingers.
+  const handleAt = (fx, fy) => handleNear(fig, g, state, fx, fy, Math.max(HANDLE_RADIUS + 3, 12 / pxPerFig()));
+  const rectAt = (fx, fy) => rectUnder(fig, g, fx, fy);
 
   function firstHandle() {
     return (fig.items || []).findIndex((it) => it.t === "handle");
@@ -269,21 +248,10 @@ export function mountFigure(canvas, fig, { onParam = () => {}, onHover = () => {
     const lineIdx = [...mono.keys()][0];
     if (lineIdx === undefined || !d[0]) return;
     ev.preventDefault();
-    const it = fig.items[lineIdx];
-    const n = (it.x || []).length;
-    let j = state.hover ? state.hover.hits[0].index : d[0] > 0 ? -1 : n;
-    const jump = ev.shiftKey ? Math.max(1, Math.round(n / 10)) : 1;
-    do { j += d[0] * jump; } while (j >= 0 && j < n && (it.x[j] === null || it.y[j] === null));
-    j = Math.max(0, Math.min(n - 1, j));
-    if (it.x[j] === null || it.y[j] === null) return;
-    const hits = [];
-    (fig.items || []).forEach((other, idx) => {
-      if (other.t === "line" && other.hover) {
-        const k2 = idx === lineIdx ? j : nearest(other, g, g.px(it.x[j]), g.py(it.y[j]), mono.get(idx));
-        if (k2 >= 0) hits.push({ item: idx, index: k2, x: other.x[k2], y: other.y[k2] });
-      }
-    });
-    setHover(hits, g.px(it.x[j]), g.py(it.y[j]));
+    const from = state.hover ? state.hover.hits[0].index : null;
+    const jump = ev.shiftKey ? Math.max(1, Math.round(((fig.items[lineIdx].x || []).length) / 10)) : 1;
+    const walked = walkLine(fig, g, mono, lineIdx, from, d[0] * jump);
+    if (walked) setHover(walked.hits, walked.fx, walked.fy);
   }
 
   const onBlur = () => { if (!state.drag) clearHover(); };
