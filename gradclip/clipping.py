@@ -37,6 +37,8 @@ from typing import Any
 
 import numpy as np
 
+from gradclip.figures.numbers import exact_text
+
 __all__ = [
     "NonFiniteNormError",
     "clip_by_norm",
@@ -651,14 +653,6 @@ def clip_by_global_norm(grads: Any, max_norm: float, convention: str = "optax") 
 # --------------------------------------------------------------------------- comparison table
 
 
-def _fmt(x: float) -> str:
-    if math.isnan(x):
-        return "NaN"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return f"{x:.9g}"
-
-
 def _describe_one(before: np.ndarray, after: np.ndarray) -> str:
     if np.array_equal(before, after, equal_nan=True):
         return "unchanged"
@@ -670,8 +664,8 @@ def _describe_one(before: np.ndarray, after: np.ndarray) -> str:
         if np.allclose(ratios, ratios[0], rtol=1e-12, atol=0.0) and np.all(after[~usable] == 0):
             if ratios[0] == 0:
                 return "set to 0"
-            return f"scaled by {_fmt(float(ratios[0]))}"
-    return "[" + ", ".join(_fmt(float(v)) for v in after.ravel()) + "]"
+            return f"scaled by {exact_text(float(ratios[0]))}"
+    return "[" + ", ".join(exact_text(float(v)) for v in after.ravel()) + "]"
 
 
 def _describe(before: list[np.ndarray], after: list[np.ndarray]) -> str:
@@ -727,14 +721,14 @@ def framework_differences() -> list[dict[str, str]]:
     """
     rows = []
     for case, grads, tau, note in _edge_cases():
-        setup = "g = " + ", ".join("[" + ", ".join(_fmt(float(v)) for v in g) + "]" for g in grads)
+        setup = "g = " + ", ".join("[" + ", ".join(exact_text(float(v)) for v in g) + "]" for g in grads)
         outcomes = {
             "pytorch": clip_grad_norm(grads, tau)[0],
             "keras_clipnorm": clip_by_norm_per_tensor(grads, tau),
             "keras_global_clipnorm": clip_by_global_norm(grads, tau, convention="keras"),
             "optax": clip_by_global_norm(grads, tau, convention="optax"),
         }
-        row = {"case": case, "setup": f"{setup}; max_norm = {_fmt(tau)}"}
+        row = {"case": case, "setup": f"{setup}; max_norm = {exact_text(tau)}"}
         row.update({key: _describe(grads, outcomes[key]) for key, _ in FRAMEWORK_CONVENTIONS})
         row["note"] = note
         rows.append(row)

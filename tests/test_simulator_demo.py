@@ -16,6 +16,8 @@ import pytest
 
 from gradclip.demos import REGISTRY, run, run_json, validate
 from gradclip.demos import simulator as sim
+from gradclip.figures import helpers, landscape
+from gradclip.figures import paths as figure_paths
 from gradclip.landscapes import LANDSCAPES
 from gradclip.simulate import simulate, simulate_batch, sweep
 
@@ -230,10 +232,10 @@ def test_display_lists_stay_small():
 
 
 def test_landscape_shading_is_computed_once_per_landscape():
-    sim._background.cache_clear()
+    landscape.landscape_layers.cache_clear()
     run("simulator", FAST)
     run("simulator", {**FAST, "tau": 3.0})
-    info = sim._background.cache_info()
+    info = landscape.landscape_layers.cache_info()
     assert (info.misses, info.hits) == (1, 1)
 
 
@@ -270,7 +272,7 @@ def test_start_point_outside_the_view_is_clamped(px, py, expect):
 def test_clip_segments_matches_the_box_edges():
     p = np.array([[0.0, 0.0], [0.0, 0.0], [2.0, 2.0], [-3.0, 0.5]])
     q = np.array([[0.5, 0.5], [3.0, 0.0], [3.0, 3.0], [3.0, 0.5]])
-    a, b, ok = sim.clip_segments(p, q, (-1.0, 1.0, -1.0, 1.0))
+    a, b, ok = figure_paths.clip_segments(p, q, (-1.0, 1.0, -1.0, 1.0))
     assert ok.tolist() == [True, True, False, True]
     assert b[0].tolist() == [0.5, 0.5]            # inside: unchanged
     assert b[1].tolist() == [1.0, 0.0]            # leaves through the right edge
@@ -279,7 +281,7 @@ def test_clip_segments_matches_the_box_edges():
 
 def test_trajectory_paths_break_outside_and_report_the_first_exit():
     pos = np.array([[0.0, 0.0], [0.5, 0.0], [2.0, 0.0], [0.5, 0.5], [np.nan, np.nan]])
-    paths = sim.trajectory_paths(pos, (-1.0, 1.0, -1.0, 1.0))
+    paths = figure_paths.trajectory_paths(pos, (-1.0, 1.0, -1.0, 1.0))
     assert np.isnan(paths["x"][2]) and paths["x"][3] == 0.5
     assert paths["left_at"] == 2 and paths["exit"] == (1.0, 0.0)
     # the exit and the re-entry are both drawn as clipped pieces
@@ -288,14 +290,14 @@ def test_trajectory_paths_break_outside_and_report_the_first_exit():
 
 def test_round_sig_keeps_four_significant_digits_and_short_reprs():
     v = np.array([1.234567e-7, 98765.4321, -0.00123456, 3.0])
-    r = sim.round_sig(v)
+    r = helpers.round_sig(v)
     assert r.tolist() == [1.235e-07, 98770.0, -0.001235, 3.0]
     assert np.allclose(r, v, rtol=5e-4)
 
 
 def test_clipped_rug_covers_every_clipped_step_once():
     mask = np.array([0, 1, 1, 0, 0, 1, 0], dtype=bool)
-    xs, ys = sim.clipped_rug(mask, 2.0)
+    xs, ys = helpers.clipped_rug(mask, 2.0)
     assert xs[0:2] == [0.5, 2.5] and xs[3:5] == [4.5, 5.5]
     assert ys.count(2.0) == 4
 

@@ -421,3 +421,17 @@ def test_angle_degrees():
     assert teaching.angle_degrees(np.zeros(2), np.ones(2)) == 0.0
     for a, b in itertools.product([np.array([3.0, 4.0])], [np.array([6.0, 8.0]), np.array([-3.0, -4.0])]):
         assert teaching.angle_degrees(a, b) in (0.0, 180.0)
+
+
+def test_the_landscape_surface_is_built_once_across_slider_moves():
+    from gradclip.figures import landscape
+    landscape.landscape_layers.cache_clear()
+    demos.run("cliff_methods", {"tau": 1.0})
+    demos.run("cliff_methods", {"tau": 2.0})
+    demos.run("rnn_cliff", {"tau": 2.0})
+    info = landscape.landscape_layers.cache_info()
+    assert (info.misses, info.hits) == (2, 1)      # cliff once, pascanu_rnn once
+
+
+def test_a_non_finite_vector_has_angle_zero():
+    assert teaching.angle_degrees(np.array([np.inf, 1.0]), np.ones(2)) == 0.0

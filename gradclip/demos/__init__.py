@@ -27,6 +27,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+from gradclip.figures.numbers import fmt_number  # noqa: F401 - part of this module's API
+
 __all__ = [
     "Param", "DemoSpec", "DemoOutput", "REGISTRY", "register", "validate", "run",
     "run_iter", "run_json", "fmt_number", "result", "DemoInputError", "layer_key", "dedupe_layers",
@@ -321,33 +323,6 @@ def dedupe_layers(output: dict[str, Any], sent: set[str]) -> tuple[dict[str, Any
     return {**output, "figures": slim_figures}, new
 
 
-def fmt_number(x: Any, digits: int = 3) -> str:
-    """A number for people: 3 significant digits, no 17-digit floats, '∞' for infinity.
-
-    >>> fmt_number(0.000123456), fmt_number(12345.678), fmt_number(float("inf")), fmt_number(3)
-    ('0.000123', '1.23e+04', '∞', '3')
-    """
-    if isinstance(x, bool):
-        return "yes" if x else "no"
-    if isinstance(x, int):
-        return str(x)
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return str(x)
-    if math.isnan(x):
-        return "not a number"
-    if math.isinf(x):
-        return "∞" if x > 0 else "−∞"
-    if x == 0:
-        return "0"
-    if x == int(x) and abs(x) < 1e6:
-        return str(int(x))
-    if 1e-4 <= abs(x) < 1e4:
-        return f"{x:.{digits}g}"
-    return f"{x:.{digits - 1}e}"
-
-
 def result(value: Any, text: str | None = None) -> dict[str, str]:
     """A result field: ``value`` unrounded as a string (``repr`` of a float, 'inf', 'nan',
     'true'/'false', or any text), ``text`` formatted for people.
@@ -382,7 +357,7 @@ def _load_all() -> None:
         return
     _LOADED = True
     import importlib
-    for mod in ("simulator", "teaching", "practice", "monitor"):
+    for mod in ("simulator", "teaching", "teaching_theory", "teaching_rules", "practice", "monitor"):
         try:
             importlib.import_module(f"{__name__}.{mod}")
         except ModuleNotFoundError as exc:

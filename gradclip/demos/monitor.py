@@ -19,7 +19,7 @@ Four demos are registered here:
     of :func:`gradclip.adaptive.suggest_thresholds` with how many steps each would clip.
 
 A streaming demo yields a partial output about every ``CHUNK_SECONDS`` (training and the
-output together), its lines thinned to ``_PARTIAL_POINTS`` points; the numbers and figures of
+output together), its lines thinned to ``PARTIAL_POINTS`` points; the numbers and figures of
 the final output do not depend on that timing.
 
 >>> from gradclip.demos import run
@@ -37,9 +37,13 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from gradclip.demos import DemoInputError, DemoOutput, DemoSpec, Param, fmt_number, register, result
-from gradclip.demos.simulator import clipped_rug, round_sig
+from gradclip.demos import DemoInputError, DemoOutput, DemoSpec, Param, register, result
+from gradclip.demos.training_figures import (METHOD_CHOICES, MAX_POINTS, PARTIAL_POINTS,  # noqa: F401 - re-exported
+                                             layers_figure, loss_figure,
+                                             norm_figure, positive, run_label, update_figure)
 from gradclip.figures import Figure
+from gradclip.figures.helpers import capped_log_range, round_sig
+from gradclip.figures.numbers import fmt_number
 from gradclip.tracker import MAX_ROWS, analyse_norms, parse_norm_log
 from gradclip.train import RunSpec, TrainLog, train_iter
 
@@ -55,10 +59,7 @@ MODEL_CHOICES = (("rnn1", "RNN, 1 layer"), ("rnn2", "RNN, 2 layers"), ("rnn3", "
                  ("mlp", "MLP, 2 layers"))
 TASK_CHOICES = (("adding", "Adding problem (sequences)"), ("temporal_order", "Temporal order (sequences)"),
                 ("regression", "Linear regression, 20 features"))
-METHOD_CHOICES = (("none", "No clipping"), ("norm", "Clip by norm"), ("value", "Clip by value"),
-                  ("agc", "Adaptive (AGC)"), ("autoclip", "AutoClip"), ("zclip", "ZClip"))
 OPTIMIZER_CHOICES = (("sgd", "SGD"), ("momentum", "SGD + momentum 0.9"), ("adam", "Adam"))
-METHOD_LABELS = dict(METHOD_CHOICES)
 MODEL_LABELS = dict(MODEL_CHOICES)
 TASK_LABELS = dict(TASK_CHOICES)
 
@@ -68,223 +69,6 @@ WORKED_RNN_RUNS = (RunSpec("norm", 1.0, 0.05), RunSpec("none", 1.0, 0.05), RunSp
 WORKED_MLP_SETUP = {"model": "mlp", "task": "regression", "steps": 400, "optimizer": "momentum",
                     "momentum": 0.8}
 WORKED_MLP_RUNS = (RunSpec("value", 1.0, 0.07), RunSpec("none", 1.0, 0.07), RunSpec("norm", 1.0, 0.07))
-
-RUN_COLORS = ("s0", "s3", "s2", "s4")
-# Axes stop this many decades above the typical value: a run that blows up leaves the chart
-# at the top instead of squashing every healthy curve into one pixel row.
-_HEADROOM_DECADES = 6
-
-
-# ---------------------------------------------------------------------------------------
-# Figures
-
-
-def _log_range(values: Sequence[np.ndarray], extra: Sequence[float] = (),
-               typical: Sequence[np.ndarray] | None = None) -> tuple[float, float]:
-    """Whole-decade log range over the positive finite values, capped ``_HEADROOM_DECADES``
-    above the median of the ``typical`` values (default: all of them)."""
-    def positive(arrs: Sequence[np.ndarray]) -> np.ndarray:
-        v = np.concatenate([np.asarray(a, dtype=float).ravel() for a in arrs] + [np.zeros(0)])
-        return v[np.isfinite(v) & (v > 0)]
-
-    v = positive(list(values) + [np.asarray(extra, float)])
-    if v.size == 0:
-        return (0.1, 10.0)
-    t = positive(typical) if typical is not None else v
-    lo, hi = float(v.min()), float(v.max())
-    cap = float(np.median(t if t.size else v)) * 10.0 ** _HEADROOM_DECADES
-    hi = min(hi, max(cap, max([e for e in extra if e > 0 and math.isfinite(e)], default=0.0)))
-    lo = min(lo, hi)
-    lo_d, hi_d = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
-    lo_d = max(lo_d, hi_d - 14)
-    if hi_d <= lo_d:
-        hi_d = lo_d + 1
-    return (10.0 ** lo_d, 10.0 ** hi_d)
-
-
-def _thin(values: np.ndarray, hi: float, max_points: int = 800) -> tuple[np.ndarray, np.ndarray]:
-    """A series ready for a log-axis line: thinned, pinned just above the axis, rounded.
-
-    ``values`` may hold several series of one length as rows; each row is thinned as it
-    would be alone."""
-    x, y = _decimate(values, max_points)
-    return x, round_sig(_positive(y, hi * 10).ravel()).reshape(y.shape)
-
-
-def _thin_each(series: Sequence[np.ndarray], hi: float, max_points: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """:func:`_thin` of each series, in one go when they have one length (the runs of a batch do)."""
-    if len({len(v) for v in series}) != 1:
-        return [_thin(v, hi, max_points) for v in series]
-    xs, ys = _thin(np.stack(series), hi, max_points)
-    return list(zip(xs, ys))
-
-
-def _healthy(log: TrainLog, values: np.ndarray) -> np.ndarray:
-    """The values of the steps before the run blew up: what sets the scale of an axis."""
-    at = log.summary.diverged_at
-    return values if at is None else values[: max(at, 1)]
-
-
-def _positive(values: np.ndarray, top: float = math.inf) -> np.ndarray:
-    """For a log axis: zero and negative values become NaN (a break in the line), and values
-    far above the axis (``top``) are pinned there: they are drawn off the chart either way,
-    and huge numbers make the display list slow to round and long to send."""
-    v = np.asarray(values, dtype=float)
-    return np.where(v > 0, np.minimum(v, top), np.nan)
-
-
-_MAX_POINTS = 800                      # per line: more than a 480-px chart can show
-# Per line in a partial output of a streaming demo: two points per pixel pair of a 480-px chart.
-# A partial output is drawn for a tenth of a second; a lighter one is quicker to build, send
-# and draw, which leaves more of the time to the training.
-_PARTIAL_POINTS = 240
-
-
-def _decimate(y: np.ndarray, max_points: int = _MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
-    """Steps and values of a series, thinned to at most ``max_points`` for drawing.
-
-    A long series keeps, from each bucket of consecutive steps, its smallest and its largest
-    value in step order, so spikes and dips survive. Short series pass unchanged.
-
-    >>> x, y = _decimate(np.r_[np.ones(1000), 50.0, np.ones(999)], 100)
-    >>> len(y) <= 100, float(y.max())
-    (True, 50.0)
-    """
-    y = np.asarray(y, dtype=float)
-    n, rows = y.shape[-1], y.shape[:-1]           # several series of one length: the rows
-    if n <= max_points:
-        return np.broadcast_to(np.arange(n), y.shape), y
-    k = math.ceil(n / (max_points // 2))
-    nb = math.ceil(n / k)
-    pad = np.full(rows + (nb * k,), np.nan)
-    pad[..., :n] = y
-    m = pad.reshape(rows + (nb, k))
-    fin = np.isfinite(m)
-    hi = np.argmax(np.where(fin, m, -np.inf), axis=-1)
-    lo = np.argmin(np.where(fin, m, np.inf), axis=-1)
-    first, second = np.minimum(lo, hi), np.maximum(lo, hi)
-    base = np.arange(nb) * k
-    idx = np.stack([base + first, base + second], axis=-1).reshape(rows + (2 * nb,))
-    idx = np.minimum(idx, n - 1)
-    return idx, np.take_along_axis(pad, idx, axis=-1)
-
-
-def _label(log: TrainLog) -> str:
-    if log.method == "none":
-        return "no clipping"
-    tau = fmt_number(log.tau)
-    return {"norm": f"norm, τ = {tau}", "value": f"value, τ = {tau}", "agc": f"AGC, λ = {tau}",
-            "autoclip": f"AutoClip, p = {tau}", "zclip": f"ZClip, z = {tau}"}[log.method]
-
-
-def _mark_divergence(fig: Figure, logs: Sequence[TrainLog], y_top: float) -> None:
-    labelled = False
-    for log in logs:
-        at = log.summary.diverged_at
-        if at is None:
-            continue
-        fig.vline(at, color="danger", dash=[4, 3], width=1.0, label=None if labelled else "blew up")
-        fig.text(at, y_top, f" {_label(log)}: blew up at step {at}", color="danger", size=11)
-        labelled = True
-
-
-def loss_figure(logs: Sequence[TrainLog], steps: int, *, colors: Sequence[str] = RUN_COLORS,
-                max_points: int = _MAX_POINTS) -> Figure:
-    """Training loss per step, log scale, one line per run; a dashed line where a run blew up.
-
-    ``max_points``: at most this many points per line (a long run is thinned, keeping each
-    stretch's smallest and largest value); the same for the other figures."""
-    lo, hi = _log_range([l.loss for l in logs], typical=[_healthy(l, l.loss) for l in logs])
-    fig = Figure(x_range=(0, steps), y_range=(lo, hi), y_log=True, x_label="step", y_label="loss",
-                 title="Loss vs step", legend=len(logs) > 1, width=480, height=280)
-    for log, color, xy in zip(logs, colors, _thin_each([l.loss for l in logs], hi, max_points)):
-        fig.line(*xy, color=color, width=1.6,
-                 label=_label(log), hover=True, hover_names=("step", "loss"))
-    _mark_divergence(fig, logs, hi / 1.6)
-    main = logs[0].summary
-    fig.alt = (f"Training loss per step on a log scale for {len(logs)} run(s); first run from "
-               f"{fmt_number(main.initial_loss)} to {fmt_number(main.final_loss)}.")
-    return fig
-
-
-def norm_figure(logs: Sequence[TrainLog], steps: int, *, colors: Sequence[str] = RUN_COLORS,
-                max_points: int = _MAX_POINTS) -> Figure:
-    """Gradient norm before clipping per step (log scale), each run's threshold, and a rug under
-    the steps where the first run's rule changed the gradient."""
-    taus = [l.tau for l in logs if l.method in ("norm", "value")]
-    lo, hi = _log_range([l.grad_norm for l in logs], extra=taus,
-                        typical=[_healthy(l, l.grad_norm) for l in logs])
-    fig = Figure(x_range=(0, steps), y_range=(lo, hi), y_log=True, x_label="step",
-                 y_label="gradient norm", title="Gradient norm vs step (before clipping)",
-                 legend=True, width=480, height=280)
-    for log, color, xy in zip(logs, colors, _thin_each([l.grad_norm for l in logs], hi, max_points)):
-        fig.line(*xy, color=color, width=1.4,
-                 label=_label(log), hover=True, hover_names=("step", "norm"))
-    drawn: set[float] = set()
-    for log, color in zip(logs, colors):
-        if log.method == "norm" and log.tau not in drawn:
-            drawn.add(log.tau)          # a second threshold is dashed so the two can be told apart
-            fig.hline(log.tau, color="danger", width=1.4, label=f"τ = {fmt_number(log.tau)}",
-                      dash=None if len(drawn) == 1 else [6, 3])
-        elif log.method == "value":
-            # A value bound caps each component; the norm can still exceed it by up to sqrt(P).
-            fig.hline(log.tau, color="danger", width=1.2, dash=[2, 3],
-                      label=f"value bound {fmt_number(log.tau)} (per component)")
-        elif log.method in ("autoclip", "zclip") and log.steps:
-            fig.line(*_thin(log.threshold, hi, max_points), color="danger", width=1.2,
-                     dash=[5, 3], label=f"{METHOD_LABELS[log.method]} threshold")
-    main = logs[0]
-    if main.method != "none" and main.clipped.any():
-        rx, ry = clipped_rug(main.clipped, lo * (hi / lo) ** 0.03)
-        fig.line(rx, ry, color="warn", width=5.0, label=f"clipped steps ({_label(main)})")
-    _mark_divergence(fig, logs, hi / 1.6)
-    s = main.summary
-    fig.alt = (f"Gradient norm before clipping per step, log scale, largest {fmt_number(s.max_grad_norm)}; "
-               f"{s.clip_events} of {main.steps} steps clipped in the first run.")
-    return fig
-
-
-def update_figure(logs: Sequence[TrainLog], steps: int, *, colors: Sequence[str] = RUN_COLORS,
-                  max_points: int = _MAX_POINTS) -> Figure:
-    """Size of each parameter update, ||Δθ||, per step (log scale)."""
-    lo, hi = _log_range([l.update_norm for l in logs], typical=[_healthy(l, l.update_norm) for l in logs])
-    fig = Figure(x_range=(0, steps), y_range=(lo, hi), y_log=True, x_label="step",
-                 y_label="‖Δθ‖", title="Update size vs step", legend=len(logs) > 1,
-                 width=480, height=240)
-    for log, color, xy in zip(logs, colors, _thin_each([l.update_norm for l in logs], hi, max_points)):
-        fig.line(*xy, color=color, width=1.4,
-                 label=_label(log), hover=True, hover_names=("step", "‖Δθ‖"))
-    for log in logs:
-        if log.method == "norm" and log.optimizer == "sgd":
-            # With plain SGD a norm-clipped step is at most lr * tau long.
-            fig.hline(log.lr * log.tau, color="muted", dash=[3, 3], width=1.0,
-                      label=f"η·τ = {fmt_number(log.lr * log.tau)}")
-            break
-    fig.alt = (f"Parameter update size per step, log scale; largest in the first run "
-               f"{fmt_number(float(np.nanmax(logs[0].update_norm)) if logs[0].steps else math.nan)}.")
-    return fig
-
-
-def layers_figure(log: TrainLog, steps: int, *, max_points: int = _MAX_POINTS) -> Figure:
-    """Per-layer gradient norms (before clipping) of one run; a run that blew up is shown up
-    to a little past that step, where its story is."""
-    at = log.summary.diverged_at
-    span = steps if at is None else int(min(steps, max(20, 2 * at + 5)))
-    lo, hi = _log_range([log.layer_norms[:span]], typical=[_healthy(log, log.layer_norms)])
-    fig = Figure(x_range=(0, span), y_range=(lo, hi), y_log=True, x_label="step",
-                 y_label="gradient norm", title=f"Per-layer gradient norm ({_label(log)})",
-                 legend=True, width=480, height=240)
-    n = min(log.steps, span)
-    columns = _thin_each(list(log.layer_norms[:n].T), hi, max_points)
-    for k, (name, xy) in enumerate(zip(log.layer_names, columns)):
-        fig.line(*xy,
-                 color=f"s{k % 6}", width=1.2, label=name, hover=True, hover_names=("step", name))
-    if at is not None:
-        fig.vline(at, color="danger", dash=[4, 3], width=1.0, label="blew up")
-    fig.alt = (f"Gradient norm of each layer per step, log scale, for the run with {_label(log)}"
-               + ("." if at is None else f", up to shortly after it blew up at step {at}."))
-    return fig
-
 
 # ---------------------------------------------------------------------------------------
 # Results
@@ -329,8 +113,8 @@ def _run_results(prefix: str, log: TrainLog) -> dict[str, dict[str, str]]:
 def _training_figures(logs: Sequence[TrainLog], steps: int, layers_of: int, done: bool) -> dict[str, Any]:
     """The four figures of a training demo, as display-list dicts: loss, norm and update size of
     every run, and the per-layer norms of run ``layers_of``; lines thinned to
-    ``_PARTIAL_POINTS`` while the run is in progress (quicker to send and draw), full at the end."""
-    mp = _MAX_POINTS if done else _PARTIAL_POINTS
+    ``PARTIAL_POINTS`` while the run is in progress (quicker to send and draw), full at the end."""
+    mp = MAX_POINTS if done else PARTIAL_POINTS
     return {
         "loss": loss_figure(logs, steps, max_points=mp).to_dict(),
         "norm": norm_figure(logs, steps, max_points=mp).to_dict(),
@@ -358,7 +142,8 @@ def _stream(progress: Iterator, build) -> Iterator[DemoOutput]:
         if prog.done == prog.total:
             break
         now = time.perf_counter()
-        if now - last >= max(CHUNK_SECONDS - cost, cost):
+        # CHUNK_SECONDS = 0 means after every step, however long an output takes.
+        if CHUNK_SECONDS <= 0 or now - last >= max(CHUNK_SECONDS - cost, cost):
             yield build(prog, False)
             last = time.perf_counter()
             cost = last - now
@@ -403,13 +188,13 @@ def _monitor(params: dict[str, Any]) -> Iterator[DemoOutput]:
             o = logs[1]
             res["other_final_loss"] = result(o.summary.final_loss)
             res["other_diverged"] = _diverged_text(o)
-            res["other_label"] = result(o.method, _label(o))
+            res["other_label"] = result(o.method, run_label(o))
         else:
             for key in ("other_final_loss", "other_diverged", "other_label"):
                 res[key] = result("", "— (compare is off)")
         s = m.summary
         state = "training" if not done else ("blew up" if s.diverged else "finished")
-        desc = (f"{MODEL_LABELS[model]} on {TASK_LABELS[task]}, {_label(m)}: {state} after "
+        desc = (f"{MODEL_LABELS[model]} on {TASK_LABELS[task]}, {run_label(m)}: {state} after "
                 f"{prog.done} of {steps} steps; {s.clip_events} steps clipped; loss "
                 f"{fmt_number(s.initial_loss)} to {fmt_number(s.final_loss)}.")
         return DemoOutput(figures=figures, results=res, description=desc, done=done,
@@ -478,7 +263,7 @@ def _worked(params: dict[str, Any], setup: dict[str, Any], runs: Sequence[RunSpe
         res["steps_done"] = result(prog.done, f"{prog.done} of {steps}")
         res["seconds"] = result(round(time.perf_counter() - started, 3),
                                 f"{time.perf_counter() - started:.2f} s")
-        verdicts = "; ".join(f"{_label(l)}: " + ("blew up" if l.summary.diverged else "stable") for l in logs)
+        verdicts = "; ".join(f"{run_label(l)}: " + ("blew up" if l.summary.diverged else "stable") for l in logs)
         return DemoOutput(figures=figures, results=res, done=done,
                           description=f"{what}, seed {params['seed']}, after {prog.done} of {steps} steps: {verdicts}.")
 
@@ -570,19 +355,19 @@ def _envelope(x: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
 def _series_figure(x: np.ndarray, suggestions) -> Figure:
     steps = x.size
     taus = [s.tau for s in suggestions if math.isfinite(s.tau) and s.rule in ("p90", "p99", "zclip", "autoclip")]
-    lo, hi = _log_range([x], extra=taus)
+    lo, hi = capped_log_range([x], extra=taus)
     fig = Figure(x_range=(0, max(steps - 1, 1)), y_range=(lo, hi), y_log=True, x_label="step",
                  y_label="gradient norm", title="Gradient norm per step", legend=True,
                  width=560, height=300)
     if steps <= _SERIES_POINTS:
-        fig.line(np.arange(steps), round_sig(_positive(x)), color="s0", width=1.2, label="norm",
+        fig.line(np.arange(steps), round_sig(positive(x)), color="s0", width=1.2, label="norm",
                  hover=True, hover_names=("step", "norm"))
     else:
         at, bmin, bmax = _envelope(x, _SERIES_POINTS // 2)
-        fig.line(at, round_sig(_positive(bmax)), color="s0", width=1.2,
+        fig.line(at, round_sig(positive(bmax)), color="s0", width=1.2,
                  label=f"largest per {steps // (_SERIES_POINTS // 2):,} steps", hover=True,
                  hover_names=("step", "max norm"))
-        fig.line(at, round_sig(_positive(bmin)), color="muted", width=1.0, label="smallest",
+        fig.line(at, round_sig(positive(bmin)), color="muted", width=1.0, label="smallest",
                  hover=True, hover_names=("step", "min norm"))
     for s in suggestions:
         if s.rule in ("p90", "p99", "autoclip", "zclip") and math.isfinite(s.tau) and s.tau > 0:

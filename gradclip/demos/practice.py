@@ -6,6 +6,8 @@ The few inputs that are not a landscape (the gradients of a toy transformer, a c
 recurrent Jacobians, a log of gradient norms) are made by the small pure functions at the
 top of this module, so tests can check them on their own. The trajectory, loss and norm
 figures reuse the simulator's drawing functions, so a run looks the same on every page.
+The inputs are made in :mod:`gradclip.demos.practice_inputs`; the figures of the sweeps and
+the framework comparison in :mod:`gradclip.demos.practice_figures`.
 
 Demos registered here:
 
@@ -25,21 +27,26 @@ Demos registered here:
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from gradclip.adaptive import adaptive_grad_clip, autoclip_threshold, zclip_series
+from gradclip.adaptive import autoclip_threshold, zclip_series
 from gradclip.clipping import (NonFiniteNormError, clip_by_global_norm, clip_by_norm,
-                               clip_by_norm_per_tensor, clip_by_value, clip_grad_norm,
-                               clip_grad_value, global_norm)
-from gradclip.demos import DemoOutput, DemoSpec, Param, fmt_number, register, result
-from gradclip.demos.simulator import (METHOD_COLORS, METHOD_LABELS, OUTCOME_COLORS,
-                                      OUTCOME_LABELS, contour_figure, loss_figure, norm_figure,
-                                      round_sig, start_point, summary_results)
-from gradclip.figures import Figure
+                               clip_by_norm_per_tensor, clip_grad_norm, clip_grad_value, global_norm)
+from gradclip.demos import DemoOutput, DemoSpec, Param, register, result
+from gradclip.demos.practice_calls import API_FUNCTIONS, api_call, python_literal, tensors_text, two_tensors
+from gradclip.demos.practice_figures import (CALIBRATION, LR_GRID, TAU_GRID, clip_events_figure, excess,
+                                             framework_bars_figure,
+                                             lr_sweep_figure, norm_log_figures, norm_series_figure,
+                                             tau_sweep_figure, tensor_bars_figure, vanishing_figure)
+from gradclip.demos.practice_inputs import (TRANSFORMER_TENSORS, ToyGradients, max_step,  # noqa: F401 - re-exported
+                                            backprop_chain, longest_streak, step_lengths,
+                                            synthetic_norm_log, toy_transformer_gradients)
+from gradclip.demos.run_figures import (METHOD_COLORS, METHOD_LABELS, contour_figure, loss_figure, norm_figure,
+                                        start_point, summary_results)
+from gradclip.demos.teaching_theory import angle_degrees
+from gradclip.figures.numbers import count_share_text, fmt_number
 from gradclip.landscapes import LANDSCAPES
 from gradclip.simulate import METHODS, OPTIMIZERS, Run, simulate, simulate_batch
 
@@ -48,219 +55,9 @@ __all__ = [
     "longest_streak", "step_lengths", "TRANSFORMER_TENSORS", "TAU_GRID", "LR_GRID",
 ]
 
-# ---------------------------------------------------------------------------------------
-# Pure helpers
-
-
-def longest_streak(mask: Any) -> int:
-    """The length of the longest run of consecutive ``True`` values.
-
-    >>> longest_streak([True, False, True, True, True, False])
-    3
-    >>> longest_streak([])
-    0
-    """
-    m = np.asarray(mask, dtype=bool).astype(np.int8)
-    if m.size == 0 or not m.any():
-        return 0
-    edges = np.diff(np.concatenate([[0], m, [0]]))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    return int((ends - starts).max())
-
-
-def step_lengths(positions: Any) -> np.ndarray:
-    """Length of every step of a trajectory, :math:`\\lVert\\theta_{t+1} - \\theta_t\\rVert`
-    (NaN after a run stopped).
-
-    >>> step_lengths(np.array([[0.0, 0.0], [3.0, 4.0], [3.0, 5.0]])).tolist()
-    [5.0, 1.0]
-    """
-    p = np.asarray(positions, dtype=float)
-    return np.sqrt((np.diff(p, axis=0) ** 2).sum(axis=-1))
-
-
-def _max_step(positions: np.ndarray) -> float:
-    s = step_lengths(positions)
-    s = s[np.isfinite(s)]
-    return float(s.max()) if s.size else 0.0
-
-
-# The tensors of one block of a small transformer: (name, number of entries, typical norm).
-# The sizes follow a width-8 block with a 4x MLP and a 32-token vocabulary; the typical
-# norms make the global norm settle near 0.6 after the early phase.
-TRANSFORMER_TENSORS: tuple[tuple[str, int, float], ...] = (
-    ("embed", 256, 0.20), ("attn.q", 64, 0.10), ("attn.k", 64, 0.10), ("attn.v", 64, 0.18),
-    ("attn.o", 64, 0.18), ("mlp.1", 256, 0.28), ("mlp.2", 256, 0.26),
-    ("norm", 8, 0.05), ("head", 256, 0.30),
-)
-
-
-@dataclass(frozen=True)
-class ToyGradients:
-    """Per-step gradients of the toy transformer.
-
-    Attributes
-    ----------
-    names : tuple of str
-        Tensor names, in order.
-    grads : tuple of ndarray
-        One array per tensor, shape ``(steps, size)``: row t is that tensor's gradient at step t.
-    spike_steps : ndarray of int
-        The steps where one tensor spiked.
-    spike_tensor : ndarray of int
-        Which tensor spiked at each of those steps.
-    """
-
-    names: tuple[str, ...]
-    grads: tuple[np.ndarray, ...]
-    spike_steps: np.ndarray
-    spike_tensor: np.ndarray
-
-    @property
-    def steps(self) -> int:
-        return int(self.grads[0].shape[0])
-
-    def at(self, t: int) -> list[np.ndarray]:
-        """The list of tensors of step ``t`` (what a framework's clipping function receives)."""
-        return [g[t] for g in self.grads]
-
-    def flat(self) -> np.ndarray:
-        """All tensors side by side, shape ``(steps, total size)``: one long vector per step."""
-        return np.concatenate(self.grads, axis=1)
-
-
-def toy_transformer_gradients(steps: int = 300, *, spike: float = 50.0, spike_rate: float = 0.02,
-                              spike_tensor: int | None = None, seed: int = 0) -> ToyGradients:
-    """Synthetic per-step gradients with the tensor layout of a small transformer block.
-
-    Tensor i at step t is a random direction scaled to norm
-    :math:`n_i \\, (1 + 4 e^{-t/25}) \\, e^{0.15 z}` with :math:`z \\sim N(0, 1)`: large after
-    initialisation, then settling. On each step after the first 40, with probability
-    ``spike_rate``, one tensor (``spike_tensor``, or a random one when ``None``) is
-    multiplied by ``spike``.
-
-    Parameters
-    ----------
-    steps : int, >= 1
-    spike : float, >= 1
-        The size of a spike, as a factor on the tensor's usual norm.
-    spike_rate : float in [0, 1]
-    spike_tensor : int or None
-        Index into :data:`TRANSFORMER_TENSORS`.
-    seed : int, >= 0
-
-    Examples
-    --------
-    >>> g = toy_transformer_gradients(100, spike_rate=0.0)
-    >>> g.steps, len(g.names), g.spike_steps.size
-    (100, 9, 0)
-    """
-    if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps!r}")
-    if not spike >= 1:
-        raise ValueError(f"spike must be >= 1, got {spike!r}")
-    if not 0 <= spike_rate <= 1:
-        raise ValueError(f"spike_rate must be in [0, 1], got {spike_rate!r}")
-    n = len(TRANSFORMER_TENSORS)
-    if spike_tensor is not None and not 0 <= spike_tensor < n:
-        raise ValueError(f"spike_tensor must be an index from 0 to {n - 1} or None, got {spike_tensor!r}")
-    rng = np.random.default_rng(seed)
-    t = np.arange(steps)
-    early = 1.0 + 4.0 * np.exp(-t / 25.0)
-    jitter = np.exp(0.15 * rng.normal(size=(n, steps)))
-    spiking = (rng.random(steps) < spike_rate) & (t >= 40)
-    who = rng.integers(0, n, size=steps) if spike_tensor is None else np.full(steps, spike_tensor)
-    grads = []
-    for i, (_, size, typical) in enumerate(TRANSFORMER_TENSORS):
-        d = rng.normal(size=(steps, size))
-        d /= np.sqrt((d * d).sum(axis=1, keepdims=True))
-        scale = typical * early * jitter[i] * np.where(spiking & (who == i), spike, 1.0)
-        grads.append(d * scale[:, None])
-    steps_idx = np.flatnonzero(spiking)
-    return ToyGradients(names=tuple(name for name, _, _ in TRANSFORMER_TENSORS), grads=tuple(grads),
-                        spike_steps=steps_idx, spike_tensor=who[steps_idx])
-
-
-def backprop_chain(rho: float, length: int, *, hidden: int = 16, seed: int = 0) -> np.ndarray:
-    """A gradient carried back through ``length`` steps of a linear recurrence.
-
-    With :math:`W = \\rho Q` (:math:`Q` a fixed random orthogonal matrix) and a unit vector
-    :math:`g_T`, row k is :math:`g_{T-k} = (W^\\top)^k g_T`, so
-    :math:`\\lVert g_{T-k} \\rVert = \\rho^k` exactly.
-
-    Returns
-    -------
-    ndarray, shape (length + 1, hidden)
-
-    Examples
-    --------
-    >>> G = backprop_chain(0.5, 3)
-    >>> np.round(np.linalg.norm(G, axis=1), 12).tolist()
-    [1.0, 0.5, 0.25, 0.125]
-    """
-    if not rho > 0:
-        raise ValueError(f"rho must be > 0, got {rho!r}")
-    if length < 0:
-        raise ValueError(f"length must be >= 0, got {length!r}")
-    rng = np.random.default_rng(seed)
-    q, r = np.linalg.qr(rng.normal(size=(hidden, hidden)))
-    q = q * np.sign(np.diag(r))
-    g = rng.normal(size=hidden)
-    g /= np.linalg.norm(g)
-    out = np.empty((length + 1, hidden))
-    out[0] = g
-    wt = rho * q.T
-    for k in range(1, length + 1):
-        out[k] = wt @ out[k - 1]
-    return out
-
-
-def synthetic_norm_log(steps: int = 400, *, shift_at: int = 250, shift: float = 4.0,
-                       spike_rate: float = 0.02, seed: int = 0) -> np.ndarray:
-    """A log of gradient norms: steady noise, rare spikes, and a lasting level shift.
-
-    :math:`n_t = e^{0.2 z_t} \\cdot (\\text{shift if } t \\ge \\text{shift\\_at}) \\cdot
-    (\\text{spike of 5 to 50 with probability spike\\_rate})`.
-
-    >>> x = synthetic_norm_log(300, shift_at=200, shift=10.0, spike_rate=0.0)
-    >>> bool(np.median(x[200:]) > 5 * np.median(x[:200]))
-    True
-    """
-    if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps!r}")
-    if not shift > 0:
-        raise ValueError(f"shift must be > 0, got {shift!r}")
-    if not 0 <= spike_rate <= 1:
-        raise ValueError(f"spike_rate must be in [0, 1], got {spike_rate!r}")
-    rng = np.random.default_rng(seed)
-    t = np.arange(steps)
-    base = np.exp(0.2 * rng.normal(size=steps))
-    level = np.where(t >= shift_at, shift, 1.0)
-    spikes = np.where(rng.random(steps) < spike_rate,
-                      np.exp(rng.uniform(math.log(5.0), math.log(50.0), steps)), 1.0)
-    return base * level * spikes
-
-
-def _log_range(values: Any, extra: tuple[float, ...] = (), floor: float = 1e-12) -> tuple[float, float]:
-    """Whole decades around the positive finite values (and ``extra``), at least one decade."""
-    v = np.asarray(values, dtype=float).ravel()
-    v = np.concatenate([v[np.isfinite(v) & (v > 0)], [e for e in extra if e > 0 and math.isfinite(e)]])
-    if v.size == 0:
-        return (0.1, 10.0)
-    hi = float(v.max())
-    lo = max(float(v.min()), hi * floor)
-    lo_d, hi_d = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
-    if hi_d <= lo_d:
-        hi_d = lo_d + 1
-    return (10.0 ** lo_d, 10.0 ** hi_d)
-
 
 def _verdict(run: Run) -> dict[str, str]:
     return summary_results(run)["verdict"]
-
-
-def _pct(count: int, total: int) -> str:
-    return f"{count} of {total} ({100.0 * count / total:.0f}%)" if total else "0"
 
 
 # ---------------------------------------------------------------------------------------
@@ -282,7 +79,7 @@ def _compute_rnn(p: dict[str, Any]) -> DemoOutput:
         "loss": loss_figure(runs, compare=True).to_dict(),
         "norm": norm_figure(runs, tau, compare=True).to_dict(),
     }
-    long_plain, long_clip = _max_step(plain.positions), _max_step(clipped.positions)
+    long_plain, long_clip = max_step(plain.positions), max_step(clipped.positions)
     results = {
         "verdict_none": _verdict(plain),
         "verdict_norm": _verdict(clipped),
@@ -290,7 +87,7 @@ def _compute_rnn(p: dict[str, Any]) -> DemoOutput:
         "step_none": result(long_plain),
         "step_norm": result(long_clip, f"{fmt_number(long_clip)} (cap η·τ = {fmt_number(lr * tau)})"),
         "clip_events": result(int(clipped.summary.clip_events),
-                              _pct(int(clipped.summary.clip_events), int(clipped.steps))),
+                              count_share_text(int(clipped.summary.clip_events), int(clipped.steps))),
     }
     desc = (f"One-unit recurrent net from ({fmt_number(start[0])}, {fmt_number(start[1])}): without "
             f"clipping the longest step is {fmt_number(long_plain)} and the run "
@@ -325,24 +122,6 @@ _TENSOR_CHOICES = (("random", "a random tensor"),) + tuple(
     (name, name) for name, _, _ in TRANSFORMER_TENSORS)
 
 
-def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:
-    """Angle between two vectors in degrees, rounded to 1e-6 (0 when either is zero or not finite).
-
-    Computed as :math:`2 \\operatorname{atan2}(\\lVert u - v \\rVert, \\lVert u + v \\rVert)` with unit
-    vectors u, v: accurate for tiny angles, where ``acos`` of a rounded cosine is not (so two
-    parallel vectors give 0 on every platform, not rounding noise).
-
-    >>> _angle_deg(np.array([1.0, 0.0]), np.array([0.0, 2.0]))
-    90.0
-    """
-    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
-    if not (na > 0 and nb > 0 and math.isfinite(na) and math.isfinite(nb)):
-        return 0.0
-    u, v = a / na, b / nb
-    angle = 2.0 * math.atan2(float(np.linalg.norm(u - v)), float(np.linalg.norm(u + v)))
-    return round(math.degrees(angle), 6)
-
-
 def _degrees(a: float) -> str:
     """An angle for people; below 0.001 degrees it is rounding noise, shown as 0."""
     return "0°" if a < 1e-3 else f"{a:.3g}°"
@@ -362,16 +141,7 @@ def _compute_transformer(p: dict[str, Any]) -> DemoOutput:
     was_clipped = raw > tau
     steps = toy.steps
     x = np.arange(steps)
-
-    lo, hi = _log_range(np.r_[raw, after], extra=(tau,))
-    series = Figure(x_range=(0, steps - 1), y_range=(lo, hi), y_log=True, x_label="step",
-                    y_label="global gradient norm", title="Global norm per step",
-                    legend=True, width=480, height=300)
-    series.line(x, round_sig(raw), color=METHOD_COLORS["none"], width=1.4, label="before clipping",
-                hover=True, hover_names=("step", "norm"))
-    series.line(x, round_sig(after), color=METHOD_COLORS["norm"], width=1.6,
-                label="after clip_grad_norm_", hover=True, hover_names=("step", "norm"))
-    series.hline(tau, color="danger", label=f"τ = {fmt_number(tau)}")
+    series = norm_series_figure(raw, after, tau)
 
     k = int(np.argmax(raw))
     step_grads = toy.at(k)
@@ -381,30 +151,16 @@ def _compute_transformer(p: dict[str, Any]) -> DemoOutput:
     n_raw = np.array([global_norm([g]) for g in step_grads])
     n_glob = np.array([global_norm([g]) for g in global_out])
     n_per = np.array([global_norm([g]) for g in per_out])
-    blo, bhi = _log_range(np.r_[n_raw, n_glob, n_per], extra=(tau,))
-    bars = Figure(x_range=(-0.6, len(names) - 0.4), y_range=(blo, bhi), y_log=True,
-                  x_label="tensor", y_label="tensor gradient norm",
-                  title=f"Step {k}: each tensor before and after", legend=True, width=480, height=300)
-    idx = np.arange(len(names))
-    for j, (vals, color, label) in enumerate((
-            (n_raw, METHOD_COLORS["none"], "raw"),
-            (n_glob, METHOD_COLORS["norm"], "global (PyTorch, optax)"),
-            (n_per, METHOD_COLORS["value"], "per tensor (Keras clipnorm)"))):
-        x0 = idx - 0.39 + 0.26 * j
-        bars.rects(round_sig(x0), round_sig(x0 + 0.24), [blo] * len(names), round_sig(vals), fill=color)
-        bars.points([], [], color=color, size=5, label=label)
-    for i, name in enumerate(names):
-        bars.text(i, bhi / 1.6, name.removeprefix("attn."), anchor="middle", size=10, color="muted")
-    bars.hline(tau, color="danger", dash=[4, 3], label=f"τ = {fmt_number(tau)}")
+    bars = tensor_bars_figure(names, n_raw, n_glob, n_per, tau, k)
 
     raw_vec = np.concatenate(step_grads)
-    ang_per = _angle_deg(np.concatenate(per_out), raw_vec)
-    ang_glob = _angle_deg(np.concatenate(global_out), raw_vec)
+    ang_per = angle_degrees(np.concatenate(per_out), raw_vec, decimals=6)
+    ang_glob = angle_degrees(np.concatenate(global_out), raw_vec, decimals=6)
     late = x >= 100
     results = {
-        "clipped": result(int(was_clipped.sum()), _pct(int(was_clipped.sum()), steps)),
+        "clipped": result(int(was_clipped.sum()), count_share_text(int(was_clipped.sum()), steps)),
         "clipped_late": result(int(was_clipped[late].sum()),
-                               _pct(int(was_clipped[late].sum()), int(late.sum()))),
+                               count_share_text(int(was_clipped[late].sum()), int(late.sum()))),
         "max_norm": result(float(total), f"{fmt_number(float(total))} at step {k}"),
         "coef": result(float(n_glob.sum() / n_raw.sum()) if n_raw.sum() else 1.0),
         "angle_global": result(ang_glob, _degrees(ang_glob)),
@@ -453,7 +209,7 @@ def _compute_policy(p: dict[str, Any]) -> DemoOutput:
         "final_none": summary_results(plain)["final_loss"],
         "final_norm": summary_results(clipped)["final_loss"],
         "clip_events": result(int(clipped.summary.clip_events),
-                              _pct(int(clipped.summary.clip_events), steps)),
+                              count_share_text(int(clipped.summary.clip_events), steps)),
     }
     desc = (f"Bowl with {bad} bad batches in {steps} steps: without clipping the final loss is "
             f"{results['final_none']['text']}, with norm clipping at τ = {fmt_number(tau)} it is "
@@ -488,7 +244,7 @@ def _compute_step_limiter(p: dict[str, Any]) -> DemoOutput:
     runs = simulate_batch(land.name, ["norm", "none"], tau=tau, lr=lr, steps=int(p["steps"]),
                           start=start).runs()
     clipped, plain = runs
-    long_plain, long_clip = _max_step(plain.positions), _max_step(clipped.positions)
+    long_plain, long_clip = max_step(plain.positions), max_step(clipped.positions)
     results = {
         "verdict_none": _verdict(plain),
         "verdict_norm": _verdict(clipped),
@@ -536,20 +292,7 @@ def _compute_vanishing(p: dict[str, Any]) -> DemoOutput:
     C = clip_by_norm(G, tau, axis=-1)
     after = np.sqrt((C * C).sum(axis=1))
     acted = raw > tau
-    k = np.arange(length + 1)
-    lo, hi = _log_range(np.r_[raw, after], extra=(tau,), floor=1e-300)
-    fig = Figure(x_range=(0, max(length, 1)), y_range=(lo, hi), y_log=True,
-                 x_label="steps back in time k", y_label="norm of the gradient reaching step T − k",
-                 title=f"ρ = {fmt_number(rho)}: backpropagated gradient norm", legend=True,
-                 width=480, height=320)
-    fig.line(k, round_sig(raw), color=METHOD_COLORS["none"], width=3.0, label="raw",
-             hover=True, hover_names=("k", "norm"))
-    fig.line(k, round_sig(after), color=METHOD_COLORS["norm"], width=1.8, dash=[6, 4],
-             label="after clip_by_norm", hover=True, hover_names=("k", "norm"))
-    fig.hline(tau, color="danger", label=f"τ = {fmt_number(tau)}")
-    fig.alt = (f"Norm of the backpropagated gradient over {length} steps with spectral radius "
-               f"{fmt_number(rho)}: from 1 to {fmt_number(float(raw[-1]))}; after clipping "
-               f"{fmt_number(float(after[-1]))}.")
+    fig = vanishing_figure(raw, after, tau, rho, length)
     ratio = float(after[-1] / raw[-1]) if raw[-1] > 0 else 1.0
     results = {
         "raw_last": result(float(raw[-1])),
@@ -578,25 +321,7 @@ register(DemoSpec(
 ))
 
 
-TAU_GRID = np.geomspace(1e-3, 1e2, 31)
-LR_GRID = np.geomspace(1e-3, 5.0, 29)
 _SWEEP_LANDSCAPES = tuple((n, LANDSCAPES[n].title) for n in ("cliff", "ravine", "rosenbrock", "spiky"))
-
-
-def _excess(final: np.ndarray, min_value: float) -> np.ndarray:
-    """Final loss above the minimum, floored for a log axis; inf stays inf."""
-    return np.where(np.isfinite(final), np.maximum(final - min_value, 1e-12), np.inf)
-
-
-def _outcome_points(fig: Figure, x: np.ndarray, y: np.ndarray, codes: np.ndarray, top: float) -> None:
-    """Points coloured by verdict; a diverged run (infinite loss) sits at the top of the plot."""
-    for code, color in OUTCOME_COLORS.items():
-        sel = codes == code
-        if not sel.any():
-            continue
-        yy = np.where(np.isfinite(y[sel]), y[sel], top)
-        fig.points(round_sig(x[sel]), round_sig(yy), color=color, size=4 if code != "diverged" else 5,
-                   label=OUTCOME_LABELS[code])
 
 
 def _compute_tau_small(p: dict[str, Any]) -> DemoOutput:
@@ -604,21 +329,11 @@ def _compute_tau_small(p: dict[str, Any]) -> DemoOutput:
     tau, lr, steps = float(p["tau"]), float(p["lr"]), int(p["steps"])
     taus = np.r_[TAU_GRID, tau]
     batch = simulate_batch(land.name, "norm", tau=taus, lr=lr, steps=steps)
-    ex = _excess(batch.final_loss, land.min_value)
+    ex = excess(batch.final_loss, land.min_value)
     grid_ex, grid_codes = ex[:-1], batch.codes[:-1]
     ok = np.isfinite(grid_ex)
     best = int(np.argmin(np.where(ok, grid_ex, np.inf))) if ok.any() else 0
-    lo, hi = _log_range(ex, floor=1e-14)
-    fig = Figure(x_range=(TAU_GRID[0], TAU_GRID[-1]), y_range=(lo, hi), x_log=True, y_log=True,
-                 x_label="clip threshold τ", y_label=f"final loss − minimum after {steps} steps",
-                 title=f"{land.title}: final loss against τ", legend=True, width=480, height=320)
-    fig.line(TAU_GRID, round_sig(np.where(ok, grid_ex, np.nan)), color="muted", width=1.0)
-    _outcome_points(fig, TAU_GRID, grid_ex, grid_codes, hi)
-    chosen_y = ex[-1] if np.isfinite(ex[-1]) else hi
-    fig.marker(tau, float(chosen_y), shape="star", color="fg", size=9, label=f"your τ = {fmt_number(tau)}")
-    fig.alt = (f"Final loss against tau on {land.title}: smallest near tau = "
-               f"{fmt_number(float(TAU_GRID[best]))}; at tau = {fmt_number(tau)} it is "
-               f"{fmt_number(float(ex[-1]))}.")
+    fig = tau_sweep_figure(land, ex, grid_codes, tau, steps, best)
     runs = [batch.run(len(taus) - 1), batch.run(best)]
     curves = loss_figure(runs, compare=False)
     # Two runs of the same method: relabel and recolour them by their threshold.
@@ -632,7 +347,7 @@ def _compute_tau_small(p: dict[str, Any]) -> DemoOutput:
         "final_loss": summary_results(chosen)["final_loss"],
         "verdict": _verdict(chosen),
         "clip_events": result(int(chosen.summary.clip_events),
-                              _pct(int(chosen.summary.clip_events), steps)),
+                              count_share_text(int(chosen.summary.clip_events), steps)),
         "best_tau": result(float(TAU_GRID[best])),
         "best_loss": summary_results(batch.run(best))["final_loss"],
     }
@@ -668,26 +383,9 @@ def _compute_lr(p: dict[str, Any]) -> DemoOutput:
     batch = simulate_batch(land.name, np.array(["norm", "none"])[:, None], tau=tau, lr=lrs[None, :],
                            steps=steps)
     n = lrs.size
-    ex = _excess(batch.final_loss, land.min_value).reshape(2, n)
+    ex = excess(batch.final_loss, land.min_value).reshape(2, n)
     codes = batch.codes.reshape(2, n)
-    lo, hi = _log_range(ex, floor=1e-14)
-    fig = Figure(x_range=(LR_GRID[0], LR_GRID[-1]), y_range=(lo, hi), x_log=True, y_log=True,
-                 x_label="learning rate η", y_label=f"final loss − minimum after {steps} steps",
-                 title=f"{land.title}: final loss against η", legend=True, width=480, height=320)
-    for row, method in enumerate(("none", "norm")):
-        i = 1 if method == "none" else 0
-        y = np.where(np.isfinite(ex[i, :-1]), ex[i, :-1], hi)
-        fig.line(LR_GRID, round_sig(y), color=METHOD_COLORS[method], width=2.0,
-                 label=METHOD_LABELS[method], hover=True, hover_names=("η", "final loss"))
-        div = codes[i, :-1] == "diverged"
-        if div.any():
-            fig.points(round_sig(LR_GRID[div]), [hi] * int(div.sum()), color="danger", size=4,
-                       label="diverged" if method == "none" else None)
-    osc = codes[0, :-1] == "oscillating"
-    if osc.any():
-        fig.points(round_sig(LR_GRID[osc]), round_sig(ex[0, :-1][osc]), color="warn",
-                   size=4, label="clipped run oscillating")
-    fig.vline(lr, color="fg", dash=[4, 3], label=f"your η = {fmt_number(lr)}")
+    fig = lr_sweep_figure(land, ex, codes, lr, tau, steps)
     runs = [batch.run(n - 1), batch.run(2 * n - 1)]     # the chosen lr: norm, then none
     clipped, plain = runs
     healthy = np.flatnonzero(codes[0, :-1] == "healthy")
@@ -699,8 +397,6 @@ def _compute_lr(p: dict[str, Any]) -> DemoOutput:
         "largest_ok": (result(float(LR_GRID[healthy.max()])) if healthy.size
                        else {"value": "none", "text": "none on the grid"}),
     }
-    fig.alt = (f"Final loss against learning rate on {land.title}, with and without clipping at "
-               f"tau {fmt_number(tau)}.")
     desc = (f"{land.title}, τ = {fmt_number(tau)}, η = {fmt_number(lr)}: clipped run "
             f"{results['verdict_norm']['value']}, unclipped run {results['verdict_none']['value']}.")
     return DemoOutput(figures={"sweep": fig.to_dict(),
@@ -742,18 +438,11 @@ def _compute_reader(p: dict[str, Any]) -> DemoOutput:
     s = run.summary
     taken = steps if s.diverged_at is None else int(s.diverged_at)
     clipped = run.clipped[:taken]
-    cum = np.cumsum(clipped)
-    x = np.arange(1, taken + 1)
-    ev = Figure(x_range=(0, steps), y_range=(0, max(1, taken)), x_label="step",
-                y_label="clip events so far", title="Clip events, counted", legend=True,
-                width=480, height=260)
-    ev.line([0, taken], [0, taken], color="muted", dash=[4, 4], width=1.0, label="every step clipped")
-    ev.line(np.r_[0, x], np.r_[0, cum], color=METHOD_COLORS["norm"], width=2.0, label="this run",
-            hover=True, hover_names=("step", "events"))
+    ev = clip_events_figure(clipped, steps)
     idx = np.flatnonzero(clipped)
     streak = longest_streak(clipped)
     results = {
-        "clip_events": result(int(s.clip_events), _pct(int(s.clip_events), taken)),
+        "clip_events": result(int(s.clip_events), count_share_text(int(s.clip_events), taken)),
         "streak": result(streak, f"{streak} steps"),
         "first": (result(int(idx[0]) + 1, f"step {int(idx[0]) + 1}") if idx.size
                   else {"value": "none", "text": "never"}),
@@ -790,15 +479,6 @@ register(DemoSpec(
 
 
 LOG_STEPS = 300     # length of the synthetic norm log
-CALIBRATION = 100   # steps of the log used to set the fixed threshold
-ROLL = 25           # window of the rolling clip share
-
-
-def _rolling_share(mask: np.ndarray, window: int = ROLL) -> np.ndarray:
-    c = np.cumsum(np.r_[0, mask.astype(float)])
-    out = np.full(mask.size, np.nan)
-    out[window - 1:] = (c[window:] - c[:-window]) / window
-    return out
 
 
 def _compute_sustained(p: dict[str, Any]) -> DemoOutput:
@@ -813,24 +493,7 @@ def _compute_sustained(p: dict[str, Any]) -> DemoOutput:
     z = zclip_series(norms)
     fixed_mask = norms > tau
     t = np.arange(steps)
-    lo, hi = _log_range(np.r_[norms, tau], floor=1e-6)
-    log = Figure(x_range=(0, steps - 1), y_range=(lo, hi), y_log=True, x_label="step",
-                 y_label="gradient norm", title="A log of gradient norms", legend=True,
-                 width=480, height=300)
-    log.line(t, round_sig(norms), color="s0", width=1.2, label="norm", hover=True,
-             hover_names=("step", "norm"))
-    log.line(t, round_sig(np.where(np.isfinite(z.threshold), z.threshold, np.nan)), color="s2",
-             width=1.6, dash=[5, 3], label="ZClip threshold")
-    log.hline(tau, color="danger", label=f"fixed τ = p{fmt_number(pct)} of steps 1–{CALIBRATION}")
-    if shift_at < steps:
-        log.vline(shift_at, color="muted", dash=[3, 3], label="level shift")
-    share = Figure(x_range=(0, steps - 1), y_range=(0, 1), x_label="step",
-                   y_label=f"share of the last {ROLL} steps clipped", title="How much is clipped",
-                   legend=True, width=480, height=240)
-    share.line(t, round_sig(_rolling_share(fixed_mask)), color="danger", width=2.0, label="fixed τ")
-    share.line(t, round_sig(_rolling_share(z.clipped)), color="s2", width=2.0, label="ZClip")
-    if shift_at < steps:
-        share.vline(shift_at, color="muted", dash=[3, 3])
+    log, share = norm_log_figures(norms, z, fixed_mask, tau, pct, shift_at)
     before = (t >= CALIBRATION) & (t < shift_at)
     after = t >= shift_at
 
@@ -838,7 +501,7 @@ def _compute_sustained(p: dict[str, Any]) -> DemoOutput:
         if not where.any():
             return {"value": "none", "text": "no steps"}
         k = int(mask[where].sum())
-        return result(k / int(where.sum()), _pct(k, int(where.sum())))
+        return result(k / int(where.sum()), count_share_text(k, int(where.sum())))
 
     streak = longest_streak(fixed_mask)
     results = {
@@ -879,67 +542,9 @@ register(DemoSpec(
 # Framework recipes, Python and the API reference
 
 
-def _vector_text(arrays: list[np.ndarray]) -> str:
-    def one(v: float) -> str:
-        if math.isnan(v):
-            return "NaN"
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return f"{v:.4g}"
-    return "  ".join("[" + ", ".join(one(float(v)) for v in a.ravel()) + "]" for a in arrays)
-
-
-def _two_tensors(p: dict[str, Any]) -> list[np.ndarray]:
-    g1 = np.array([float(p["g1a"]), float(p["g1b"])])
-    g2 = np.array([float(p["g2a"]), float(p["g2b"])])
-    special = p.get("special", "none")
-    if special == "inf":
-        g1[0] = np.inf
-    elif special == "nan":
-        g1[0] = np.nan
-    return [g1, g2]
-
-
-_ENTRY_LABELS = ("g1[0]", "g1[1]", "g2[0]", "g2[1]")
-
-
-def _bars_figure(series: list[tuple[str, str, list[np.ndarray]]], title: str, tau: float | None) -> Figure:
-    """Grouped bars, one group per gradient entry, one bar per series (label, colour, arrays).
-    Non-finite entries are written as text at the axis instead of a bar."""
-    vals = np.array([np.concatenate(a) for _, _, a in series])      # (series, 4)
-    finite = vals[np.isfinite(vals)]
-    extra = [] if tau is None else [tau, -tau]
-    lo = min([0.0, *finite.tolist(), *extra])
-    hi = max([0.0, *finite.tolist(), *extra])
-    span = (hi - lo) or 1.0
-    # Room below for the entry names, above for the tallest bar.
-    lo, hi = lo - 0.18 * span, hi + 0.1 * span
-    fig = Figure(x_range=(-0.6, 3.6), y_range=(lo, hi), x_label="gradient entry",
-                 y_label="value", title=title, legend=True, width=480, height=320)
-    ns = len(series)
-    w = 0.8 / ns
-    for j, (label, color, _) in enumerate(series):
-        x0 = np.arange(4) - 0.4 + j * w
-        v = vals[j]
-        ok = np.isfinite(v)
-        fig.rects(round_sig(x0[ok]), round_sig(x0[ok] + w * 0.9), [0.0] * int(ok.sum()),
-                  round_sig(v[ok]), fill=color)
-        fig.points([], [], color=color, size=5, label=label)
-        for i in np.flatnonzero(~ok).tolist():
-            fig.text(float(x0[i] + w / 2), 0.06 * span, "NaN" if math.isnan(v[i]) else "inf",
-                     anchor="middle", size=10, color=color)
-    fig.hline(0.0, color="muted", width=1.0)
-    if tau is not None:
-        fig.hline(tau, color="danger", dash=[4, 3], width=1.0, label=f"±τ = {fmt_number(tau)}")
-        fig.hline(-tau, color="danger", dash=[4, 3], width=1.0)
-    for i, name in enumerate(_ENTRY_LABELS):
-        fig.text(i, lo + 0.06 * span, name, anchor="middle", size=10, color="muted")
-    return fig
-
-
 def _compute_frameworks(p: dict[str, Any]) -> DemoOutput:
     tau = float(p["tau"])
-    grads = _two_tensors(p)
+    grads = two_tensors(p)
     torch_out, total = clip_grad_norm(grads, tau)
     try:
         clip_grad_norm(grads, tau, error_if_nonfinite=True)
@@ -953,17 +558,17 @@ def _compute_frameworks(p: dict[str, Any]) -> DemoOutput:
         "optax": clip_by_global_norm(grads, tau, convention="optax"),
         "value": clip_grad_value(grads, tau),
     }
-    results = {k: {"value": _vector_text(v), "text": _vector_text(v)} for k, v in outs.items()}
+    results = {k: {"value": tensors_text(v), "text": tensors_text(v)} for k, v in outs.items()}
     results["global_norm"] = result(float(total))
     results["strict"] = {"value": strict, "text": strict}
-    fig = _bars_figure([
+    fig = framework_bars_figure([
         ("raw", METHOD_COLORS["none"], grads),
         ("PyTorch clip_grad_norm_", "s0", outs["pytorch"]),
         ("Keras clipnorm", "s2", outs["keras_clipnorm"]),
         ("optax clip_by_global_norm", "s5", outs["optax"]),
         ("clip by value (all three)", "s4", outs["value"]),
     ], f"Two tensors clipped at τ = {fmt_number(tau)}", None)
-    desc = (f"Gradients {_vector_text(grads)} with global norm {fmt_number(float(total))}, threshold "
+    desc = (f"Gradients {tensors_text(grads)} with global norm {fmt_number(float(total))}, threshold "
             f"{fmt_number(tau)}: PyTorch gives {results['pytorch']['text']}, Keras clipnorm "
             f"{results['keras_clipnorm']['text']}, optax {results['optax']['text']}.")
     return DemoOutput(figures={"bars": fig.to_dict()}, results=results, description=desc)
@@ -995,16 +600,11 @@ register(DemoSpec(
 ))
 
 
-def _python_literal(x: float) -> str:
-    s = repr(float(f"{x:.4g}"))
-    return s
-
-
 def _compute_python(p: dict[str, Any]) -> DemoOutput:
     args = dict(landscape=p["landscape"], method=p["method"], tau=float(p["tau"]),
                 lr=float(p["lr"]), steps=int(p["steps"]), optimizer=p["optimizer"])
     run = simulate(**args)
-    tau_s, lr_s = _python_literal(args["tau"]), _python_literal(args["lr"])
+    tau_s, lr_s = python_literal(args["tau"]), python_literal(args["lr"])
     code = (f'gradclip.simulate("{args["landscape"]}", method="{args["method"]}", tau={tau_s}, '
             f'lr={lr_s}, steps={args["steps"]}, optimizer="{args["optimizer"]}")')
     cli = (f'gradclip simulate --landscape {args["landscape"]} --method {args["method"]} '
@@ -1039,64 +639,23 @@ register(DemoSpec(
 ))
 
 
-# The parameters AGC compares against: one weight tensor per gradient tensor.
-_AGC_PARAMS = [np.array([1.0, -2.0]), np.array([0.5, 0.5])]
-
-_API_FUNCTIONS = (
-    ("clip_by_norm", "clip_by_norm(g, tau)"),
-    ("clip_by_value", "clip_by_value(g, tau)"),
-    ("clip_grad_norm", "clip_grad_norm(grads, tau)"),
-    ("clip_grad_value", "clip_grad_value(grads, tau)"),
-    ("clip_by_norm_per_tensor", "clip_by_norm_per_tensor(grads, tau)"),
-    ("clip_by_global_norm", "clip_by_global_norm(grads, tau)"),
-    ("adaptive_grad_clip", "adaptive_grad_clip(grads, params, tau)"),
-)
-
-
-def _call(name: str, grads: list[np.ndarray], tau: float) -> tuple[str, list[np.ndarray], str]:
-    """(code, returned arrays, note) for one API function on the two tensors."""
-    t = _python_literal(tau)
-    g = "[" + ", ".join("np.array([" + ", ".join(f"{v:.4g}" for v in a) + "])" for a in grads) + "]"
-    if name == "clip_by_norm":
-        flat = np.concatenate(grads)
-        out = clip_by_norm(flat, tau)
-        return f"gradclip.clip_by_norm(np.concatenate({g}), {t})", np.split(out, [2]), "one vector"
-    if name == "clip_by_value":
-        flat = np.concatenate(grads)
-        out = clip_by_value(flat, tau)
-        return f"gradclip.clip_by_value(np.concatenate({g}), {t})", np.split(out, [2]), "one vector"
-    if name == "clip_grad_norm":
-        out, total = clip_grad_norm(grads, tau)
-        return (f"clipped, total = gradclip.clip_grad_norm({g}, {t})", out,
-                f"total = {fmt_number(float(total))}")
-    if name == "clip_grad_value":
-        return f"gradclip.clip_grad_value({g}, {t})", clip_grad_value(grads, tau), ""
-    if name == "clip_by_norm_per_tensor":
-        return f"gradclip.clip_by_norm_per_tensor({g}, {t})", clip_by_norm_per_tensor(grads, tau), ""
-    if name == "clip_by_global_norm":
-        return f"gradclip.clip_by_global_norm({g}, {t})", clip_by_global_norm(grads, tau), ""
-    params = "[np.array([1.0, -2.0]), np.array([0.5, 0.5])]"
-    out = adaptive_grad_clip(grads, _AGC_PARAMS, clipping=tau)
-    return f"gradclip.adaptive_grad_clip({g}, {params}, clipping={t})", list(out), "clipping = τ"
-
-
 def _compute_api(p: dict[str, Any]) -> DemoOutput:
     tau = float(p["tau"])
-    grads = _two_tensors(p)
-    code, out, note = _call(p["function"], grads, tau)
-    text = _vector_text(out) + (f"   ({note})" if note else "")
-    fig = _bars_figure([("input", METHOD_COLORS["none"], grads), ("returned", "s0", out)],
+    grads = two_tensors(p)
+    code, out, note = api_call(p["function"], grads, tau)
+    text = tensors_text(out) + (f"   ({note})" if note else "")
+    fig = framework_bars_figure([("input", METHOD_COLORS["none"], grads), ("returned", "s0", out)],
                        p["function"], tau if p["function"] in ("clip_by_value", "clip_grad_value") else None)
     return DemoOutput(figures={"bars": fig.to_dict()},
                       results={"code": {"value": code, "text": code},
-                               "returned": {"value": _vector_text(out), "text": text}},
+                               "returned": {"value": tensors_text(out), "text": text}},
                       description=f"{code} returns {text}.")
 
 
 register(DemoSpec(
     name="api_clip",
     title="Call a clipping function",
-    params=(Param("function", "choice", "clip_grad_norm", "Function", choices=_API_FUNCTIONS),
+    params=(Param("function", "choice", "clip_grad_norm", "Function", choices=API_FUNCTIONS),
             Param("tau", "float", 1.0, "Threshold", min=0.01, max=100.0, log=True)) + _ENTRY_PARAMS,
     compute=_compute_api,
     results=(("code", "Call"), ("returned", "Returns")),

@@ -1,20 +1,20 @@
 """Demos for the teaching pages (Learn: why gradients explode, theory, conversation, FAQ).
 
+The teaching demos live in three modules, one per group:
+
+* this one, why gradients explode: ``jacobian_product`` (norm of a product of recurrent
+  Jacobians against sequence length) and ``rnn_cliff`` (the one-unit RNN loss surface of
+  Pascanu et al. with plain and clipped descent);
+* :mod:`gradclip.demos.teaching_theory`, one gradient clipped: ``clip_vector``,
+  ``global_norm_tensors``;
+* :mod:`gradclip.demos.teaching_rules`, the rules compared: ``cliff_methods``, ``agc_units``,
+  ``adaptive_thresholds``, ``tau_from_norms``.
+
 Each demo is a :class:`~gradclip.demos.DemoSpec` registered at import. The numerical
-work lives in small pure functions at the top of this module (arrays in, arrays or
-dataclasses out) so the tests can check them directly; the ``_compute_*`` functions
-only turn their results into display lists and result fields.
-
-Demos registered here:
-
-``jacobian_product``   norm of a product of recurrent Jacobians against sequence length
-``rnn_cliff``          the one-unit RNN loss surface of Pascanu et al. with plain and clipped descent
-``clip_vector``        a draggable 2-D gradient, clipped by norm and by value
-``global_norm_tensors`` global-norm, per-tensor and value clipping of several tensors
-``agc_units``          adaptive gradient clipping (AGC) of one layer, unit by unit
-``adaptive_thresholds`` fixed, AutoClip and ZClip thresholds following a norm series
-``cliff_methods``      no clipping, norm clipping and value clipping on the cliff landscape
-``tau_from_norms``     choosing a threshold from the distribution of observed norms
+work lives in small pure functions (arrays in, arrays or dataclasses out) so the tests can
+check them directly; the ``_compute_*`` functions only turn their results into display
+lists and result fields. This module also re-exports the other two modules' public
+functions, their older import path.
 """
 
 from __future__ import annotations
@@ -25,14 +25,18 @@ from typing import Any
 
 import numpy as np
 
-from gradclip.adaptive import (ZClip, adaptive_grad_clip, autoclip_series, suggest_thresholds,
-                               unitwise_norm, zclip_series)
-from gradclip.clipping import (clip_by_global_norm, clip_by_norm, clip_by_norm_per_tensor,
-                               clip_by_value, clip_grad_value, global_norm)
-from gradclip.demos import DemoOutput, DemoSpec, Param, fmt_number, register, result
+from gradclip.demos import DemoOutput, DemoSpec, Param, register, result
+from gradclip.demos.run_figures import batch_verdict_text
+from gradclip.demos.teaching_rules import NormSeries, example_layer, synthetic_norms  # noqa: F401 - re-exported
+from gradclip.demos.teaching_theory import angle_degrees, example_gradients  # noqa: F401 - re-exported
 from gradclip.figures import Figure
-from gradclip.landscapes import LANDSCAPES, Landscape
-from gradclip.simulate import RunBatch, simulate_batch
+from gradclip.figures.helpers import padded_log_range
+from gradclip.figures.landscape import TEACHING_SURFACE, add_landscape
+from gradclip.figures.numbers import fmt_number, prose_number
+from gradclip.figures.numbers import vector_text as _vec_text  # noqa: F401 - the tests' name
+from gradclip.figures.paths import finite_path
+from gradclip.landscapes import LANDSCAPES
+from gradclip.simulate import simulate_batch
 
 __all__ = [
     "JacobianProducts", "jacobian_product_norms", "recurrent_matrices", "angle_degrees",
@@ -173,160 +177,47 @@ def jacobian_product_norms(rho: float, length: int, *, hidden: int = 16, runs: i
     if max_points < 2:
         raise ValueError(f"max_points must be >= 2, got {max_points!r}")
     w = recurrent_matrices(rho, hidden, runs, kind, seed)
-    rng = np.random.default_rng(seed + 1)
-    eye = np.broadcast_to(np.eye(hidden), w.shape)
-    if tanh:
-        # Forward pass: the Jacobian at step t needs the activation h_t.
-        x = rng.normal(scale=input_scale, size=(length, runs, hidden))
-        h = np.zeros((runs, hidden))
-        deriv = np.empty((length, runs, hidden))
-        for t in range(length):
-            h = np.tanh((w @ h[:, :, None])[:, :, 0] + x[t])
-            deriv[t] = 1.0 - h * h
+    deriv = _tanh_derivatives(w, length, input_scale, np.random.default_rng(seed + 1)) if tanh else None
     steps = np.unique(np.linspace(1, length, min(length, max_points)).round().astype(int))
+    prods = _backward_products(w, deriv, steps, length)
+    return JacobianProducts(steps=steps, norms=_spectral_norms(prods), rho=float(rho))
+
+
+def _tanh_derivatives(w: np.ndarray, length: int, input_scale: float, rng: np.random.Generator) -> np.ndarray:
+    """Forward pass of :math:`h_t = \\tanh(W h_{t-1} + x_t)`: :math:`\\sigma'(a_t) = 1 - h_t^2`,
+    shape ``(length, runs, hidden)`` (the Jacobian at step t needs the activation h_t)."""
+    runs, hidden = w.shape[0], w.shape[1]
+    x = rng.normal(scale=input_scale, size=(length, runs, hidden))
+    h = np.zeros((runs, hidden))
+    deriv = np.empty((length, runs, hidden))
+    for t in range(length):
+        h = np.tanh((w @ h[:, :, None])[:, :, 0] + x[t])
+        deriv[t] = 1.0 - h * h
+    return deriv
+
+
+def _backward_products(w: np.ndarray, deriv: np.ndarray | None, steps: np.ndarray, length: int) -> np.ndarray:
+    """The products :math:`J_T J_{T-1} \\cdots J_{T-k+1}` at each k in ``steps``, shape
+    ``(runs, len(steps), hidden, hidden)``; ``deriv`` None means no nonlinearity."""
     want = np.zeros(length + 1, dtype=bool)
     want[steps] = True
-    prod = eye.copy()
+    prod = np.broadcast_to(np.eye(w.shape[-1]), w.shape).copy()
     kept = []
-    # Backward pass: multiply in J_T first, then J_{T-1}, ... as BPTT does.
+    # Multiply in J_T first, then J_{T-1}, ... as backpropagation through time does.
     for k in range(1, length + 1):
-        j = w if not tanh else deriv[length - k][:, :, None] * w
+        j = w if deriv is None else deriv[length - k][:, :, None] * w
         prod = prod @ j
         if want[k]:
             kept.append(prod)
-    prods = np.stack(kept, axis=1)
-    # ‖P‖₂ = sqrt(largest eigenvalue of PᵀP); eigvalsh of the symmetric product is cheaper
-    # than a full SVD and exact enough for a log-scale plot.
+    return np.stack(kept, axis=1)
+
+
+def _spectral_norms(prods: np.ndarray) -> np.ndarray:
+    """:math:`\\lVert P \\rVert_2` of each matrix in the last two axes."""
+    # sqrt(largest eigenvalue of PᵀP): eigvalsh of the symmetric product is cheaper than a
+    # full SVD and exact enough for a log-scale plot.
     gram = np.swapaxes(prods, -1, -2) @ prods
-    norms = np.sqrt(np.maximum(np.linalg.eigvalsh(gram)[..., -1], 0.0))
-    return JacobianProducts(steps=steps, norms=norms, rho=float(rho))
-
-
-def angle_degrees(a: np.ndarray, b: np.ndarray) -> float:
-    """Angle between two vectors in degrees; 0 when either is the zero vector.
-
-    .. math:: \\angle(a, b) = 2 \\arctan \\frac{\\lVert \\lVert a\\rVert b - \\lVert b\\rVert a \\rVert}
-              {\\lVert \\lVert a\\rVert b + \\lVert b\\rVert a \\rVert}
-
-    (Kahan's form: unlike :math:`\\arccos` of the cosine it stays accurate for nearly
-    parallel vectors, so a rescaled vector reads exactly 0°.)
-
-    >>> angle_degrees(np.array([1.0, 0.0]), np.array([1.0, 1.0]))
-    45.0
-    """
-    a = np.asarray(a, dtype=float).ravel()
-    b = np.asarray(b, dtype=float).ravel()
-    na, nb = np.linalg.norm(a), np.linalg.norm(b)
-    if na == 0 or nb == 0:
-        return 0.0
-    u, v = na * b, nb * a
-    return round(math.degrees(2.0 * math.atan2(np.linalg.norm(u - v), np.linalg.norm(u + v))), 10)
-
-
-@dataclass(frozen=True)
-class NormSeries:
-    """A synthetic log of gradient norms.
-
-    Attributes
-    ----------
-    norms : ndarray, shape (steps,)
-        The global gradient norm of every step, before clipping.
-    spike : ndarray of bool, shape (steps,)
-        True on the steps that received a spike.
-    """
-
-    norms: np.ndarray
-    spike: np.ndarray
-
-
-def synthetic_norms(steps: int = 400, *, spike_rate: float = 0.02, spike_size: float = 20.0,
-                    noise: float = 0.35, seed: int = 0) -> NormSeries:
-    """A plausible series of gradient norms: a slowly decaying baseline, log-normal noise, rare spikes.
-
-    .. math::
-
-        n_t = b_t \\, e^{\\,\\text{noise}\\cdot z_t} \\, (1 + s_t),\\qquad
-        b_t = 0.6 + 1.4\\, e^{-t/150},\\qquad z_t \\sim N(0, 1),
-
-    where :math:`s_t = \\text{spike\\_size} \\cdot u_t` (:math:`u_t \\sim U(0.5, 1.5)`) on a
-    random fraction ``spike_rate`` of the steps and 0 elsewhere.
-
-    Parameters
-    ----------
-    steps : int
-        Length of the series, 10 .. 5000.
-    spike_rate : float
-        Probability of a spike at each step, 0 .. 0.5.
-    spike_size : float
-        Typical spike height as a multiple of the baseline, >= 0.
-    noise : float
-        Standard deviation of the log-normal noise, >= 0.
-    seed : int
-
-    Returns
-    -------
-    NormSeries
-
-    Examples
-    --------
-    >>> s = synthetic_norms(100, spike_rate=0.0, noise=0.0)
-    >>> float(s.norms[0]), int(s.spike.sum())
-    (2.0, 0)
-    """
-    if not 10 <= steps <= 5000:
-        raise ValueError(f"steps must be in 10 .. 5000, got {steps!r}")
-    if not 0 <= spike_rate <= 0.5:
-        raise ValueError(f"spike_rate must be in 0 .. 0.5, got {spike_rate!r}")
-    if spike_size < 0:
-        raise ValueError(f"spike_size must be >= 0, got {spike_size!r}")
-    if noise < 0:
-        raise ValueError(f"noise must be >= 0, got {noise!r}")
-    rng = np.random.default_rng(seed)
-    t = np.arange(steps)
-    base = 0.6 + 1.4 * np.exp(-t / 150.0)
-    z = rng.normal(size=steps)
-    spike = rng.random(steps) < spike_rate
-    height = spike * spike_size * rng.uniform(0.5, 1.5, size=steps)
-    return NormSeries(norms=base * np.exp(noise * z) * (1.0 + height), spike=spike)
-
-
-# ---------------------------------------------------------------------------------------
-# Small display helpers
-# ---------------------------------------------------------------------------------------
-
-def _log_range(values: np.ndarray, lo_floor: float = 1e-300, pad: float = 2.0) -> tuple[float, float]:
-    """A log-axis range that holds every finite positive value with a little room."""
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v) & (v > lo_floor)]
-    if v.size == 0:
-        return (0.1, 10.0)
-    lo, hi = float(v.min()) / pad, float(v.max()) * pad
-    if hi / lo < 100:  # at least two decades, so the axis has ticks to read
-        mid = math.sqrt(lo * hi)
-        lo, hi = mid / 10, mid * 10
-    return (lo, hi)
-
-
-def _vec_text(v: np.ndarray) -> str:
-    return "(" + ", ".join(fmt_number(float(x)) for x in np.ravel(v)) + ")"
-
-
-_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def _sci(x: float) -> str:
-    """A number for a sentence: :func:`fmt_number`, but powers of ten as ``8.28 × 10⁷``.
-
-    Prose quotes these results (``{gc:…}``), and ``8.28e+07`` reads like program output.
-
-    >>> _sci(82817974.5), _sci(6.6e-7), _sci(304.48)
-    ('8.28 × 10⁷', '6.6 × 10⁻⁷', '304')
-    """
-    if not math.isfinite(x) or x == 0 or 1e-4 <= abs(x) < 1e4:
-        return fmt_number(x)
-    mantissa, exponent = f"{x:.2e}".split("e")
-    mantissa = mantissa.rstrip("0").rstrip(".")
-    return f"{mantissa} × 10{str(int(exponent)).translate(_SUPERSCRIPT)}"
+    return np.sqrt(np.maximum(np.linalg.eigvalsh(gram)[..., -1], 0.0))
 
 
 # ---------------------------------------------------------------------------------------
@@ -347,7 +238,7 @@ def _compute_jacobian_product(p: dict[str, Any]) -> DemoOutput:
     k = out.steps
     med, lo, hi = out.median, out.norms.min(axis=0), out.norms.max(axis=0)
     ref = rho ** k.astype(float)
-    y_range = _log_range(np.concatenate([lo, hi, ref, [1.0]]))
+    y_range = padded_log_range(np.concatenate([lo, hi, ref, [1.0]]))
     fig = Figure(x_range=(0, max(length, 2)), y_range=y_range, y_log=True,
                  x_label="steps back in time k", y_label="‖∂h_T / ∂h_(T−k)‖₂",
                  title="Norm of the product of k Jacobians", legend=True,
@@ -371,8 +262,8 @@ def _compute_jacobian_product(p: dict[str, Any]) -> DemoOutput:
     return DemoOutput(
         figures={"norms": fig.to_dict()},
         results={
-            "norm_T": result(final, _sci(final)),
-            "rho_T": result(rho ** length, _sci(rho ** length)),
+            "norm_T": result(final, prose_number(final)),
+            "rho_T": result(rho ** length, prose_number(rho ** length)),
             "rate": result(rate),
             "trend": result(trend),
             "norm_first": result(float(full_median[0])),
@@ -380,7 +271,7 @@ def _compute_jacobian_product(p: dict[str, Any]) -> DemoOutput:
                              if below.size else {"value": "none", "text": "never"}),
         },
         description=(f"With spectral radius {fmt_number(rho)} over {length} steps the median "
-                     f"norm of the Jacobian product is {_sci(final)}: it {trend}."),
+                     f"norm of the Jacobian product is {prose_number(final)}: it {trend}."),
     )
 
 
@@ -412,223 +303,32 @@ register(DemoSpec(
 
 
 # ---------------------------------------------------------------------------------------
-# 2. Theory: one 2-D gradient, clipped two ways
-# ---------------------------------------------------------------------------------------
-
-_PLANE = 8.0  # the drag area is [-8, 8]²: large enough for gradients well outside the ball
-
-
-def _compute_clip_vector(p: dict[str, Any]) -> DemoOutput:
-    g = np.array([float(p["gx"]), float(p["gy"])])
-    tau, lr = float(p["tau"]), float(p["lr"])
-    by_norm = clip_by_norm(g, tau)
-    by_value = clip_by_value(g, tau)
-    raw_norm = float(np.linalg.norm(g))
-    norm_n, value_n = float(np.linalg.norm(by_norm)), float(np.linalg.norm(by_value))
-    a_norm, a_value = angle_degrees(g, by_norm), angle_degrees(g, by_value)
-    fig = Figure(x_range=(-_PLANE, _PLANE), y_range=(-_PLANE, _PLANE), aspect_equal=True,
-                 width=420, height=420, x_label="g₁", y_label="g₂", legend=True,
-                 title="Drag the gradient g",
-                 alt=(f"The gradient ({fmt_number(g[0])}, {fmt_number(g[1])}) with the ball and "
-                      f"box of size {fmt_number(tau)} and its two clipped versions."))
-    fig.hline(0.0, color="grid", width=1.0).vline(0.0, color="grid", width=1.0)
-    fig.circle(0.0, 0.0, tau, color="s0", dash=[5, 4])
-    fig.line([-tau, tau, tau, -tau, -tau], [-tau, -tau, tau, tau, -tau], color="s1",
-             width=1.5, dash=[2, 3], label="box |gᵢ| ≤ τ")
-    fig.arrow(0.0, 0.0, g[0], g[1], color="fg", width=2.0, label="raw g")
-    fig.arrow(0.0, 0.0, by_value[0], by_value[1], color="s1", width=3.0, label="clipped by value")
-    fig.arrow(0.0, 0.0, by_norm[0], by_norm[1], color="s0", width=3.0, label="clipped by norm")
-    fig.text(tau * 0.72, -tau * 0.72 - 0.5, "‖g‖ = τ", color="s0", anchor="start", size=11)
-    fig.handle(g[0], g[1], ("gx", "gy"))
-    clipped = "yes" if raw_norm > tau else "no"
-    return DemoOutput(
-        figures={"plane": fig.to_dict()},
-        results={
-            "raw_norm": result(raw_norm),
-            "clipped": result(raw_norm > tau, clipped),
-            "norm_vec": result(_vec_text(by_norm)),
-            "norm_norm": result(norm_n),
-            "value_vec": result(_vec_text(by_value)),
-            "value_norm": result(value_n),
-            "angle_norm": result(a_norm, f"{fmt_number(a_norm)}°"),
-            "angle_value": result(a_value, f"{fmt_number(a_value)}°"),
-            "step_norm": result(lr * norm_n),
-            "step_value": result(lr * value_n),
-            "step_bound": result(lr * tau),
-        },
-        description=(f"Gradient of norm {fmt_number(raw_norm)} with threshold {fmt_number(tau)}: "
-                     f"clipping by norm gives {_vec_text(by_norm)} at 0 degrees; clipping by "
-                     f"value gives {_vec_text(by_value)}, turned by {fmt_number(a_value)} degrees."),
-    )
-
-
-register(DemoSpec(
-    name="clip_vector",
-    title="Clip by norm and clip by value, side by side",
-    params=(
-        Param("tau", "float", 2.0, "Threshold τ", min=0.2, max=6.0, step=0.05),
-        Param("lr", "float", 0.1, "Learning rate η", min=0.001, max=1.0, log=True,
-              help="Only scales the step lengths in the results."),
-        Param("gx", "hidden", 6.0, "g₁", min=-_PLANE, max=_PLANE),
-        Param("gy", "hidden", 2.5, "g₂", min=-_PLANE, max=_PLANE),
-    ),
-    compute=_compute_clip_vector,
-    results=(("raw_norm", "Raw norm ‖g‖"), ("clipped", "Above τ?"),
-             ("norm_vec", "Clipped by norm"), ("norm_norm", "Norm after norm clipping"),
-             ("angle_norm", "Turn by norm clipping"),
-             ("value_vec", "Clipped by value"), ("value_norm", "Norm after value clipping"),
-             ("angle_value", "Turn by value clipping"),
-             ("step_norm", "Step length, norm clipping"),
-             ("step_value", "Step length, value clipping"), ("step_bound", "Bound ητ")),
-    figures=(("plane", "Dashed circle: the ball ‖g‖ ≤ τ. Dotted square: the box "
-                       "|gᵢ| ≤ τ. Drag the tip of the raw gradient g."),),
-))
-
-
-# ---------------------------------------------------------------------------------------
-# 2b. Theory: global norm over several tensors
-# ---------------------------------------------------------------------------------------
-
-_TENSORS = (("embedding", (8, 4), 0.10), ("hidden", (16, 16), 0.05), ("output", (4, 8), 0.09))
-
-
-def example_gradients(spike: float = 1.0, seed: int = 0) -> list[np.ndarray]:
-    """Three gradient tensors of a small network; the hidden layer's is multiplied by ``spike``.
-
-    Entries are drawn from :math:`N(0, s_j^2)` with a fixed scale :math:`s_j` per tensor, so
-    without a spike the tensors' norms are about 0.57, 0.8 and 0.51.
-
-    >>> [g.shape for g in example_gradients()]
-    [(8, 4), (16, 16), (4, 8)]
-    """
-    if not spike > 0:
-        raise ValueError(f"spike must be > 0, got {spike!r}")
-    rng = np.random.default_rng(seed)
-    grads = [rng.normal(scale=s, size=shape) for _, shape, s in _TENSORS]
-    grads[1] = grads[1] * spike
-    return grads
-
-
-def _cosine(a: list[np.ndarray], b: list[np.ndarray]) -> float:
-    va = np.concatenate([x.ravel() for x in a])
-    vb = np.concatenate([x.ravel() for x in b])
-    den = float(np.linalg.norm(va) * np.linalg.norm(vb))
-    return float(va @ vb) / den if den > 0 else 1.0
-
-
-def _compute_global_norm(p: dict[str, Any]) -> DemoOutput:
-    tau, spike, value = float(p["tau"]), float(p["spike"]), float(p["clip_value"])
-    raw = example_gradients(spike, int(p["seed"]))
-    rules = {
-        "raw": raw,
-        "global": clip_by_global_norm(raw, tau),
-        "per_tensor": clip_by_norm_per_tensor(raw, tau),
-        "value": clip_grad_value(raw, value),
-    }
-    labels = {"raw": "raw gradient", "global": "global norm ≤ τ",
-              "per_tensor": "each tensor ≤ τ", "value": "each entry ≤ clip value"}
-    colors = {"raw": "fg", "global": "s0", "per_tensor": "s2", "value": "s1"}
-    norms = {k: np.array([np.linalg.norm(g) for g in v]) for k, v in rules.items()}
-    x = np.arange(1, len(_TENSORS) + 1)
-    y_range = _log_range(np.concatenate([*norms.values(), [tau]]), pad=3.0)
-    # (0.3, 3.9) at this width gives ticks at exactly 1, 2, 3, under the three tensors.
-    fig = Figure(x_range=(0.3, len(_TENSORS) + 0.9), y_range=y_range, y_log=True,
-                 x_label="tensor", y_label="norm of the tensor's gradient", legend=True,
-                 title="Per-tensor norms before and after clipping",
-                 alt=(f"Norms of three gradient tensors with a hidden-layer spike of "
-                      f"{fmt_number(spike)}, raw and after three clipping rules."))
-    fig.hline(tau, color="muted", width=1.0, dash=[5, 4], label="τ")
-    for k, n in norms.items():
-        fig.line(x, n, color=colors[k], width=2.5 if k != "raw" else 2.0, label=labels[k],
-                 dash=[6, 3] if k == "raw" else None, hover=True, hover_names=("tensor", "norm"))
-        fig.points(x, n, color=colors[k], size=4.0)
-    for i, (name, _, _) in enumerate(_TENSORS):
-        fig.text(i + 1, y_range[0] * 1.3, name, color="muted", anchor="middle", size=11)
-    g_raw = float(global_norm(raw))
-    scale = min(1.0, tau / g_raw) if g_raw > 0 else 1.0
-    res = {
-        "global_raw": result(g_raw),
-        "scale": result(scale),
-    }
-    for k in ("global", "per_tensor", "value"):
-        res[f"norm_{k}"] = result(float(global_norm(rules[k])))
-        res[f"cos_{k}"] = result(_cosine(raw, rules[k]), f"{_cosine(raw, rules[k]):.4f}")
-    return DemoOutput(
-        figures={"tensors": fig.to_dict()}, results=res,
-        description=(f"Raw global norm {fmt_number(g_raw)}; global clipping keeps the direction "
-                     f"(cosine {res['cos_global']['text']}), per-tensor clipping gives cosine "
-                     f"{res['cos_per_tensor']['text']}, value clipping {res['cos_value']['text']}."),
-    )
-
-
-register(DemoSpec(
-    name="global_norm_tensors",
-    title="One norm for all tensors, or one per tensor?",
-    params=(
-        Param("spike", "float", 20.0, "Spike in the hidden layer (×)", min=0.1, max=1000.0,
-              log=True, help="Multiplies the hidden layer's gradient."),
-        Param("tau", "float", 1.0, "Norm threshold τ", min=0.05, max=20.0, log=True),
-        Param("clip_value", "float", 0.1, "Value threshold", min=0.005, max=2.0, log=True,
-              help="For clipping by value: each entry is clamped to ± this."),
-        Param("seed", "int", 0, "Random seed", min=0, max=999, step=1),
-    ),
-    compute=_compute_global_norm,
-    results=(("global_raw", "Raw global norm"), ("scale", "Global factor min(1, τ/‖g‖)"),
-             ("norm_global", "Global norm after global clipping"),
-             ("cos_global", "Cosine to raw: global"),
-             ("norm_per_tensor", "Global norm after per-tensor clipping"),
-             ("cos_per_tensor", "Cosine to raw: per tensor"),
-             ("norm_value", "Global norm after value clipping"),
-             ("cos_value", "Cosine to raw: by value")),
-    figures=(("tensors", "On a log axis, global clipping moves the raw profile down without "
-                         "changing its shape; the other rules reshape it."),),
-))
-
-
-# ---------------------------------------------------------------------------------------
-# Loss-surface figures (shared by rnn_cliff and cliff_methods)
-# ---------------------------------------------------------------------------------------
-
-def _surface(land: Landscape, fig: Figure, n: int = 61, levels: int = 12) -> None:
-    """Add a shaded raster of log(1 + loss) and contour lines of the landscape's view to ``fig``."""
-    X, Y, Z = land.grid(n)
-    # log(1 + f) keeps the cliff's huge values from washing out the valley floor.
-    S = np.log1p(np.where(np.isfinite(Z), np.maximum(Z - land.min_value, 0.0), np.nan))
-    top = float(np.nanmax(S)) if np.isfinite(S).any() else 1.0
-    x0, x1, y0, y1 = land.view
-    fig.raster(S / (top or 1.0), x_range=(x0, x1), y_range=(y0, y1), cmap="loss", decimals=2)
-    try:
-        from contourpy import contour_generator
-    except ImportError:  # pragma: no cover - the figures extra is missing: shading only
-        return
-    gen = contour_generator(X, Y, S, line_type="Separate")
-    paths = []
-    for level in np.linspace(0.0, top, levels + 2)[1:-1]:
-        for seg in gen.lines(float(level)):
-            if len(seg) >= 2:
-                paths.append((seg[:, 0], seg[:, 1]))
-    fig.contours(paths, color="grid", width=0.8, decimals=3)
-
-
-def _path_xy(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A run's path without the NaN rows after divergence (the last finite row is the edge)."""
-    keep = np.isfinite(positions).all(axis=1)
-    return positions[keep, 0], positions[keep, 1]
-
-
-def _verdict_text(batch: RunBatch, i: int) -> str:
-    s = batch.summary(i)
-    if s.diverged:
-        return f"diverged at step {s.diverged_at}"
-    return s.verdict.code.replace("_", "-")   # over_clipped -> "over-clipped"
-
-
-# ---------------------------------------------------------------------------------------
 # 1b. Why gradients explode: the one-unit RNN cliff
 # ---------------------------------------------------------------------------------------
 
 _RNN = "pascanu_rnn"
 _RNN_START = (5.25, -3.25)  # from here one plain step on the wall leaves the map (lr 0.05)
+
+
+def _cliff_slice_figure(land: Any, start: tuple[float, float]) -> Figure:
+    """The loss along b at the start's w: the cliff is a jump of the loss over a short b-interval."""
+    x0, x1, y0, y1 = land.view
+    b = np.linspace(y0, y1, 400)
+    with np.errstate(all="ignore"):
+        slice_loss = land.value(np.full_like(b, start[0]), b)
+    top = float(np.nanmax(slice_loss))
+    cut = Figure(x_range=(y0, y1), y_range=(0.0, top * 1.08 if top > 0 else 1.0),
+                 x_label="bias b", y_label="loss", width=480, height=240,
+                 title=f"Slice at w = {fmt_number(start[0])}",
+                 alt="The loss along b at the start's w: a plateau, a sudden drop, a valley.")
+    cut.line(b, slice_loss, color="fg", width=2.0, hover=True, hover_names=("b", "loss"))
+    cut.vline(start[1], color="start", width=1.5, dash=[4, 3], label="start")
+    jump = np.abs(np.diff(np.nan_to_num(slice_loss)))
+    if jump.size and jump.max() > 0.2 * top:  # a drop of a fifth of the range in one grid cell
+        i = int(jump.argmax())
+        cut.text(b[i] + 0.08, 0.5 * (slice_loss[i] + slice_loss[i + 1]), "← the cliff",
+                 color="danger", size=12)
+    return cut
 
 
 def _compute_rnn_cliff(p: dict[str, Any]) -> DemoOutput:
@@ -646,29 +346,14 @@ def _compute_rnn_cliff(p: dict[str, Any]) -> DemoOutput:
                   width=480, height=400,
                   alt=(f"Loss surface over w and b with plain and clipped descent from "
                        f"({fmt_number(start[0])}, {fmt_number(start[1])})."))
-    _surface(land, surf)
+    add_landscape(surf, land.name, TEACHING_SURFACE)
     for i, k in enumerate(names):
-        px, py = _path_xy(batch.positions[i])
+        px, py = finite_path(batch.positions[i])
         surf.line(px, py, color=colors[k], width=2.0, label=labels[k], marker=(k == "clipped"))
         surf.points(px[1:], py[1:], color=colors[k], size=1.5)
     surf.handle(start[0], start[1], ("w0", "b0"))
 
-    # A vertical slice through the start: the cliff is a jump of the loss over a short b-interval.
-    b = np.linspace(y0, y1, 400)
-    with np.errstate(all="ignore"):
-        slice_loss = land.value(np.full_like(b, start[0]), b)
-    top = float(np.nanmax(slice_loss))
-    cut = Figure(x_range=(y0, y1), y_range=(0.0, top * 1.08 if top > 0 else 1.0),
-                 x_label="bias b", y_label="loss", width=480, height=240,
-                 title=f"Slice at w = {fmt_number(start[0])}",
-                 alt="The loss along b at the start's w: a plateau, a sudden drop, a valley.")
-    cut.line(b, slice_loss, color="fg", width=2.0, hover=True, hover_names=("b", "loss"))
-    cut.vline(start[1], color="start", width=1.5, dash=[4, 3], label="start")
-    jump = np.abs(np.diff(np.nan_to_num(slice_loss)))
-    if jump.size and jump.max() > 0.2 * top:  # a drop of a fifth of the range in one grid cell
-        i = int(jump.argmax())
-        cut.text(b[i] + 0.08, 0.5 * (slice_loss[i] + slice_loss[i + 1]), "← the cliff",
-                 color="danger", size=12)
+    cut = _cliff_slice_figure(land, start)
 
     norms = Figure(x_range=(0, steps), y_range=(1e-3, 1e3), y_log=True, x_label="step",
                    y_label="raw gradient norm", title="Gradient norm before clipping",
@@ -676,7 +361,7 @@ def _compute_rnn_cliff(p: dict[str, Any]) -> DemoOutput:
                    alt="Raw gradient norm per step for both runs, with the threshold τ.")
     raw_all = batch.raw_norms[np.isfinite(batch.raw_norms) & (batch.raw_norms > 0)]
     if raw_all.size:
-        norms.y_range = _log_range(np.concatenate([raw_all, [tau]]))
+        norms.y_range = padded_log_range(np.concatenate([raw_all, [tau]]))
     norms.hline(tau, color="muted", width=1.0, dash=[5, 4], label="τ")
     for i, k in enumerate(names):
         norms.line(np.arange(steps), batch.raw_norms[i], color=colors[k], width=1.8,
@@ -688,10 +373,10 @@ def _compute_rnn_cliff(p: dict[str, Any]) -> DemoOutput:
     res = {
         "plain_max_norm": result(float(batch.max_raw_norm[0])),
         "plain_max_step": result(float(steps_len[0])),
-        "plain_outcome": result(str(batch.codes[0]), _verdict_text(batch, 0)),
+        "plain_outcome": result(str(batch.codes[0]), batch_verdict_text(batch, 0)),
         "clip_max_step": result(float(steps_len[1])),
         "clip_events": result(int(batch.clip_events[1])),
-        "clip_outcome": result(str(batch.codes[1]), _verdict_text(batch, 1)),
+        "clip_outcome": result(str(batch.codes[1]), batch_verdict_text(batch, 1)),
         "step_bound": result(lr * tau),
     }
     return DemoOutput(
@@ -728,348 +413,4 @@ register(DemoSpec(
                          "Drag the start point."),
              ("slice", "The loss along b through the start point."),
              ("norms", "Raw gradient norm per step, log scale; the dashed line is τ.")),
-))
-
-
-# ---------------------------------------------------------------------------------------
-# 3. Conversation / FAQ: three rules on the cliff valley
-# ---------------------------------------------------------------------------------------
-
-# danger and s1 are the same vermillion, so value clipping takes the third series colour.
-_METHODS = (("none", "no clipping", "danger"), ("norm", "clip by norm", "s0"),
-            ("value", "clip by value", "s2"))
-
-
-def _compute_cliff_methods(p: dict[str, Any]) -> DemoOutput:
-    land = LANDSCAPES["cliff"]
-    tau, lr, steps = float(p["tau"]), float(p["lr"]), int(p["steps"])
-    batch = simulate_batch("cliff", method=[m for m, _, _ in _METHODS], tau=tau, lr=lr,
-                           steps=steps)
-    x0, x1, y0, y1 = land.view
-    contour = Figure(x_range=(x0, x1), y_range=(y0, y1), x_label="x", y_label="y",
-                     title="Cliff valley: three runs from one start", legend=True,
-                     width=480, height=400,
-                     alt=(f"Contour plot of the cliff valley with paths of no clipping, norm "
-                          f"clipping and value clipping at τ = {fmt_number(tau)}."))
-    _surface(land, contour)
-    for i, (m, label, color) in enumerate(_METHODS):
-        px, py = _path_xy(batch.positions[i])
-        contour.line(px, py, color=color, width=2.0, label=label, marker=(m == "norm"))
-        contour.points(px[1:], py[1:], color=color, size=1.5)
-    contour.marker(*land.minimum, shape="star", color="min", size=8, label="minimum")
-    contour.marker(*land.start, shape="circle", color="start", size=6, label="start")
-
-    finite = batch.raw_norms[np.isfinite(batch.raw_norms) & (batch.raw_norms > 0)]
-    norms = Figure(x_range=(0, steps), y_range=_log_range(np.concatenate([finite, [tau]])),
-                   y_log=True, x_label="step", y_label="raw gradient norm", legend=True,
-                   title="Gradient norm before clipping", width=480, height=240,
-                   alt="Raw gradient norm per step for the three runs, with the threshold τ.")
-    norms.hline(tau, color="muted", width=1.0, dash=[5, 4], label="τ")
-    losses = batch.losses[:, :]
-    fl = losses[np.isfinite(losses) & (losses > 0)]
-    loss = Figure(x_range=(0, steps), y_range=_log_range(fl, lo_floor=1e-12), y_log=True,
-                  x_label="step", y_label="loss", legend=True, title="Loss",
-                  width=480, height=240, alt="Loss per step for the three runs.")
-    for i, (m, label, color) in enumerate(_METHODS):
-        norms.line(np.arange(steps), batch.raw_norms[i], color=color, width=1.8, label=label,
-                   hover=True, hover_names=("step", "norm"))
-        if batch.diverged[i]:  # a run that stops after a step or two is a dot, not a line
-            norms.points(np.arange(steps), batch.raw_norms[i], color=color, size=3.5)
-        loss.line(np.arange(steps + 1), np.where(losses[i] > 1e-12, losses[i], np.nan),
-                  color=color, width=1.8, label=label, hover=True, hover_names=("step", "loss"))
-    res: dict[str, dict[str, str]] = {}
-    for i, (m, _, _) in enumerate(_METHODS):
-        res[f"{m}_outcome"] = result(str(batch.codes[i]), _verdict_text(batch, i))
-        if m != "none":  # the unclipped run never clips, and its final loss is the verdict
-            res[f"{m}_final"] = result(float(batch.final_loss[i]))
-            res[f"{m}_clips"] = result(int(batch.clip_events[i]))
-    res["max_raw"] = result(float(np.nanmax(batch.max_raw_norm)))
-    # The first step, where the three rules differ most: the gradient at the shared start,
-    # what value clipping makes of it, and how far the unclipped step would jump.
-    g0 = np.array([float(c) for c in land.grad(*land.start)])
-    res["start_grad"] = result(_vec_text(g0))
-    res["value_start"] = result(_vec_text(clip_by_value(g0, tau)))
-    res["none_step"] = result(lr * float(np.linalg.norm(g0)))
-    return DemoOutput(
-        figures={"contour": contour.to_dict(), "norms": norms.to_dict(), "loss": loss.to_dict()},
-        results=res,
-        description=(f"No clipping: {res['none_outcome']['text']}. Clip by norm: "
-                     f"{res['norm_outcome']['text']}. Clip by value: {res['value_outcome']['text']}."),
-    )
-
-
-register(DemoSpec(
-    name="cliff_methods",
-    title="No clipping, clip by norm, clip by value",
-    params=(
-        Param("tau", "float", 1.0, "Threshold τ", min=0.05, max=50.0, log=True),
-        Param("lr", "float", 0.05, "Learning rate η", min=0.001, max=1.0, log=True),
-        Param("steps", "int", 100, "Steps", min=10, max=300, step=10),
-    ),
-    compute=_compute_cliff_methods,
-    results=(("none_outcome", "No clipping"), ("norm_outcome", "Clip by norm"),
-             ("value_outcome", "Clip by value"), ("norm_clips", "Norm: clip events"),
-             ("value_clips", "Value: clip events"), ("norm_final", "Norm: final loss"),
-             ("value_final", "Value: final loss"), ("max_raw", "Largest raw norm"),
-             ("start_grad", "Gradient at the start"),
-             ("value_start", "Start gradient clipped by value"),
-             ("none_step", "No clipping: length of the first step")),
-    figures=(("contour", "Brighter is higher loss. All three runs start at the same point."),
-             ("norms", "Raw gradient norm per step, log scale; the dashed line is τ."),
-             ("loss", "Loss per step, log scale.")),
-))
-
-
-# ---------------------------------------------------------------------------------------
-# 2c. Theory: AGC, a threshold per unit relative to its weights
-# ---------------------------------------------------------------------------------------
-
-# Column norms of the example layer's weights: units of very different size, so the same
-# gradient norm is a large step for one unit and a small one for another.
-_UNIT_WEIGHT_NORMS = (0.3, 1.0, 2.0, 0.6, 1.5, 0.8)
-_SPIKY_UNIT = 2  # 0-based: the third unit receives the spike
-
-
-def example_layer(spike: float = 1.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Weights ``W`` and gradient ``G`` of a dense layer with 8 inputs and 6 output units.
-
-    Shapes are (in, out) = (8, 6), the layout optax assumes, so a *unit* is a column. Column
-    :math:`i` of ``W`` has norm ``_UNIT_WEIGHT_NORMS[i]``; column :math:`i` of ``G`` has norm :math:`0.005 \\cdot (i + 1)` times ``spike`` for the
-    third unit.
-
-    >>> W, G = example_layer()
-    >>> np.round(np.linalg.norm(W, axis=0), 6).tolist()
-    [0.3, 1.0, 2.0, 0.6, 1.5, 0.8]
-    """
-    if not spike > 0:
-        raise ValueError(f"spike must be > 0, got {spike!r}")
-    rng = np.random.default_rng(seed)
-    w = rng.normal(size=(8, 6))
-    g = rng.normal(size=(8, 6))
-    w = w / np.linalg.norm(w, axis=0) * np.array(_UNIT_WEIGHT_NORMS)
-    g_norms = 0.005 * np.arange(1, 7)
-    g_norms[_SPIKY_UNIT] *= spike
-    g = g / np.linalg.norm(g, axis=0) * g_norms
-    return w, g
-
-
-def _compute_agc_units(p: dict[str, Any]) -> DemoOutput:
-    lam, spike, eps = float(p["clipping"]), float(p["spike"]), 1e-3
-    w, g = example_layer(spike, int(p["seed"]))
-    (clipped,) = adaptive_grad_clip([g], [w], clipping=lam, eps=eps)
-    w_unit = np.maximum(unitwise_norm(w)[0], eps)
-    before = unitwise_norm(g)[0] / w_unit
-    after = unitwise_norm(clipped)[0] / w_unit
-    units = np.arange(1, w.shape[1] + 1)
-    fig = Figure(x_range=(0.3, len(units) + 0.9), y_range=_log_range(np.r_[before, after, lam]),
-                 y_log=True, x_label="output unit", y_label="‖Gᵢ‖ / max(‖Wᵢ‖, ε)",
-                 title="Gradient-to-weight ratio per unit", legend=True, width=480, height=300,
-                 alt=(f"Ratio of gradient norm to weight norm for six units before and after "
-                      f"AGC with clipping factor {fmt_number(lam)}."))
-    fig.hline(lam, color="danger", width=1.5, dash=[5, 4], label="λ")
-    fig.line(units, before, color="fg", width=1.5, dash=[6, 3], label="before AGC")
-    fig.points(units, before, color="fg", size=4.0)
-    fig.line(units, after, color="s0", width=2.5, label="after AGC", hover=True,
-             hover_names=("unit", "ratio"))
-    fig.points(units, after, color="s0", size=4.5)
-    for u, wn in zip(units, _UNIT_WEIGHT_NORMS):
-        fig.text(u, fig.y_range[0] * 1.4, f"‖W‖={fmt_number(wn)}", color="muted",
-                 anchor="middle", size=10)
-    hit = before > lam
-    return DemoOutput(
-        figures={"units": fig.to_dict()},
-        results={
-            "units_clipped": result(int(hit.sum()), f"{int(hit.sum())} of {len(units)}"),
-            "which": result(", ".join(str(int(u)) for u in units[hit]) or "none"),
-            "max_before": result(float(before.max())),
-            "max_after": result(float(after.max())),
-            "norm_before": result(float(np.linalg.norm(g))),
-            "norm_after": result(float(np.linalg.norm(clipped))),
-        },
-        description=(f"With λ = {fmt_number(lam)}, AGC clips {int(hit.sum())} of {len(units)} "
-                     f"units; the largest gradient-to-weight ratio goes from "
-                     f"{fmt_number(float(before.max()))} to {fmt_number(float(after.max()))}."),
-    )
-
-
-register(DemoSpec(
-    name="agc_units",
-    title="Adaptive gradient clipping, unit by unit",
-    params=(
-        Param("clipping", "float", 0.05, "Clipping factor λ", min=0.001, max=1.0, log=True),
-        Param("spike", "float", 10.0, "Spike in unit 3 (×)", min=1.0, max=1000.0, log=True),
-        Param("seed", "int", 0, "Random seed", min=0, max=999, step=1),
-    ),
-    compute=_compute_agc_units,
-    results=(("units_clipped", "Units clipped"), ("which", "Which units"),
-             ("max_before", "Largest ratio before"), ("max_after", "Largest ratio after"),
-             ("norm_before", "Gradient norm before"), ("norm_after", "Gradient norm after")),
-    figures=(("units", "Each unit's gradient norm divided by its weight norm (at least ε = "
-                       "0.001), log scale. AGC pulls every unit above λ down to λ."),),
-))
-
-
-# ---------------------------------------------------------------------------------------
-# 2c. Theory: adaptive thresholds following a norm series
-# ---------------------------------------------------------------------------------------
-
-def _series_params(default_steps: int) -> tuple[Param, ...]:
-    return (
-        Param("spike_rate", "float", 0.02, "Spike rate (per step)", min=0.0, max=0.1, step=0.005,
-              help="Probability that a step's batch produces a spike."),
-        Param("spike_size", "float", 20.0, "Spike size (× baseline)", min=1.0, max=200.0, log=True),
-        # ZClip replays the log one step at a time, so the length is what costs time.
-        Param("steps", "int", default_steps, "Steps logged", min=100, max=1000, step=50),
-        Param("seed", "int", 0, "Random seed", min=0, max=999, step=1),
-    )
-
-
-def _series(p: dict[str, Any]) -> NormSeries:
-    return synthetic_norms(int(p["steps"]), spike_rate=float(p["spike_rate"]),
-                           spike_size=float(p["spike_size"]), seed=int(p["seed"]))
-
-
-def _missed(s: NormSeries, clipped: np.ndarray) -> dict[str, str]:
-    """The spikes a rule lets through: value the steps (comma-separated), text for a sentence."""
-    missed = np.flatnonzero(s.spike & ~clipped)
-    if missed.size == 0:
-        return {"value": "none", "text": "none"}
-    if missed.size == 1:
-        i = int(missed[0])
-        return result(str(i), f"step {i} (norm {fmt_number(float(s.norms[i]))})")
-    steps = [str(int(i)) for i in missed]
-    return result(", ".join(steps), "steps " + ", ".join(steps[:-1]) + " and " + steps[-1])
-
-
-def _compute_adaptive_thresholds(p: dict[str, Any]) -> DemoOutput:
-    s = _series(p)
-    n, steps = s.norms, len(s.norms)
-    tau, pct, z = float(p["tau"]), float(p["percentile"]), float(p["z_thresh"])
-    auto = autoclip_series(n, pct)
-    zs = zclip_series(n, ZClip(z_thresh=z))
-    clipped = {"fixed": n > tau, "autoclip": n > auto, "zclip": zs.clipped}
-    t = np.arange(steps)
-    fig = Figure(x_range=(0, steps), y_range=_log_range(np.concatenate([n, [tau]])), y_log=True,
-                 x_label="step", y_label="gradient norm", legend=True, width=480, height=320,
-                 title="One run's gradient norms and three thresholds",
-                 alt=(f"{steps} synthetic gradient norms with a fixed threshold, the AutoClip "
-                      f"threshold and the ZClip threshold."))
-    fig.line(t, n, color="muted", width=1.0, label="raw norm", hover=True,
-             hover_names=("step", "norm"))
-    fig.hline(tau, color="s2", width=2.0, label=f"fixed τ = {fmt_number(tau)}")
-    fig.line(t, auto, color="s0", width=2.0, label=f"AutoClip, p = {fmt_number(pct)}")
-    fig.line(t, np.where(np.isfinite(zs.threshold), zs.threshold, np.nan), color="s1",
-             width=2.0, label=f"ZClip, z = {fmt_number(z)}")
-    spikes = int(s.spike.sum())
-    res: dict[str, dict[str, str]] = {"spikes": result(spikes)}
-    for k, c in clipped.items():
-        k_all, k_spike = int(c.sum()), int((c & s.spike).sum())
-        res[f"{k}_clipped"] = result(k_all, f"{k_all} of {steps} steps ({100 * k_all / steps:.0f}%)")
-        res[f"{k}_spikes"] = result(k_spike, f"{k_spike} of {spikes}")
-        res[f"{k}_ordinary"] = result(k_all - k_spike)
-    res["fixed_missed"] = _missed(s, clipped["fixed"])
-    return DemoOutput(
-        figures={"series": fig.to_dict()}, results=res,
-        description=(f"Of {steps} steps with {spikes} spikes, the fixed threshold clips "
-                     f"{int(clipped['fixed'].sum())}, AutoClip {int(clipped['autoclip'].sum())} "
-                     f"and ZClip {int(clipped['zclip'].sum())}."),
-    )
-
-
-register(DemoSpec(
-    name="adaptive_thresholds",
-    title="Fixed, percentile and z-score thresholds on one run",
-    params=(
-        Param("tau", "float", 10.0, "Fixed threshold τ", min=0.1, max=200.0, log=True),
-        Param("percentile", "float", 10.0, "AutoClip percentile p", min=1.0, max=99.0, step=1.0),
-        Param("z_thresh", "float", 2.5, "ZClip z-score threshold", min=1.0, max=6.0, step=0.1),
-    ) + _series_params(400),
-    compute=_compute_adaptive_thresholds,
-    results=(("spikes", "Spikes in the run"),
-             ("fixed_clipped", "Fixed τ: steps clipped"), ("fixed_spikes", "Fixed τ: spikes caught"),
-             ("fixed_ordinary", "Fixed τ: ordinary steps clipped"),
-             ("fixed_missed", "Fixed τ: spikes let through"),
-             ("autoclip_clipped", "AutoClip: steps clipped"),
-             ("autoclip_spikes", "AutoClip: spikes caught"),
-             ("autoclip_ordinary", "AutoClip: ordinary steps clipped"),
-             ("zclip_clipped", "ZClip: steps clipped"), ("zclip_spikes", "ZClip: spikes caught"),
-             ("zclip_ordinary", "ZClip: ordinary steps clipped")),
-    figures=(("series", "Synthetic gradient norms (log scale) and the threshold each rule "
-                        "applies at every step. ZClip has no threshold during its 25-step "
-                        "warm-up."),),
-))
-
-
-# ---------------------------------------------------------------------------------------
-# 4. FAQ: choosing tau from the distribution of observed norms
-# ---------------------------------------------------------------------------------------
-
-_SUGGESTION_LABELS = {"p50": "median", "p90": "90th percentile", "p95": "95th percentile",
-                      "p99": "99th percentile", "autoclip": "AutoClip (last step)",
-                      "zclip": "ZClip limit (last step)"}
-
-
-def _compute_tau_from_norms(p: dict[str, Any]) -> DemoOutput:
-    s = _series(p)
-    n, steps = s.norms, len(s.norms)
-    tau = float(p["tau"])
-    sugg = {x.rule: x for x in suggest_thresholds(n, percentiles=(50, 90, 95, 99))}
-    above = n > tau
-    lo, hi = _log_range(np.concatenate([n, [tau]]), pad=1.5)
-    edges = np.geomspace(lo, hi, 41)
-    counts, _ = np.histogram(n, bins=edges)
-    centre = np.sqrt(edges[:-1] * edges[1:])
-    hist = Figure(x_range=(lo, hi), y_range=(0.0, max(1.0, float(counts.max())) * 1.15),
-                  x_log=True, x_label="gradient norm (log scale)", y_label="steps",
-                  title="Distribution of the logged norms", legend=True, width=480, height=300,
-                  alt=(f"Histogram of {steps} gradient norms with percentile lines and the "
-                       f"chosen threshold {fmt_number(tau)}."))
-    hist.rects(edges[:-1], edges[1:], np.zeros_like(counts), counts,
-               fill=["danger" if c > tau else "s0" for c in centre])
-    styles = {"p50": ("muted", [2, 3]), "p90": ("muted", [6, 3]), "p99": ("muted", [10, 3, 2, 3]),
-              "autoclip": ("s2", [4, 3]), "zclip": ("s1", [4, 3])}
-    for rule, (color, dash) in styles.items():
-        x = sugg[rule].tau
-        if math.isfinite(x) and lo < x < hi:
-            hist.vline(x, color=color, width=1.5, dash=dash, label=_SUGGESTION_LABELS[rule])
-    hist.vline(tau, color="fg", width=2.5, label=f"your τ = {fmt_number(tau)}")
-
-    t = np.arange(steps)
-    series = Figure(x_range=(0, steps), y_range=(lo, hi), y_log=True, x_label="step",
-                    y_label="gradient norm", title="The same norms in order", legend=True,
-                    width=480, height=260, alt="The gradient norms per step with the threshold.")
-    series.line(t, n, color="muted", width=1.0, hover=True, hover_names=("step", "norm"))
-    series.points(t[above], n[above], color="danger", size=2.5, label="would be clipped")
-    series.hline(tau, color="fg", width=2.0, label="τ")
-
-    k = int(above.sum())
-    res: dict[str, dict[str, str]] = {
-        "clipped": result(k / steps, f"{100 * k / steps:.1f}% ({k} of {steps} steps)"),
-        "spikes_caught": result(int((above & s.spike).sum()),
-                                f"{int((above & s.spike).sum())} of {int(s.spike.sum())}"),
-    }
-    for rule in ("p50", "p90", "p95", "p99", "autoclip", "zclip"):
-        x = sugg[rule]
-        res[rule] = result(x.tau, f"{fmt_number(x.tau)} (clips {100 * x.fraction_clipped:.1f}%)")
-    return DemoOutput(
-        figures={"hist": hist.to_dict(), "series": series.to_dict()}, results=res,
-        description=(f"A threshold of {fmt_number(tau)} would clip {k} of {steps} steps; the "
-                     f"median norm is {fmt_number(sugg['p50'].tau)} and the 99th percentile "
-                     f"{fmt_number(sugg['p99'].tau)}."),
-    )
-
-
-register(DemoSpec(
-    name="tau_from_norms",
-    title="Choose τ from the norms you observed",
-    params=(Param("tau", "float", 3.0, "Your threshold τ", min=0.05, max=500.0, log=True),)
-    + _series_params(400),
-    compute=_compute_tau_from_norms,
-    results=(("clipped", "Steps your τ clips"), ("spikes_caught", "Spikes it catches"),
-             ("p50", "Median"), ("p90", "90th percentile"), ("p95", "95th percentile"),
-             ("p99", "99th percentile"), ("autoclip", "AutoClip (p = 10), last step"),
-             ("zclip", "ZClip limit, last step")),
-    figures=(("hist", "Bars right of your τ are the steps it would clip. Dashed lines: "
-                      "percentiles and the adaptive rules' final thresholds."),
-             ("series", "Each logged norm in order; the marked points exceed τ.")),
 ))

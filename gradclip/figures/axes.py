@@ -235,6 +235,49 @@ def _tick_count(length: float, per: float) -> int:
     return int(max(2, min(10, math.floor(length / per + 0.5))))   # half up, as Math.round
 
 
+def _legend_rows(entries: list[LegendEntry], W: float, top: float) -> tuple[list[LegendEntry], int]:
+    """Entries flow left to right, wrapping at the figure width; rows are centred.
+
+    Returns the entries with their positions and the number of rows.
+    """
+    rows: list[list[LegendEntry]] = []
+    row_w = W - 2 * PAD
+    used = row_w + 1
+    for e in entries:
+        w = _entry_width(e.label)
+        if used + w > row_w:
+            rows.append([])
+            used = 0.0
+        rows[-1].append(e)
+        used += w
+    placed: list[LegendEntry] = []
+    for r, row in enumerate(rows):
+        total = sum(_entry_width(e.label) for e in row) - LEGEND_SPACING
+        x = (W - total) / 2
+        yc = top + r * LEGEND_ROW + LEGEND_ROW / 2
+        for e in row:
+            placed.append(LegendEntry(e.label, e.kind, e.color, e.dash, e.shape, x, yc))
+            x += _entry_width(e.label)
+    return placed, len(rows)
+
+
+def _equal_aspect(xr, yr, x_log: bool, y_log: bool, left: float, pw: float, ph: float
+                  ) -> tuple[float, float, float, float]:
+    """Shrink the plot area so data units are square: ``(left, pw, ph, height lost)``.
+
+    Data taller than the box narrow the plot (centred); data wider than it shorten the whole
+    figure. The figure never grows.
+    """
+    xs = math.log10(xr[1] / xr[0]) if x_log else xr[1] - xr[0]
+    ys = math.log10(yr[1] / yr[0]) if y_log else yr[1] - yr[0]
+    s = min(pw / xs, ph / ys)
+    if pw / xs > s:
+        new_pw = xs * s
+        return left + (pw - new_pw) / 2, new_pw, ph, 0.0
+    new_ph = ys * s
+    return left, pw, new_ph, ph - new_ph
+
+
 def layout(fig: dict[str, Any]) -> Layout:
     """Place title, legend, axes and plot area for a figure dictionary.
 
@@ -249,29 +292,10 @@ def layout(fig: dict[str, Any]) -> Layout:
     x_log, y_log = bool(fig.get("x_log")), bool(fig.get("y_log"))
     xr, yr = _range(fig, "x_range", x_log), _range(fig, "y_range", y_log)
 
-    # Legend rows: entries flow left to right, wrapping at the figure width; rows centred.
-    entries = _legend_entries(fig.get("items") or []) if fig.get("legend") else []
-    rows: list[list[LegendEntry]] = []
-    row_w = W - 2 * PAD
-    used = row_w + 1
-    for e in entries:
-        w = _entry_width(e.label)
-        if used + w > row_w:
-            rows.append([])
-            used = 0.0
-        rows[-1].append(e)
-        used += w
-
     top = PAD + (TITLE_FONT + 8 if fig.get("title") else 0)
-    placed: list[LegendEntry] = []
-    for r, row in enumerate(rows):
-        total = sum(_entry_width(e.label) for e in row) - LEGEND_SPACING
-        x = (W - total) / 2
-        yc = top + r * LEGEND_ROW + LEGEND_ROW / 2
-        for e in row:
-            placed.append(LegendEntry(e.label, e.kind, e.color, e.dash, e.shape, x, yc))
-            x += _entry_width(e.label)
-    top += len(rows) * LEGEND_ROW + (4 if rows else 0)
+    entries = _legend_entries(fig.get("items") or []) if fig.get("legend") else []
+    placed, n_rows = _legend_rows(entries, W, top)
+    top += n_rows * LEGEND_ROW + (4 if n_rows else 0)
     top = max(top, PAD + 4)   # room for half of the topmost tick label
     bottom = 4 + TICK_FONT + 6 + (LABEL_FONT + 6 if fig.get("x_label") else 0) + 2
     ph = H - top - bottom
@@ -285,18 +309,10 @@ def layout(fig: dict[str, Any]) -> Layout:
     pw = W - left - right
     if pw < 20:
         raise ValueError(f"width must leave room for the plot area, got {W}")
-
     if fig.get("aspect_equal"):
-        xs = math.log10(xr[1] / xr[0]) if x_log else xr[1] - xr[0]
-        ys = math.log10(yr[1] / yr[0]) if y_log else yr[1] - yr[0]
-        s = min(pw / xs, ph / ys)
-        if pw / xs > s:                 # data taller than the box: narrow the plot, centred
-            new_pw = xs * s
-            left += (pw - new_pw) / 2
-            pw = new_pw
-        else:                           # data wider than the box: the whole figure gets shorter
-            new_ph = ys * s
-            H -= ph - new_ph
+        left, pw, new_ph, lost = _equal_aspect(xr, yr, x_log, y_log, left, pw, ph)
+        if lost:
+            H -= lost
             ph = new_ph
             yt = ticks(*yr, log=y_log, n=_tick_count(ph, 45))
     xt = ticks(*xr, log=x_log, n=_tick_count(pw, 80))

@@ -30,9 +30,10 @@ from xml.sax.saxutils import escape
 import numpy as np
 
 from gradclip.figures.axes import Layout, layout, text_width
+from gradclip.figures.paths import clip_segments
 from gradclip.figures.png import colormap_rgba, png_rgba
 from gradclip.figures.style import (CLIP_SLACK, CMAPS, COLOR_NAMES, THEMES, HANDLE_DOT_RADIUS, HANDLE_RADIUS, LABEL_FONT,
-                                    LEGEND_GAP, LEGEND_SWATCH, PAD, TICK_FONT, TITLE_FONT)
+                                    LEGEND_GAP, LEGEND_SWATCH, PAD, TICK_FONT, TICK_LENGTH, TITLE_FONT)
 
 __all__ = ["figure_to_svg", "figure_svg", "theme_css"]
 
@@ -44,10 +45,11 @@ _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
 # --------------------------------------------------------------------------------------------
 
 def _clip_runs(X: np.ndarray, Y: np.ndarray, box: tuple[float, float, float, float]) -> list[np.ndarray]:
-    """Split a polyline at NaNs and cut it to ``box`` (Liang–Barsky per segment).
+    """Split a polyline at NaNs and cut it to ``box`` = ``(x0, y0, x1, y1)``.
 
     Returns subpaths as ``(k, 2)`` arrays; a segment leaving and re-entering the box starts a
-    new subpath. Keeps huge coordinates (a diverged run at 1e30) out of the SVG.
+    new subpath. Keeps huge coordinates (a diverged run at 1e30) out of the SVG. The cutting
+    is :func:`gradclip.figures.paths.clip_segments` (Liang–Barsky), for all segments at once.
     """
     x0b, y0b, x1b, y1b = box
     out: list[np.ndarray] = []
@@ -66,43 +68,25 @@ def _clip_runs(X: np.ndarray, Y: np.ndarray, box: tuple[float, float, float, flo
     fin = np.isfinite(ax) & np.isfinite(ay) & np.isfinite(bx) & np.isfinite(by)
     inside_a = fin & (ax >= x0b) & (ax <= x1b) & (ay >= y0b) & (ay <= y1b)
     inside_b = fin & (bx >= x0b) & (bx <= x1b) & (by >= y0b) & (by <= y1b)
+    with np.errstate(invalid="ignore", over="ignore"):
+        s, e, visible = clip_segments(np.column_stack([ax, ay]), np.column_stack([bx, by]),
+                                      (x0b, x1b, y0b, y1b))
     for i in range(n - 1):
         if not fin[i]:
             flush()
-            continue
-        if inside_a[i] and inside_b[i]:
+        elif inside_a[i] and inside_b[i]:
             if not cur:
                 cur.append((ax[i], ay[i]))
             cur.append((bx[i], by[i]))
-            continue
-        dx, dy = bx[i] - ax[i], by[i] - ay[i]
-        t0, t1 = 0.0, 1.0
-        visible = True
-        for p, q in ((-dx, ax[i] - x0b), (dx, x1b - ax[i]), (-dy, ay[i] - y0b), (dy, y1b - ay[i])):
-            if p == 0:
-                if q < 0:
-                    visible = False
-                    break
-                continue
-            r = q / p
-            if p < 0:
-                t0 = max(t0, r)
-            else:
-                t1 = min(t1, r)
-            if t0 > t1:
-                visible = False
-                break
-        if not visible:
+        elif not visible[i]:
             flush()
-            continue
-        s = (ax[i] + t0 * dx, ay[i] + t0 * dy)
-        e = (ax[i] + t1 * dx, ay[i] + t1 * dy)
-        if t0 > 0 or not cur:
-            flush()
-            cur.append(s)
-        cur.append(e)
-        if t1 < 1:
-            flush()
+        else:
+            if not inside_a[i] or not cur:     # cut at its start: a new subpath begins there
+                flush()
+                cur.append((s[i, 0], s[i, 1]))
+            cur.append((e[i, 0], e[i, 1]))
+            if not inside_b[i]:                 # cut at its end: the subpath stops there
+                flush()
     flush()
     return out
 
@@ -196,126 +180,180 @@ def _clamp_text(x: float, text: str, size: float, anchor: str, g: Layout) -> flo
     return max(min(x, hi), lo)
 
 
-def _item_svg(it: dict[str, Any], g: Layout, prefix: str) -> str:  # noqa: C901 - one branch per item type
-    t = it.get("t")
-    box = (g.left - CLIP_SLACK, g.top - CLIP_SLACK, g.left + g.pw + CLIP_SLACK, g.top + g.ph + CLIP_SLACK)
-    if t == "line":
-        X, Y = g.px(it.get("x") or []), g.py(it.get("y") or [])
-        if len(X) != len(Y):
-            raise ValueError(f"line x and y must have the same length, got {len(X)} and {len(Y)}")
-        d = _path_d(_clip_runs(X, Y, box))
-        if not d:
+def _plot_box(g: Layout) -> tuple[float, float, float, float]:
+    """The plot area widened by :data:`CLIP_SLACK`: where polylines are cut."""
+    return (g.left - CLIP_SLACK, g.top - CLIP_SLACK, g.left + g.pw + CLIP_SLACK, g.top + g.ph + CLIP_SLACK)
+
+
+def _point(g: Layout, x: Any, y: Any) -> tuple[float, float]:
+    return float(g.px([x])[0]), float(g.py([y])[0])
+
+
+def _finite(*vs: float) -> bool:
+    return all(math.isfinite(v) for v in vs)
+
+
+def _stroke_path(color: str, d: str, width: float, extra: str = "") -> str:
+    return f'<path class="gc-s-{color}" d="{d}" fill="none" stroke-width="{_f(width)}"{extra}/>'
+
+
+def _line_svg(it: dict[str, Any], g: Layout) -> str:
+    X, Y = g.px(it.get("x") or []), g.py(it.get("y") or [])
+    if len(X) != len(Y):
+        raise ValueError(f"line x and y must have the same length, got {len(X)} and {len(Y)}")
+    d = _path_d(_clip_runs(X, Y, _plot_box(g)))
+    if not d:
+        return ""
+    return _stroke_path(_color(it.get("color"), "s0"), d, float(it.get("width", 2)),
+                        f'{_dash_attr(it.get("dash"))} stroke-linejoin="round" stroke-linecap="round"')
+
+
+def _contours_svg(it: dict[str, Any], g: Layout) -> str:
+    subs: list[np.ndarray] = []
+    box = _plot_box(g)
+    for p in it.get("paths") or []:
+        subs += _clip_runs(g.px(p.get("x") or []), g.py(p.get("y") or []), box)
+    d = _path_d(subs)
+    if not d:
+        return ""
+    return _stroke_path(_color(it.get("color"), "grid"), d, float(it.get("width", 1)),
+                        ' stroke-linejoin="round"')
+
+
+def _points_svg(it: dict[str, Any], g: Layout) -> str:
+    X, Y = g.px(it.get("x") or []), g.py(it.get("y") or [])
+    r = float(it.get("size", 3))
+    box = _plot_box(g)
+    keep = np.isfinite(X) & np.isfinite(Y) & (X >= box[0]) & (X <= box[2]) & (Y >= box[1]) & (Y <= box[3])
+    d = "".join(_marker_path("circle", x, y, r) for x, y in zip(X[keep].tolist(), Y[keep].tolist()))
+    return f'<path class="gc-f-{_color(it.get("color"), "s0")}" d="{d}"/>' if d else ""
+
+
+def _marker_item_svg(it: dict[str, Any], g: Layout) -> str:
+    x, y = _point(g, it.get("x"), it.get("y"))
+    if not _finite(x, y):
+        return ""
+    return _marker_svg(str(it.get("shape", "circle")), x, y, float(it.get("size", 6)),
+                       _color(it.get("color"), "fg"))
+
+
+def _handle_svg(it: dict[str, Any], g: Layout) -> str:
+    x, y = _point(g, it.get("x"), it.get("y"))
+    if not _finite(x, y):
+        return ""
+    color = _color(it.get("color"), "start")
+    return (f'<circle class="gc-f-{color} gc-handle" cx="{_f(x)}" cy="{_f(y)}" r="{HANDLE_RADIUS}"/>'
+            f'<circle class="gc-handle-dot" cx="{_f(x)}" cy="{_f(y)}" r="{HANDLE_DOT_RADIUS}"/>')
+
+
+def _rule_svg(it: dict[str, Any], g: Layout) -> str:
+    """A horizontal (``hline``) or vertical (``vline``) line across the whole plot."""
+    if it.get("t") == "hline":
+        color = _color(it.get("color"), "danger")
+        y = float(g.py([it.get("y")])[0])
+        if not math.isfinite(y):
             return ""
-        color = _color(it.get("color"), "s0")
-        return (f'<path class="gc-s-{color}" d="{d}" fill="none" stroke-width="{_f(float(it.get("width", 2)))}"'
-                f'{_dash_attr(it.get("dash"))} stroke-linejoin="round" stroke-linecap="round"/>')
-    if t == "contours":
-        subs: list[np.ndarray] = []
-        for p in it.get("paths") or []:
-            subs += _clip_runs(g.px(p.get("x") or []), g.py(p.get("y") or []), box)
-        d = _path_d(subs)
-        if not d:
-            return ""
-        color = _color(it.get("color"), "grid")
-        return (f'<path class="gc-s-{color}" d="{d}" fill="none" '
-                f'stroke-width="{_f(float(it.get("width", 1)))}" stroke-linejoin="round"/>')
-    if t == "points":
-        X, Y = g.px(it.get("x") or []), g.py(it.get("y") or [])
-        r = float(it.get("size", 3))
-        keep = np.isfinite(X) & np.isfinite(Y) & (X >= box[0]) & (X <= box[2]) & (Y >= box[1]) & (Y <= box[3])
-        d = "".join(_marker_path("circle", x, y, r) for x, y in zip(X[keep].tolist(), Y[keep].tolist()))
-        return f'<path class="gc-f-{_color(it.get("color"), "s0")}" d="{d}"/>' if d else ""
-    if t in ("marker", "handle"):
-        x, y = float(g.px([it.get("x")])[0]), float(g.py([it.get("y")])[0])
-        if not (math.isfinite(x) and math.isfinite(y)):
-            return ""
-        if t == "handle":
-            color = _color(it.get("color"), "start")
-            return (f'<circle class="gc-f-{color} gc-handle" cx="{_f(x)}" cy="{_f(y)}" r="{HANDLE_RADIUS}"/>'
-                    f'<circle class="gc-handle-dot" cx="{_f(x)}" cy="{_f(y)}" r="{HANDLE_DOT_RADIUS}"/>')
-        return _marker_svg(str(it.get("shape", "circle")), x, y, float(it.get("size", 6)),
-                           _color(it.get("color"), "fg"))
-    if t in ("hline", "vline"):
-        color = _color(it.get("color"), "danger" if t == "hline" else "muted")
-        if t == "hline":
-            y = float(g.py([it.get("y")])[0])
-            if not math.isfinite(y):
-                return ""
-            x0, y0, x1, y1 = g.left, y, g.left + g.pw, y
-        else:
-            x = float(g.px([it.get("x")])[0])
-            if not math.isfinite(x):
-                return ""
-            x0, y0, x1, y1 = x, g.top, x, g.top + g.ph
-        return (f'<path class="gc-s-{color}" d="M{_f(x0)} {_f(y0)}L{_f(x1)} {_f(y1)}" '
-                f'stroke-width="{_f(float(it.get("width", 1.5)))}"{_dash_attr(it.get("dash"))}/>')
-    if t == "arrow":
-        X = g.px([it.get("x0"), it.get("x1")])
-        Y = g.py([it.get("y0"), it.get("y1")])
-        if not np.all(np.isfinite(X) & np.isfinite(Y)):
-            return ""
-        w = float(it.get("width", 2))
-        color = _color(it.get("color"), "s0")
-        ang = math.atan2(Y[1] - Y[0], X[1] - X[0])
-        length = math.hypot(X[1] - X[0], Y[1] - Y[0])
-        head = min(6 + 2 * w, length)
-        bx, by = X[1] - head * math.cos(ang), Y[1] - head * math.sin(ang)   # where the shaft stops
-        nx, ny = -math.sin(ang) * head * 0.45, math.cos(ang) * head * 0.45
-        shaft = f'<path class="gc-s-{color}" d="M{_f(X[0])} {_f(Y[0])}L{_f(bx)} {_f(by)}" stroke-width="{_f(w)}"/>'
-        tip = (f'<path class="gc-f-{color}" d="M{_f(X[1])} {_f(Y[1])}L{_f(bx + nx)} {_f(by + ny)}'
-               f'L{_f(bx - nx)} {_f(by - ny)}z"/>')
-        return shaft + tip if length > 0 else ""
-    if t == "circle":
-        cx, cy = float(g.px([it.get("cx")])[0]), float(g.py([it.get("cy")])[0])
-        edge = float(g.px([float(it.get("cx", 0)) + float(it.get("r", 0))])[0])
-        r = abs(edge - cx)
-        if not (math.isfinite(cx) and math.isfinite(cy) and math.isfinite(r)):
-            return ""
+        x0, y0, x1, y1 = g.left, y, g.left + g.pw, y
+    else:
         color = _color(it.get("color"), "muted")
-        return (f'<circle class="gc-s-{color}" cx="{_f(cx)}" cy="{_f(cy)}" r="{_f(r)}" fill="none" '
-                f'stroke-width="1.5"{_dash_attr(it.get("dash"))}/>')
-    if t == "text":
-        x, y = float(g.px([it.get("x")])[0]), float(g.py([it.get("y")])[0])
-        if not (math.isfinite(x) and math.isfinite(y)):
+        x = float(g.px([it.get("x")])[0])
+        if not math.isfinite(x):
             return ""
-        size = float(it.get("size", 12))
-        anchor = it.get("anchor") if it.get("anchor") in ("start", "middle", "end") else "start"
-        x = _clamp_text(x, str(it.get("text", "")), size, anchor, g)
-        y = min(max(y, g.top + size), g.top + g.ph - 3)
-        color = _color(it.get("color"), "fg")
-        return (f'<text class="gc-f-{color} gc-halo" x="{_f(x)}" y="{_f(y)}" font-size="{_f(size)}" '
-                f'text-anchor="{anchor}">{escape(str(it.get("text", "")))}</text>')
-    if t == "rects":
-        n = len(it.get("x0") or [])
-        fills = it.get("fill", "s0")
-        X0, X1 = g.px(it.get("x0") or []), g.px(it.get("x1") or [])
-        Y0, Y1 = g.py(it.get("y0") or []), g.py(it.get("y1") or [])
-        by_color: dict[str, list[str]] = {}
-        for i in range(n):
-            xs, ys = sorted((X0[i], X1[i])), sorted((Y0[i], Y1[i]))
-            if not all(math.isfinite(v) for v in xs + ys):
-                continue
-            color = _color(fills[i] if isinstance(fills, list) else fills, "s0")
-            by_color.setdefault(color, []).append(
-                f"M{_f(xs[0])} {_f(ys[0])}H{_f(xs[1])}V{_f(ys[1])}H{_f(xs[0])}z")
-        return "".join(f'<path class="gc-f-{c}" d="{"".join(ds)}"/>' for c, ds in by_color.items())
-    if t == "raster":
-        values = it.get("values") or []
-        if not values or not values[0]:
-            return ""
-        rgba = colormap_rgba(values, it.get("cmap", "loss"))[::-1]   # row 0 is at the bottom
-        uri = "data:image/png;base64," + base64.b64encode(png_rgba(rgba)).decode("ascii")
-        xr, yr = it.get("x_range") or g.x_range, it.get("y_range") or g.y_range
-        X, Y = g.px(xr), g.py(yr)
-        x0, x1 = sorted(X.tolist())
-        y0, y1 = sorted(Y.tolist())
-        cls = "gc-raster gc-raster-cat" if CMAPS[it.get("cmap", "loss")]["kind"] == "categorical" else "gc-raster"
-        return (f'<image class="{cls}" x="{_f(x0)}" y="{_f(y0)}" width="{_f(x1 - x0)}" '
-                f'height="{_f(y1 - y0)}" preserveAspectRatio="none" xlink:href="{uri}"/>')
-        # xlink:href, not href: Material's instant navigation rewrites every [href] element's
-        # .href property, which SVG <image> elements do not allow (a page error otherwise).
-    raise ValueError(f"item type must be one of line, points, marker, hline, vline, text, raster, "
-                     f"contours, rects, handle, arrow, circle; got {t!r}")
+        x0, y0, x1, y1 = x, g.top, x, g.top + g.ph
+    return (f'<path class="gc-s-{color}" d="M{_f(x0)} {_f(y0)}L{_f(x1)} {_f(y1)}" '
+            f'stroke-width="{_f(float(it.get("width", 1.5)))}"{_dash_attr(it.get("dash"))}/>')
+
+
+def _arrow_svg(it: dict[str, Any], g: Layout) -> str:
+    X = g.px([it.get("x0"), it.get("x1")])
+    Y = g.py([it.get("y0"), it.get("y1")])
+    if not np.all(np.isfinite(X) & np.isfinite(Y)):
+        return ""
+    w = float(it.get("width", 2))
+    color = _color(it.get("color"), "s0")
+    ang = math.atan2(Y[1] - Y[0], X[1] - X[0])
+    length = math.hypot(X[1] - X[0], Y[1] - Y[0])
+    head = min(6 + 2 * w, length)
+    bx, by = X[1] - head * math.cos(ang), Y[1] - head * math.sin(ang)   # where the shaft stops
+    nx, ny = -math.sin(ang) * head * 0.45, math.cos(ang) * head * 0.45
+    shaft = f'<path class="gc-s-{color}" d="M{_f(X[0])} {_f(Y[0])}L{_f(bx)} {_f(by)}" stroke-width="{_f(w)}"/>'
+    tip = (f'<path class="gc-f-{color}" d="M{_f(X[1])} {_f(Y[1])}L{_f(bx + nx)} {_f(by + ny)}'
+           f'L{_f(bx - nx)} {_f(by - ny)}z"/>')
+    return shaft + tip if length > 0 else ""
+
+
+def _circle_svg(it: dict[str, Any], g: Layout) -> str:
+    cx, cy = _point(g, it.get("cx"), it.get("cy"))
+    edge = float(g.px([float(it.get("cx", 0)) + float(it.get("r", 0))])[0])
+    r = abs(edge - cx)
+    if not _finite(cx, cy, r):
+        return ""
+    color = _color(it.get("color"), "muted")
+    return (f'<circle class="gc-s-{color}" cx="{_f(cx)}" cy="{_f(cy)}" r="{_f(r)}" fill="none" '
+            f'stroke-width="1.5"{_dash_attr(it.get("dash"))}/>')
+
+
+def _text_svg(it: dict[str, Any], g: Layout) -> str:
+    x, y = _point(g, it.get("x"), it.get("y"))
+    if not _finite(x, y):
+        return ""
+    size = float(it.get("size", 12))
+    anchor = it.get("anchor") if it.get("anchor") in ("start", "middle", "end") else "start"
+    x = _clamp_text(x, str(it.get("text", "")), size, anchor, g)
+    y = min(max(y, g.top + size), g.top + g.ph - 3)
+    color = _color(it.get("color"), "fg")
+    return (f'<text class="gc-f-{color} gc-halo" x="{_f(x)}" y="{_f(y)}" font-size="{_f(size)}" '
+            f'text-anchor="{anchor}">{escape(str(it.get("text", "")))}</text>')
+
+
+def _rects_svg(it: dict[str, Any], g: Layout) -> str:
+    n = len(it.get("x0") or [])
+    fills = it.get("fill", "s0")
+    X0, X1 = g.px(it.get("x0") or []), g.px(it.get("x1") or [])
+    Y0, Y1 = g.py(it.get("y0") or []), g.py(it.get("y1") or [])
+    by_color: dict[str, list[str]] = {}
+    for i in range(n):
+        xs, ys = sorted((X0[i], X1[i])), sorted((Y0[i], Y1[i]))
+        if not all(math.isfinite(v) for v in xs + ys):
+            continue
+        color = _color(fills[i] if isinstance(fills, list) else fills, "s0")
+        by_color.setdefault(color, []).append(
+            f"M{_f(xs[0])} {_f(ys[0])}H{_f(xs[1])}V{_f(ys[1])}H{_f(xs[0])}z")
+    return "".join(f'<path class="gc-f-{c}" d="{"".join(ds)}"/>' for c, ds in by_color.items())
+
+
+def _raster_svg(it: dict[str, Any], g: Layout) -> str:
+    values = it.get("values") or []
+    if not values or not values[0]:
+        return ""
+    rgba = colormap_rgba(values, it.get("cmap", "loss"))[::-1]   # row 0 is at the bottom
+    uri = "data:image/png;base64," + base64.b64encode(png_rgba(rgba)).decode("ascii")
+    xr, yr = it.get("x_range") or g.x_range, it.get("y_range") or g.y_range
+    X, Y = g.px(xr), g.py(yr)
+    x0, x1 = sorted(X.tolist())
+    y0, y1 = sorted(Y.tolist())
+    cls = "gc-raster gc-raster-cat" if CMAPS[it.get("cmap", "loss")]["kind"] == "categorical" else "gc-raster"
+    # xlink:href, not href: Material's instant navigation rewrites every [href] element's
+    # .href property, which SVG <image> elements do not allow (a page error otherwise).
+    return (f'<image class="{cls}" x="{_f(x0)}" y="{_f(y0)}" width="{_f(x1 - x0)}" '
+            f'height="{_f(y1 - y0)}" preserveAspectRatio="none" xlink:href="{uri}"/>')
+
+
+# One writer per item type (the ``"t"`` key of a display-list item).
+_ITEM_WRITERS = {
+    "line": _line_svg, "contours": _contours_svg, "points": _points_svg,
+    "marker": _marker_item_svg, "handle": _handle_svg, "hline": _rule_svg, "vline": _rule_svg,
+    "arrow": _arrow_svg, "circle": _circle_svg, "text": _text_svg, "rects": _rects_svg,
+    "raster": _raster_svg,
+}
+
+
+def _item_svg(it: dict[str, Any], g: Layout) -> str:
+    writer = _ITEM_WRITERS.get(it.get("t"))
+    if writer is None:
+        raise ValueError(f"item type must be one of line, points, marker, hline, vline, text, raster, "
+                         f"contours, rects, handle, arrow, circle; got {it.get('t')!r}")
+    return writer(it, g)
 
 
 def _legend_svg(g: Layout) -> str:
@@ -331,6 +369,33 @@ def _legend_svg(g: Layout) -> str:
             out.append(_marker_svg(e.shape, x + 9, y, 4.5, _color(e.color, "fg")))
         out.append(f'<text class="gc-f-fg" x="{_f(x + (LEGEND_SWATCH + LEGEND_GAP))}" y="{_f(y + 4)}">{escape(e.label)}</text>')
     return f'<g class="gc-legend">{"".join(out)}</g>' if out else ""
+
+
+def _frame_svg(fig: dict[str, Any], g: Layout) -> str:
+    """The frame (left and bottom axes), ticks, tick labels, axis labels and title."""
+    W, H = g.width, g.height
+    L, T, R, B = g.left, g.top, g.left + g.pw, g.top + g.ph
+    parts = []
+    tick = "".join(f"M{_f(x)} {_f(B)}v{TICK_LENGTH}" for x in g.px(list(g.x_ticks.values)).tolist())
+    tick += "".join(f"M{_f(L)} {_f(y)}h-{TICK_LENGTH}" for y in g.py(list(g.y_ticks.values)).tolist())
+    parts.append(f'<path class="gc-axis" d="M{_f(L)} {_f(T)}V{_f(B)}H{_f(R)}{tick}" fill="none" stroke-width="1"/>')
+    labels = [f'<text x="{_f(x)}" y="{_f(B + 4 + TICK_FONT + 1)}" text-anchor="middle">{escape(s)}</text>'
+              for x, s in zip(g.px(list(g.x_ticks.values)).tolist(), g.x_ticks.labels)]
+    labels += [f'<text x="{_f(L - 7)}" y="{_f(y + 4)}" text-anchor="end">{escape(s)}</text>'
+               for y, s in zip(g.py(list(g.y_ticks.values)).tolist(), g.y_ticks.labels)]
+    parts.append(f'<g class="gc-tick-label">{"".join(labels)}</g>')
+    if fig.get("x_label"):
+        parts.append(f'<text class="gc-axis-label" x="{_f((L + R) / 2)}" y="{_f(H - PAD + 2)}" '
+                     f'text-anchor="middle" font-size="{LABEL_FONT}">{escape(str(fig["x_label"]))}</text>')
+    if fig.get("y_label"):
+        cx, cy = PAD + LABEL_FONT - 2, (T + B) / 2
+        parts.append(f'<text class="gc-axis-label" x="{_f(cx)}" y="{_f(cy)}" text-anchor="middle" '
+                     f'font-size="{LABEL_FONT}" transform="rotate(-90 {_f(cx)} {_f(cy)})">'
+                     f'{escape(str(fig["y_label"]))}</text>')
+    if fig.get("title"):
+        parts.append(f'<text class="gc-title" x="{_f(W / 2)}" y="{_f(PAD + TITLE_FONT)}" text-anchor="middle" '
+                     f'font-size="{TITLE_FONT}">{escape(str(fig["title"]))}</text>')
+    return "".join(parts)
 
 
 def figure_to_svg(fig: dict[str, Any], *, id_prefix: str) -> str:
@@ -376,30 +441,11 @@ def figure_to_svg(fig: dict[str, Any], *, id_prefix: str) -> str:
     grid = "".join(f"M{_f(x)} {_f(T)}V{_f(B)}" for x in g.px(list(g.x_ticks.values)).tolist())
     grid += "".join(f"M{_f(L)} {_f(y)}H{_f(R)}" for y in g.py(list(g.y_ticks.values)).tolist())
     parts.append(f'<path class="gc-gridline" d="{grid}" fill="none" stroke-width="1"/>')
-    body = "".join(_item_svg(it, g, id_prefix) for it in (fig.get("items") or []) if it.get("t") != "text")
+    body = "".join(_item_svg(it, g) for it in (fig.get("items") or []) if it.get("t") != "text")
     parts.append(f'<g clip-path="url(#{clip})">{body}</g>')
     # Text items are clamped into the plot rather than clipped, so they stay readable.
-    parts.extend(_item_svg(it, g, id_prefix) for it in (fig.get("items") or []) if it.get("t") == "text")
-    # Frame, ticks and their labels.
-    tick = "".join(f"M{_f(x)} {_f(B)}v4" for x in g.px(list(g.x_ticks.values)).tolist())
-    tick += "".join(f"M{_f(L)} {_f(y)}h-4" for y in g.py(list(g.y_ticks.values)).tolist())
-    parts.append(f'<path class="gc-axis" d="M{_f(L)} {_f(T)}V{_f(B)}H{_f(R)}{tick}" fill="none" stroke-width="1"/>')
-    labels = [f'<text x="{_f(x)}" y="{_f(B + 4 + TICK_FONT + 1)}" text-anchor="middle">{escape(s)}</text>'
-              for x, s in zip(g.px(list(g.x_ticks.values)).tolist(), g.x_ticks.labels)]
-    labels += [f'<text x="{_f(L - 7)}" y="{_f(y + 4)}" text-anchor="end">{escape(s)}</text>'
-               for y, s in zip(g.py(list(g.y_ticks.values)).tolist(), g.y_ticks.labels)]
-    parts.append(f'<g class="gc-tick-label">{"".join(labels)}</g>')
-    if fig.get("x_label"):
-        parts.append(f'<text class="gc-axis-label" x="{_f((L + R) / 2)}" y="{_f(H - PAD + 2)}" '
-                     f'text-anchor="middle" font-size="{LABEL_FONT}">{escape(str(fig["x_label"]))}</text>')
-    if fig.get("y_label"):
-        cx, cy = PAD + LABEL_FONT - 2, (T + B) / 2
-        parts.append(f'<text class="gc-axis-label" x="{_f(cx)}" y="{_f(cy)}" text-anchor="middle" '
-                     f'font-size="{LABEL_FONT}" transform="rotate(-90 {_f(cx)} {_f(cy)})">'
-                     f'{escape(str(fig["y_label"]))}</text>')
-    if fig.get("title"):
-        parts.append(f'<text class="gc-title" x="{_f(W / 2)}" y="{_f(PAD + TITLE_FONT)}" text-anchor="middle" '
-                     f'font-size="{TITLE_FONT}">{escape(str(fig["title"]))}</text>')
+    parts.extend(_item_svg(it, g) for it in (fig.get("items") or []) if it.get("t") == "text")
+    parts.append(_frame_svg(fig, g))
     parts.append(_legend_svg(g))
     parts.append("</svg>")
     return "".join(parts)
