@@ -44,6 +44,7 @@ __all__ = ["DemoBlock", "DemoBlockError", "parse_block", "find_blocks", "render_
            "DemoBlockExtension", "makeExtension"]
 
 FENCE_NAME = "gradclip-demo"
+SLIDER_STEPS = 1000   # a range slider's positions; demos.js maps them back (generated.js)
 _OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})\s*" + FENCE_NAME + r"\s*$")
 _RESERVED = {"demo", "id", "controls", "figures", "results", "url", "sync", "caption"}
 
@@ -149,11 +150,11 @@ def _num(x: Any) -> str:
 
 
 def _slider_position(p: Param, value: float) -> float:
-    """Where a value sits on a 0..1000 slider (log-scaled sliders map log10 linearly)."""
+    """Where a value sits on a 0..SLIDER_STEPS slider (log-scaled sliders map log10 linearly)."""
     lo, hi = float(p.min), float(p.max)
     if p.log:
         lo, hi, value = math.log10(lo), math.log10(hi), math.log10(max(value, float(p.min)))
-    return round(1000 * (value - lo) / (hi - lo)) if hi > lo else 0
+    return round(SLIDER_STEPS * (value - lo) / (hi - lo)) if hi > lo else 0
 
 
 def _control(block_id: str, p: Param, value: Any) -> str:
@@ -168,7 +169,7 @@ def _control(block_id: str, p: Param, value: Any) -> str:
         bounds = "".join(f' {k}="{_num(v)}"' for k, v in (("min", p.min), ("max", p.max)) if v is not None)
         slider = ""
         if p.min is not None and p.max is not None:
-            slider = (f'<input type="range" class="gc-slider" data-slider-for="{p.name}" min="0" max="1000" '
+            slider = (f'<input type="range" class="gc-slider" data-slider-for="{p.name}" min="0" max="{SLIDER_STEPS}" '
                       f'step="1" value="{_slider_position(p, float(value))}" aria-label="{label} (slider'
                       f'{", logarithmic" if p.log else ""})" tabindex="0"{" data-log" if p.log else ""}>')
         return (f'<div class="gc-control" data-kind="{kind}"><label for="{cid}">{label}</label>'

@@ -1,7 +1,7 @@
 """MkDocs hooks: thin calls into the plain functions of ``site_hooks``.
 
 All build logic lives in ordinary modules (``vendor.py``, ``wheel.py``, ``demo_blocks.py``,
-``math.py``, ``svg.py``) that tests can call without MkDocs. This file only says *when*.
+``math.py``, ``jsgen.py``) that tests can call without MkDocs. This file only says *when*.
 """
 
 from __future__ import annotations
@@ -43,11 +43,27 @@ def _vendor(site: Path):
         return vendor_pyodide(dest)
 
 
+def _generated_js(site: Path) -> None:
+    """Write the constants the browser shares with Python into the built site, from Python.
+
+    The committed copy (which the paint harness loads without a build) must say the same:
+    a stale one is a warning, so the strict build fails and names the fix.
+    """
+    from site_hooks.jsgen import TARGET, generated_js
+
+    text = generated_js()
+    if not TARGET.exists() or TARGET.read_text(encoding="utf-8") != text:
+        log.warning("%s is stale; run: python -m site_hooks.jsgen", TARGET.relative_to(ROOT))
+    (site / "javascripts").mkdir(parents=True, exist_ok=True)
+    (site / "javascripts" / "generated.js").write_text(text, encoding="utf-8")
+
+
 def on_post_build(config, **kwargs) -> None:
     """Put the runtime and the package next to the pages: the site is complete and offline."""
     from site_hooks.wheel import build_wheel
 
     site = Path(config["site_dir"])
+    _generated_js(site)
     t0 = time.perf_counter()
     wheel = build_wheel(ROOT, site / "assets" / "wheels")
     t1 = time.perf_counter()

@@ -75,6 +75,9 @@ def test_second_page_reuses_the_runtime(page, site_url):
     page.on("request", lambda r: wasm.append(r.url) if r.url.endswith("pyodide.asm.wasm") else None)
     page.goto(site_url)
     demo_ready(page, HOME)
+    # Material's instant navigation rewrites the page's links once its sitemap arrives; a click
+    # before then can land on an element being replaced.
+    page.wait_for_load_state("networkidle")
     # A link in the text (Material's instant navigation rewrites hrefs to absolute URLs).
     page.locator(".md-content a", has_text="The Simulator").first.click()
     page.wait_for_url(re.compile(r"/simulator/$"))
@@ -131,3 +134,26 @@ def test_every_page_stays_on_this_origin_without_console_errors(browser, built_s
     context.close()
     assert foreign == []
     assert errors == []
+
+
+def test_svg_export_is_the_package_writers_vector_drawing(browser, site_url):
+    """Under Pyodide the worker runs gradclip.figures.svg: the download holds paths, not pictures."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, reduced_motion="reduce",
+                                  accept_downloads=True)
+    page = context.new_page()
+    try:
+        page.goto(f"{site_url}simulator/")
+        demo_ready(page, "#sim", timeout=120_000)
+        wait_idle(page, "#sim")
+        page.wait_for_selector("#sim [data-act=svg]")
+        with page.expect_download() as svg:
+            page.click("#sim [data-act=svg]")
+        text = open(svg.value.path(), encoding="utf-8").read()
+        assert text.startswith("<svg")
+        # The only pictures are the landscape's shading (a raster item), never a whole canvas.
+        images = re.findall(r"<image [^>]*>", text)
+        assert images and all('class="gc-raster' in im for im in images)
+        assert text.count("<path") > 10 and "gc-s-" in text and "<text" in text   # vector strokes, real text
+        assert page.text_content("#sim .gc-sim-status") == "SVG downloaded."
+    finally:
+        context.close()

@@ -7,58 +7,10 @@
 
 import { getRuntime, STAGES } from "./runtime.js";
 import { mountFigure } from "./paint.js";
+import { coerce, paramsFromQuery, queryFromParams, sliderToValue, valueToSlider } from "./params.js";
 
 const runtime = getRuntime();
 const FILE_LIMIT = 64 * 1024 * 1024;   // bytes read from a dropped file at most
-
-// ---------- parameters: clamping mirrors gradclip.demos.validate ----------
-
-function fmt(x) {
-  if (typeof x !== "number") return String(x);
-  if (!Number.isFinite(x)) return x > 0 ? "∞" : "−∞";
-  return String(Number(x.toPrecision(3)));
-}
-
-// Clean one raw value (from a control or the URL) against its Param spec: [value, notice].
-export function coerce(p, raw) {
-  const label = p.label || p.name;
-  if (p.kind === "choice") {
-    const allowed = p.choices.map((c) => c[0]);
-    if (allowed.includes(String(raw))) return [String(raw), null];
-    return [p.default, `${label}: "${raw}" is not one of ${allowed.join(", ")}; using "${p.default}".`];
-  }
-  if (p.kind === "bool") {
-    if (typeof raw === "boolean") return [raw, null];
-    const s = String(raw).trim().toLowerCase();
-    if (["1", "true", "yes", "on"].includes(s)) return [true, null];
-    if (["0", "false", "no", "off", ""].includes(s)) return [false, null];
-    return [p.default, `${label}: "${raw}" is not true or false; using ${p.default}.`];
-  }
-  if (p.kind === "file") return [raw, null];
-  if (p.kind === "hidden" && p.min === null && typeof p.default !== "number") return [raw, null];
-  const x = typeof raw === "number" ? raw : (String(raw).trim() === "" ? NaN : Number(raw));
-  if (Number.isNaN(x)) return [p.default, `${label}: "${raw}" is not a number; using ${fmt(p.default)}.`];
-  const lo = p.min === null ? -Infinity : p.min;
-  const hi = p.max === null ? Infinity : p.max;
-  let v = Math.min(Math.max(x, lo), hi);
-  const notice = v !== x ? `${label}: ${fmt(x)} is outside the allowed range ${fmt(lo)} to ${fmt(hi)}; using ${fmt(v)}.` : null;
-  if (p.kind === "int") v = Math.round(v);
-  return [v, notice];
-}
-
-function sliderToValue(p, pos) {
-  const t = Number(pos) / 1000;
-  const v = p.log ? 10 ** (Math.log10(p.min) + t * (Math.log10(p.max) - Math.log10(p.min)))
-                  : p.min + t * (p.max - p.min);
-  return p.kind === "int" ? Math.round(v) : Number(v.toPrecision(3));
-}
-
-function valueToSlider(p, v) {
-  const lo = p.log ? Math.log10(p.min) : p.min;
-  const hi = p.log ? Math.log10(p.max) : p.max;
-  const x = p.log ? Math.log10(Math.max(v, p.min)) : v;
-  return hi > lo ? Math.round((1000 * (x - lo)) / (hi - lo)) : 0;
-}
 
 // ---------- one demo ----------
 
@@ -86,28 +38,15 @@ class Demo {
 
   // --- state in the URL (one demo per page opts in with `url: true`) ---
   readURL() {
-    const q = new URLSearchParams(location.search);
-    for (const [key, raw] of q) {
-      const p = this.paramSpecs[key];
-      if (!p) { if (key !== "q") this.urlNotices.push(`The link's setting "${key}" is not known here; it was ignored.`); continue; }
-      const [v, note] = coerce(p, raw);
-      this.params[key] = v;
-      if (note) this.urlNotices.push(`From the link: ${note}`);
-    }
+    const { values, notices } = paramsFromQuery(this.paramSpecs, location.search);
+    Object.assign(this.params, values);
+    this.urlNotices.push(...notices);
     if (this.urlNotices.length) this.showNotices(this.urlNotices);
   }
 
   writeURL() {
     if (this.root.dataset.url !== "true") return;
-    const initial = JSON.parse(this.root.dataset.initial);
-    const q = new URLSearchParams();
-    for (const p of this.spec.params) {
-      const v = this.params[p.name];
-      if (p.kind === "file" || v === undefined || v === null) continue;
-      if (v === initial[p.name]) continue;     // short links: only what differs from the page's default
-      q.set(p.name, typeof v === "number" ? String(Number(v.toPrecision(6))) : String(v));
-    }
-    const search = q.toString();
+    const search = queryFromParams(this.spec.params, this.params, JSON.parse(this.root.dataset.initial));
     const url = location.pathname + (search ? `?${search}` : "") + location.hash;
     history.replaceState(history.state, "", url);
   }

@@ -10,15 +10,11 @@
 // It acts only on a page that has <div class="gc-sim-tools" data-for="<simulator id>">.
 
 import { getRuntime } from "./runtime.js";
+import { download, el, reducedMotion, waitForDemo } from "./dom.js";
+import { composeSVG, composePNG } from "./export.js";
+import { PhaseLink, compareTable, stepReadout } from "./simulator-parts.js";
 
 const STORE_KEY = "gradclip:simulator";
-const SHARED = ["tau", "lr", "steps", "method", "landscape", "optimizer"];
-const CHEAP = ["tau", "lr"];                // the phase map only moves its marker
-// The phase map shares the one worker with the simulator, and a request posted first is
-// computed first: the map follows only once a slider rests, so the simulator's own redraw
-// never waits behind it. A new sweep (steps, method, ...) is costlier and waits longer.
-const MARKER_DEBOUNCE_MS = 120;
-const SWEEP_DEBOUNCE_MS = 350;
 const LOOP_SECONDS = 6;                     // one pass of the marker at 1× speed
 const MIN_STEPS_PER_S = 4;
 const END_HOLD_S = 0.8;                     // the marker rests on the last step before looping
@@ -27,57 +23,6 @@ const SPEEDS = [["0.25", "¼×"], ["0.5", "½×"], ["1", "1×"], ["2", "2×"], [
 let current = null;   // the page instance of the page being shown (instant navigation)
 
 // ---------- small helpers ----------
-
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === "class") e.className = v;
-    else if (k === "text") e.textContent = v;
-    else e.setAttribute(k, v === true ? "" : String(v));
-  }
-  e.append(...children);
-  return e;
-}
-
-function pick(obj, keys) {
-  return Object.fromEntries(keys.filter((k) => k in obj).map((k) => [k, obj[k]]));
-}
-
-function fmt(x) {
-  if (x === null || x === undefined) return "—";
-  if (!Number.isFinite(x)) return x > 0 ? "∞" : "−∞";
-  if (x === 0) return "0";
-  const a = Math.abs(x);
-  if (a >= 1e-4 && a < 1e4) return String(Number(x.toPrecision(3)));
-  return x.toExponential(2);
-}
-
-function waitForDemo(root, frames = 600) {
-  return new Promise((resolve, reject) => {
-    const look = (n) => {
-      if (!root || !root.isConnected) { reject(new Error("demo is gone")); return; }
-      if (root.gcDemo) { resolve(root.gcDemo); return; }
-      if (n <= 0) { reject(new Error(`demo ${root.id} was never bound`)); return; }
-      requestAnimationFrame(() => look(n - 1));
-    };
-    look(frames);
-  });
-}
-
-function download(blob, filename) {
-  const url = URL.createObjectURL(blob);
-  const a = el("a", { href: url, download: filename });
-  a.hidden = true;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
-
-function reducedMotion() {
-  return window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-}
 
 // ---------- the page ----------
 
@@ -100,7 +45,6 @@ class SimulatorPage {
     this.raf = 0;
     this.prevT = 0;
     this.visible = true;
-    this.sweepTimer = 0;
     this.cleanups = [];
     this.build();
     this.bindDemo();
@@ -270,22 +214,7 @@ class SimulatorPage {
     for (const f of this.figures()) f.setMarker(step);
     this.scrub.value = String(step);
     this.root.dataset.marker = String(step);
-    this.readout.textContent = this.describeStep(step);
-  }
-
-  describeStep(step) {
-    const out = this.demo.output;
-    const marker = (name) => {
-      const fig = out && out.figures && out.figures[name];
-      const line = fig && fig.items.find((it) => it.t === "line" && it.marker);
-      return line ? line.y[step] : undefined;
-    };
-    const loss = marker("loss");
-    const norm = marker("norm");
-    const parts = [`step ${step} of ${this.demo.params.steps}`];
-    if (loss !== undefined) parts.push(`loss ${fmt(loss)}`);
-    if (norm !== undefined && step < this.last) parts.push(`‖g‖ ${fmt(norm)}`);
-    return parts.join(" · ");
+    this.readout.textContent = stepReadout(this.demo.output, step, this.demo.params.steps, this.last);
   }
 
   play() {
@@ -365,49 +294,18 @@ class SimulatorPage {
   showCompare(rows) {
     const box = this.compareBox;
     if (!rows || !rows.length) { box.hidden = true; box.replaceChildren(); return; }
-    const head = el("tr", {}, ...["Method", "Final loss", "Clip events", "Divergence", "Verdict"]
-      .map((h) => el("th", { scope: "col", text: h })));
-    const body = rows.map((row) => el("tr", { "data-method": row.method },
-      el("th", { scope: "row" }, el("span", { class: `gc-sim-swatch gc-sw-${row.color}`, "aria-hidden": "true" }), ` ${row.label}`),
-      ...["final_loss", "clip_events", "diverged", "verdict"].map((k) => el("td", {
-        // not data-result: demos.js fills every [data-result] in the demo with the main run
-        "data-compare": k, "data-value": row.results[k].value, text: row.results[k].text,
-      }))));
-    const table = el("table", { class: "gc-sim-compare-table" },
-      el("caption", { text: "Compare mode: the same settings with each clipping method" }),
-      el("thead", {}, head), el("tbody", {}, ...body));
-    box.replaceChildren(table);
+    box.replaceChildren(compareTable(rows));
     box.hidden = false;
   }
 
-  // --- the phase diagram ---
+  // --- the phase diagram: kept in step with the simulator, and setting it ---
   bindPhase(phase) {
     if (!this.root.isConnected) return;
-    this.phase = phase;
-    phase.setParams(pick(this.demo.params, SHARED), { silent: true });
-    this.on(phase.root, "gc:params", (e) => {
-      const changed = pick(e.detail.changed || {}, SHARED);
-      const differs = Object.fromEntries(Object.entries(changed).filter(([k, v]) => this.demo.params[k] !== v));
-      if (!Object.keys(differs).length) return;
-      if ("landscape" in differs) Object.assign(differs, { px: null, py: null });
-      this.demo.setParams(differs);
-    });
+    this.phase = new PhaseLink(this.demo, phase, (t, type, fn) => this.on(t, type, fn));
   }
 
   syncPhase(changed) {
-    if (!this.phase) return;
-    const keys = Object.keys(pick(changed, SHARED));
-    if (!keys.length) return;
-    const sweep = keys.some((k) => !CHEAP.includes(k));
-    // One timer: a pending sweep is never shortened to the marker's delay.
-    if (this.sweepTimer && this.pendingSweep && !sweep) return;
-    clearTimeout(this.sweepTimer);
-    this.pendingSweep = sweep;
-    this.sweepTimer = setTimeout(() => {
-      this.sweepTimer = 0;
-      this.pendingSweep = false;
-      if (this.phase && this.root.isConnected) this.phase.setParams(pick(this.demo.params, SHARED), { silent: true });
-    }, sweep ? SWEEP_DEBOUNCE_MS : MARKER_DEBOUNCE_MS);
+    if (this.phase) this.phase.follow(changed);
   }
 
   // --- sharing ---
@@ -459,102 +357,23 @@ class SimulatorPage {
       this.status("CSV downloaded.");
       return;
     }
+    // The package's own SVG writer ran in the worker: real vector figures, one per box.
     const svgs = out.extra.svg || {};
-    const text = Object.keys(svgs).length ? this.composeSVG(svgs) : this.rasterSVG();
-    download(new Blob([text], { type: "image/svg+xml" }), `${this.fileStem()}.svg`);
-    this.status(Object.keys(svgs).length ? "SVG downloaded." : "SVG downloaded (pictures of the figures).");
+    if (!Object.keys(svgs).length) { this.status("Export failed: the runtime wrote no SVG."); return; }
+    download(new Blob([composeSVG(this.root, svgs)], { type: "image/svg+xml" }), `${this.fileStem()}.svg`);
+    this.status("SVG downloaded.");
   }
 
-  // The figures' own colours, resolved for the current theme, for a stand-alone file.
-  themeCSS() {
-    const cs = getComputedStyle(this.root.querySelector("canvas") || this.root);
-    const vars = [];
-    for (const sheet of document.styleSheets) {
-      let rules;
-      try { rules = sheet.cssRules; } catch { continue; }
-      for (const r of rules) {
-        if (r.style) for (const name of r.style) if (name.startsWith("--gc-")) vars.push(name);
-      }
-    }
-    const decl = [...new Set(vars)].map((n) => `${n}:${cs.getPropertyValue(n).trim()}`).join(";");
-    const rules = [];
-    for (const sheet of document.styleSheets) {
-      let list;
-      try { list = sheet.cssRules; } catch { continue; }
-      for (const r of list) {
-        if (r.selectorText && /\.gc-(s|f)-|\.gc-svg|\.gc-handle|\.gc-legend/.test(r.selectorText)) rules.push(r.cssText);
-      }
-    }
-    return `svg{${decl}}\n${rules.join("\n")}`;
-  }
-
-  figureBoxes() {
-    const figs = [...this.root.querySelectorAll(".gc-figure")].filter((f) => f.offsetParent !== null);
-    const base = this.root.querySelector(".gc-figures").getBoundingClientRect();
-    return figs.map((f) => {
-      const c = f.querySelector("canvas:not([hidden])") || f.querySelector("svg");
-      const r = c.getBoundingClientRect();
-      return { name: f.dataset.figure, el: c, x: r.left - base.left, y: r.top - base.top, w: r.width, h: r.height };
-    });
-  }
-
-  composeSVG(svgs) {
-    const boxes = this.figureBoxes().filter((b) => svgs[b.name]);
-    const W = Math.ceil(Math.max(...boxes.map((b) => b.x + b.w)));
-    const H = Math.ceil(Math.max(...boxes.map((b) => b.y + b.h)));
-    const parser = new DOMParser();
-    const ns = "http://www.w3.org/2000/svg";
-    const doc = document.implementation.createDocument(ns, "svg", null);
-    const top = doc.documentElement;
-    for (const [k, v] of Object.entries({ width: W, height: H, viewBox: `0 0 ${W} ${H}` })) top.setAttribute(k, String(v));
-    const style = doc.createElementNS(ns, "style");
-    style.textContent = this.themeCSS();
-    top.append(style);
-    const bg = doc.createElementNS(ns, "rect");
-    for (const [k, v] of Object.entries({ width: "100%", height: "100%", fill: "var(--gc-bg, #fff)" })) bg.setAttribute(k, v);
-    top.append(bg);
-    for (const b of boxes) {
-      const inner = parser.parseFromString(svgs[b.name], "image/svg+xml").documentElement;
-      inner.removeAttribute("style");
-      for (const [k, v] of Object.entries({ x: b.x, y: b.y, width: b.w, height: b.h })) inner.setAttribute(k, String(v));
-      top.append(doc.importNode(inner, true));
-    }
-    return new XMLSerializer().serializeToString(doc);
-  }
-
-  // Without an SVG writer in the runtime: an SVG that holds the canvases as images.
-  rasterSVG() {
-    const boxes = this.figureBoxes();
-    const W = Math.ceil(Math.max(...boxes.map((b) => b.x + b.w)));
-    const H = Math.ceil(Math.max(...boxes.map((b) => b.y + b.h)));
-    const imgs = boxes.filter((b) => b.el.tagName === "CANVAS").map((b) =>
-      `<image x="${b.x}" y="${b.y}" width="${b.w}" height="${b.h}" href="${b.el.toDataURL("image/png")}"/>`);
-    return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">${imgs.join("")}</svg>`;
-  }
-
-  exportPNG() {
-    const boxes = this.figureBoxes().filter((b) => b.el.tagName === "CANVAS");
-    if (!boxes.length) { this.status("The figures are not live yet."); return; }
-    const k = Math.max(...boxes.map((b) => b.el.width / b.w));
-    const W = Math.ceil(Math.max(...boxes.map((b) => b.x + b.w)));
-    const H = Math.ceil(Math.max(...boxes.map((b) => b.y + b.h)));
-    const out = document.createElement("canvas");
-    out.width = Math.round(W * k);
-    out.height = Math.round(H * k);
-    const ctx = out.getContext("2d");
-    ctx.fillStyle = getComputedStyle(boxes[0].el).getPropertyValue("--gc-bg").trim() || "#ffffff";
-    ctx.fillRect(0, 0, out.width, out.height);
-    for (const b of boxes) ctx.drawImage(b.el, b.x * k, b.y * k, b.w * k, b.h * k);
-    out.toBlob((blob) => {
-      if (!blob) { this.status("PNG export failed."); return; }
-      download(blob, `${this.fileStem()}.png`);
-      this.status("PNG downloaded.");
-    }, "image/png");
+  async exportPNG() {
+    const blob = await composePNG(this.root);
+    if (!blob) { this.status(blob === null ? "PNG export failed." : "The figures are not live yet."); return; }
+    download(blob, `${this.fileStem()}.png`);
+    this.status("PNG downloaded.");
   }
 
   destroy() {
     this.pause();
-    clearTimeout(this.sweepTimer);
+    if (this.phase) this.phase.destroy();
     for (const fn of this.cleanups.splice(0)) fn();
   }
 }

@@ -6,13 +6,14 @@
 //        {type: "run", id, demo, params}               compute a demo (streams if the demo does)
 //        {type: "cancel", id}                          stop a streaming run between two chunks
 //   out: {type: "status", stage, detail}              runtime | numpy | gradclip | ready | error
-//        {type: "partial" | "result", id, output}      output = gradclip.demos.run() as a dict;
+//        {type: "partial" | "result", id, output}      output = gradclip.demos.run() as a dict
+//                                                      (from gradclip/web.py's Session.stream);
 //                                                      a figure item with a `key` sent before is
 //                                                      {t, key, ref: true} (runtime.js restores it)
 //        {type: "error", id, message}                  a run failed; the runtime still works
 
 let pyodide = null;
-let stream = null;           // Python: (demo, params_json) -> step() returning JSON or None
+let session = null;          // gradclip.web.Session: stream(demo, params_json) -> step()
 let ready = null;            // Promise, resolved once everything is loaded
 const cancelled = new Set();
 
@@ -66,43 +67,9 @@ async function load(base) {
   const wheelURL = new URL(`assets/wheels/${manifest.wheel}?v=${manifest.sha256.slice(0, 12)}`, base);
   const wheel = await (await fetchOk(wheelURL)).arrayBuffer();
   pyodide.unpackArchive(wheel, "wheel");
-  stream = pyodide.runPython(`
-import json
-import gradclip.demos as _demos
-
-# Keys of the figure layers already posted in this visit (runtime.js keeps those items and
-# puts them back in place of a reference): a landscape's shading is sent once, not per run.
-_gc_sent = set()
-
-def _gc_stream(name, params_json):
-    it = _demos.run_iter(name, json.loads(params_json))
-    def step():
-        try:
-            out = next(it)
-        except StopIteration:
-            return None
-        except _demos.DemoInputError as exc:
-            return json.dumps({"demo": name, "input_error": str(exc), "done": True})
-        slim, new = _demos.dedupe_layers(out, _gc_sent)
-        text = json.dumps(slim, allow_nan=False)
-        _gc_sent.update(new)   # only once the text exists: it is always posted
-        return text
-    return step
-
-# Import every demo module now (the first run would), then move everything loaded so far
-# into the collector's permanent generation: a full garbage collection would otherwise walk
-# all of NumPy and gradclip (~30 000 objects, 30-90 ms under Pyodide) in the middle of a
-# reader's drag. Only what the demos allocate from here on is ever scanned.
-import gc as _gc
-try:
-    _demos._load_all()
-except Exception:
-    pass   # a demo module that cannot load fails its own demos' runs, not the runtime
-_gc.collect()
-_gc.freeze()
-
-_gc_stream
-`);
+  // The Python side (layer de-duplication, loading every demo, freezing the collector) is
+  // gradclip/web.py, so the CPython tests run exactly what this worker runs.
+  session = pyodide.runPython("import gradclip.web; gradclip.web.prepare()");
   status("ready", `gradclip ${manifest.version} is running in your browser.`);
 }
 
@@ -122,7 +89,7 @@ function lastLine(err) {
 async function run({ id, demo, params }) {
   let step;
   try {
-    step = stream(demo, JSON.stringify(params || {}));
+    step = session.stream(demo, JSON.stringify(params || {}));
     for (;;) {
       if (cancelled.has(id)) { cancelled.delete(id); return; }
       const json = step();

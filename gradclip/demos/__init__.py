@@ -251,16 +251,21 @@ def run_iter(name: str, params: dict[str, Any] | None = None) -> Iterator[dict[s
 
 
 def run_json(name: str, params_json: str) -> str:
-    """The worker's entry point: JSON in, JSON out (strict JSON: no NaN or Infinity).
+    """The final output as the worker sends it: JSON in, JSON out (strict JSON: no NaN or Infinity).
 
-    A :class:`DemoInputError` becomes ``{"demo": name, "input_error": message}`` so the page can
-    show it without treating it as a crash.
+    The same path as the browser's worker (:meth:`gradclip.web.Session.stream`), in a fresh
+    session so every layer is sent in full. A :class:`DemoInputError` becomes
+    ``{"demo": name, "input_error": message, "done": true}`` so the page can show it without
+    treating it as a crash.
     """
-    try:
-        out = run(name, json.loads(params_json or "{}"))
-    except DemoInputError as exc:
-        out = {"demo": name, "input_error": str(exc)}
-    return json.dumps(out, allow_nan=False)
+    from gradclip.web import Session   # web builds on this module
+
+    step = Session().stream(name, params_json)
+    last = None
+    while (text := step()) is not None:
+        last = text
+    assert last is not None
+    return last
 
 
 def layer_key(kind: str, item: dict[str, Any]) -> str:

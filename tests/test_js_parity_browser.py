@@ -1,0 +1,137 @@
+"""Logic that exists in both languages gives the same answers: the browser's modules against Python.
+
+Constants and colour maps are generated from Python (tests/test_jsgen.py); what cannot be
+generated is checked here, in real Chromium, over whole sets rather than a few cases:
+
+* layout (plot box, ticks and their labels, legend places): every sample figure of
+  tests/harness/sample_figures.py and every figure of every demo at its defaults, against
+  gradclip.figures.axes.layout;
+* the number-for-people format: a spread of values, against gradclip.demos.fmt_number;
+* parameter coercion and slider positions: every parameter of every demo, against
+  gradclip.demos._coerce and site_hooks.demo_blocks._slider_position.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from gradclip import demos
+from gradclip.figures.axes import layout
+from site_hooks.demo_blocks import _slider_position
+from test_paint_browser import harness, harness_url, samples  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.browser
+
+
+def sample_figures() -> dict[str, dict]:
+    figs = {"contour": samples.contour_figure(), "loss": samples.loss_figure(),
+            "every_item": samples.every_item_figure()}
+    for t, item in samples.ONE_OF_EACH.items():
+        figs[f"one_{t}"] = {"x_range": [0, 10], "y_range": [0, 10], "legend": True, "items": [item]}
+    return figs
+
+
+def demo_default_figures() -> dict[str, dict]:
+    demos._load_all()
+    figs = {}
+    for name in sorted(demos.REGISTRY):
+        for fig_name, fig in demos.run(name, {})["figures"].items():
+            figs[f"{name}.{fig_name}"] = fig
+    return figs
+
+
+def python_layout(fig: dict) -> dict:
+    g = layout(fig)
+    return {"width": g.width, "height": g.height, "left": g.left, "top": g.top, "pw": g.pw, "ph": g.ph,
+            "xTicks": {"values": list(g.x_ticks.values), "labels": list(g.x_ticks.labels)},
+            "yTicks": {"values": list(g.y_ticks.values), "labels": list(g.y_ticks.labels)},
+            "legend": [[e.label, e.kind, e.x, e.y] for e in g.legend]}
+
+
+JS_LAYOUT = """figs => Object.fromEntries(Object.entries(figs).map(([name, f]) => {
+    const g = gcPaint.layout(f);
+    return [name, {width: g.width, height: g.height, left: g.left, top: g.top, pw: g.pw, ph: g.ph,
+                   xTicks: g.xTicks, yTicks: g.yTicks, legend: g.legend.map(e => [e.label, e.kind, e.x, e.y])}];
+}))"""
+
+
+@pytest.mark.parametrize("source", [sample_figures, demo_default_figures], ids=["samples", "demo_defaults"])
+def test_js_layout_equals_python_layout_for_every_figure(harness, source):
+    figs = source()
+    assert len(figs) >= 10
+    # Items are not needed to lay out a figure, except the labels a legend shows.
+    slim = {name: {**f, "items": [{k: it[k] for k in ("t", "label", "color", "dash", "shape") if k in it}
+                                  for it in f.get("items", [])]} for name, f in figs.items()}
+    js = harness.evaluate(JS_LAYOUT, slim)
+    for name, fig in figs.items():
+        assert js[name] == python_layout(fig), name
+
+
+def number_cases() -> list[float]:
+    fixed = [0.00005, 1e-12, 12345.678, -0.0, 0.0, 1.0, -1.0, 3, 999999.0, 1e6, 1234567.0, 0.000123456,
+             1e-4, 9.9995e-5, 1e4, 9999.5, 1.125, 2.5e-5, -3.14159, 0.1, 1 / 3, 1e21, 5e-324, 1.7976931348623157e308,
+             math.inf, -math.inf, math.nan]
+    rng = random.Random(12)
+    fixed += [rng.uniform(-1, 1) * 10 ** rng.uniform(-9, 9) for _ in range(600)]
+    fixed += [round(rng.uniform(-1, 1) * 10 ** rng.randint(0, 5), rng.randint(0, 4)) for _ in range(300)]
+    return fixed
+
+
+def test_js_format_number_equals_python_fmt_number(harness):
+    values = number_cases()
+    # JSON has no inf or NaN: send them as names.
+    sent = [v if math.isfinite(v) else repr(v) for v in values]
+    js = harness.evaluate("""vs => vs.map(v => gcPaint.formatNumber(
+        v === 'inf' ? Infinity : v === '-inf' ? -Infinity : v === 'nan' ? NaN : v))""", sent)
+    for v, got in zip(values, js):
+        assert got == demos.fmt_number(float(v)), v
+
+
+def every_param():
+    demos._load_all()
+    return [(name, p) for name in sorted(demos.REGISTRY) for p in demos.REGISTRY[name].params if p.kind != "file"]
+
+
+def raw_values(p) -> list:
+    # Strings, as links and form fields give them, and numbers, as figures give them. (A whole
+    # float is left out: JavaScript cannot tell 3.0 from 3, which Python quotes differently.)
+    raws = ["", "abc", "it's", "1e9", "-5", "0.5", "nan", "inf", "-inf", " 2 ", "1_000", "0x10", "2.5", "3.5",
+            "true", "off", "maybe", "magic", str(p.default), 7, 0.25, -10**9, 2.5, True]
+    raws += [c for c, _ in p.choices]
+    for bound in (p.min, p.max):
+        if bound is not None:
+            raws += [bound, bound * 1.5 + 1, str(bound)]
+    return raws
+
+
+def test_js_coerce_equals_python_coerce_for_every_parameter_of_every_demo(harness):
+    cases = [(f"{name}.{p.name}", p, raw) for name, p in every_param() for raw in raw_values(p)]
+    js = harness.evaluate("""cases => cases.map(([p, raw]) => {
+        const [v, note] = gcParams.coerce(p, raw);
+        return [Number.isFinite(v) || typeof v !== 'number' ? v : String(v), note]; })""",
+                          [[p.to_dict(), raw] for _, p, raw in cases])
+    for (where, p, raw), (value, note) in zip(cases, js):
+        want, want_note = demos._coerce(p, raw)
+        if isinstance(want, float) and not math.isfinite(want):
+            want = {math.inf: "Infinity", -math.inf: "-Infinity"}[want]
+        assert (value, note) == (want, want_note), (where, raw)
+        assert type(value) is type(want) or {type(value), type(want)} <= {int, float}, (where, raw)
+
+
+def test_js_slider_positions_equal_the_build_for_every_ranged_parameter(harness):
+    cases = []
+    for name, p in every_param():
+        if p.kind not in ("float", "int") or p.min is None or p.max is None:
+            continue
+        lo, hi = float(p.min), float(p.max)
+        for t in [i / 40 for i in range(41)]:
+            v = lo * (hi / lo) ** t if p.log else lo + t * (hi - lo)
+            cases.append((f"{name}.{p.name}", p, v))
+    assert len(cases) > 100
+    js = harness.evaluate("cases => cases.map(([p, v]) => gcParams.valueToSlider(p, v))",
+                          [[p.to_dict(), v] for _, p, v in cases])
+    for (where, p, v), got in zip(cases, js):
+        assert got == _slider_position(p, v), (where, v)
