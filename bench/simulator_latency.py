@@ -2,7 +2,7 @@
 
 Prints medians and 95th percentiles (it asserts nothing; ``make bench`` runs it):
 
-1. CPython, in this process: ``gradclip.demos.run_json("simulator", ...)`` for 500 steps,
+1. CPython, in this process: ``gradclip.web.run_json("simulator", ...)`` for 500 steps,
    split into ``gradclip.simulate`` alone and everything the demo adds (figures, JSON).
 2. The browser (headless Chromium, the built site, Pyodide): a change of the tau slider
    to the ``gc:output`` event, which demos.js fires after all three canvases are painted,
@@ -45,7 +45,7 @@ def line(label: str, ms: list[float]) -> str:
 
 
 def cpython(runs: int) -> None:
-    from gradclip.demos import run_json
+    from gradclip.web import run_json
     from gradclip.simulate import simulate
 
     taus = [0.1 * 1.1 ** k for k in range(runs)]

@@ -15,7 +15,6 @@ from gradclip.figures import Figure
 
 # --- clipping (gradclip/clipping.py, gradclip/adaptive.py) ---
 from gradclip.clipping import (
-    FRAMEWORK_CONVENTIONS,
     NonFiniteNormError,
     clip_by_global_norm,
     clip_by_norm,
@@ -23,9 +22,9 @@ from gradclip.clipping import (
     clip_by_value,
     clip_grad_norm,
     clip_grad_value,
-    framework_differences,
     global_norm,
 )
+from gradclip.frameworks import FRAMEWORK_CONVENTIONS, framework_differences
 from gradclip.adaptive import (
     Suggestion,
     ZClip,

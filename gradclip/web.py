@@ -27,7 +27,7 @@ from typing import Callable
 
 from gradclip import demos
 
-__all__ = ["Session", "prepare"]
+__all__ = ["Session", "prepare", "run_json"]
 
 
 class Session:
@@ -86,3 +86,19 @@ def prepare() -> Session:
     gc.collect()
     gc.freeze()
     return Session()
+
+
+def run_json(name: str, params_json: str) -> str:
+    """The final output as the worker sends it: JSON in, JSON out (strict JSON: no NaN or Infinity).
+
+    The same path as the browser's worker (:meth:`Session.stream`), in a fresh
+    session so every layer is sent in full. A :class:`gradclip.demos.DemoInputError` becomes
+    ``{"demo": name, "input_error": message, "done": true}`` so the page can show it without
+    treating it as a crash.
+    """
+    step = Session().stream(name, params_json)
+    last = None
+    while (text := step()) is not None:
+        last = text
+    assert last is not None
+    return last

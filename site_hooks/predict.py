@@ -26,7 +26,7 @@ The same extension expands the site's one computed table, ``gradclip-table``::
     table: framework_differences
     ```
 
-which becomes an HTML table of :func:`gradclip.clipping.framework_differences`, run when the
+which becomes an HTML table of :func:`gradclip.frameworks.framework_differences`, run when the
 page is built, so the table of framework differences is always what the package computes.
 
 Finally, the API reference renders the package's NumPy-style docstrings, which write math
@@ -243,7 +243,7 @@ class Table:
 
 
 def _framework_differences() -> Table:
-    from gradclip.clipping import FRAMEWORK_CONVENTIONS, framework_differences
+    from gradclip.frameworks import FRAMEWORK_CONVENTIONS, framework_differences
 
     keys = [k for k, _ in FRAMEWORK_CONVENTIONS]
     rows = tuple((r["case"], r["setup"], tuple(r[k] for k in keys), r["note"])

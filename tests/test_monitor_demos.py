@@ -13,7 +13,8 @@ import pytest
 
 import gradclip.demos as demos
 import gradclip.demos.monitor as monitor
-from gradclip.demos import DemoInputError, run, run_iter, run_json
+from gradclip.demos import DemoInputError, run, run_iter
+from gradclip.web import run_json
 from gradclip.tracker import MAX_ROWS
 
 

@@ -94,7 +94,7 @@ def test_a_block_inside_a_content_tab_keeps_working():
 
 
 def test_the_differences_table_is_framework_differences_computed_now():
-    from gradclip.clipping import FRAMEWORK_CONVENTIONS, framework_differences
+    from gradclip.frameworks import FRAMEWORK_CONVENTIONS, framework_differences
 
     html = convert("```gradclip-table\ntable: framework_differences\n```\n")
     rows = framework_differences()

@@ -14,7 +14,8 @@ import math
 import numpy as np
 import pytest
 
-from gradclip.demos import REGISTRY, run, run_json, validate
+from gradclip.demos import REGISTRY, run, validate
+from gradclip.web import run_json
 from gradclip.demos import simulator as sim
 from gradclip.figures import helpers, landscape
 from gradclip.figures import paths as figure_paths

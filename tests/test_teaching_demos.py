@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import gradclip.demos as demos
+from gradclip.web import run_json
 from gradclip.adaptive import (ZClip, adaptive_grad_clip, autoclip_series, suggest_thresholds,
                                unitwise_norm, zclip_series)
 from gradclip.clipping import (clip_by_global_norm, clip_by_norm, clip_by_norm_per_tensor,
@@ -54,7 +55,7 @@ def test_the_teaching_demos_are_registered():
 @pytest.mark.parametrize("name", TEACHING)
 def test_each_demo_runs_at_its_defaults_with_every_declared_figure_and_result(name):
     spec = demos.REGISTRY[name]
-    out = json.loads(demos.run_json(name, "{}"))
+    out = json.loads(run_json(name, "{}"))
     assert out["notices"] == []
     assert set(out["figures"]) == {f for f, _ in spec.figures}
     assert set(out["results"]) == {r for r, _ in spec.results}
@@ -67,7 +68,7 @@ def test_each_demo_runs_at_its_defaults_with_every_declared_figure_and_result(na
 @pytest.mark.parametrize("name", TEACHING)
 def test_each_demo_runs_at_the_edges_of_its_ranges(name):
     for params in extremes(name):
-        out = json.loads(demos.run_json(name, json.dumps(params)))  # strict JSON: no NaN
+        out = json.loads(run_json(name, json.dumps(params)))  # strict JSON: no NaN
         assert out["notices"] == [], (params, out["notices"])
         assert all(r["text"] for r in out["results"].values())
 

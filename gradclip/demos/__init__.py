@@ -31,7 +31,7 @@ from gradclip.figures.numbers import fmt_number  # noqa: F401 - part of this mod
 
 __all__ = [
     "Param", "DemoSpec", "DemoOutput", "REGISTRY", "register", "validate", "run",
-    "run_iter", "run_json", "fmt_number", "result", "DemoInputError", "layer_key", "dedupe_layers",
+    "run_iter", "fmt_number", "result", "DemoInputError", "layer_key", "dedupe_layers",
 ]
 
 
@@ -248,24 +248,6 @@ def run_iter(name: str, params: dict[str, Any] | None = None) -> Iterator[dict[s
     clean, notices = validate(name, params)
     for out in _as_iter(spec, clean):
         yield _package(name, clean, notices, out)
-
-
-def run_json(name: str, params_json: str) -> str:
-    """The final output as the worker sends it: JSON in, JSON out (strict JSON: no NaN or Infinity).
-
-    The same path as the browser's worker (:meth:`gradclip.web.Session.stream`), in a fresh
-    session so every layer is sent in full. A :class:`DemoInputError` becomes
-    ``{"demo": name, "input_error": message, "done": true}`` so the page can show it without
-    treating it as a crash.
-    """
-    from gradclip.web import Session   # web builds on this module
-
-    step = Session().stream(name, params_json)
-    last = None
-    while (text := step()) is not None:
-        last = text
-    assert last is not None
-    return last
 
 
 def layer_key(kind: str, item: dict[str, Any]) -> str:
