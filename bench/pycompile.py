@@ -27,7 +27,6 @@ import argparse
 import functools
 import hashlib
 import http.server
-import os
 import statistics
 import sys
 import tempfile
@@ -39,7 +38,9 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(ROOT / "tests"))
 from site_hooks import pins  # noqa: E402
+from support import launch_options  # noqa: E402
 from site_hooks.cache import default_cache_dir  # noqa: E402
 from site_hooks.vendor import vendor_pyodide  # noqa: E402
 from site_hooks.wheel import build_wheel  # noqa: E402
@@ -104,13 +105,6 @@ json.dumps({"file": gradclip.__file__, "version": gradclip.__version__,
 """
 
 
-def chromium_path() -> str | None:
-    env = os.environ.get("GRADCLIP_CHROMIUM")
-    if env:
-        return env
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-
-
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
                       ".mjs": "text/javascript", ".wasm": "application/wasm"}
@@ -168,11 +162,7 @@ def measure(url: str, layout: dict[str, tuple[str, str]], runs: int) -> tuple[di
         return route.continue_()
 
     with sync_playwright() as p:
-        kwargs = {"args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                           "--disable-component-update", "--disable-sync"]}
-        if chromium_path():
-            kwargs["executable_path"] = chromium_path()
-        browser = p.chromium.launch(**kwargs)
+        browser = p.chromium.launch(**launch_options())
         def once(name: str) -> dict:
             pyo, whl = layout[name]
             ctx = browser.new_context()  # fresh HTTP cache every run

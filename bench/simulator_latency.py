@@ -20,17 +20,16 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+from support import launch_options, site_or_build  # noqa: E402
+
 STEPS = 500
 
 
@@ -64,16 +63,6 @@ def cpython(runs: int) -> None:
     print(line("gradclip.simulate alone", alone))
     share = statistics.median(alone) / statistics.median(total)
     print(f"  simulate's share of the demo's time: {share:.0%}")
-
-
-def build_site() -> Path:
-    dest = Path(tempfile.mkdtemp(prefix="gradclip-bench-site-"))
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-d", str(dest)],
-                          cwd=ROOT, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit(f"site build failed:\n{proc.stdout}\n{proc.stderr}")
-    return dest
 
 
 MEASURE_JS = """async ([runs, steps]) => {
@@ -150,10 +139,9 @@ def browser(site: Path, runs: int) -> None:
     from site_hooks.serve import start
 
     server, url = start(site)
-    path = os.environ.get("GRADCLIP_CHROMIUM") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
     try:
         with sync_playwright() as p:
-            b = p.chromium.launch(args=CHROMIUM_ARGS, **({"executable_path": path} if path else {}))
+            b = p.chromium.launch(**launch_options())
             page = b.new_page(viewport={"width": 1280, "height": 900}, reduced_motion="reduce")
             t0 = time.perf_counter()
             page.goto(f"{url}simulator/")
@@ -196,7 +184,7 @@ def main() -> None:
     except OSError:
         pass
     cpython(args.runs)
-    site = Path(args.site) if args.site else build_site()
+    site = site_or_build(args.site)
     browser(site, args.runs)
 
 

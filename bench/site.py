@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from conftest import CHROMIUM_ARGS, chromium_path  # noqa: E402
+from support import launch_options  # noqa: E402
 from site_hooks.serve import start  # noqa: E402
 
 HOME = "#home-sim"
@@ -119,11 +119,8 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
-    launch = {"args": CHROMIUM_ARGS}
-    if chromium_path():
-        launch["executable_path"] = chromium_path()
     with sync_playwright() as p:
-        browser = p.chromium.launch(**launch)
+        browser = p.chromium.launch(**launch_options())
         loads = [cold_load(browser, url) for _ in range(args.runs)]
         redraw = redraw_latency(browser, url, max(20, args.runs * 4))
         browser.close()

@@ -28,17 +28,16 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+from support import launch_options, site_or_build  # noqa: E402
+
 WORKED = {"model": "rnn3", "task": "adding", "method": "norm", "tau": 1.0, "lr": 0.05,
           "optimizer": "sgd", "steps": 500, "compare": False}
 
@@ -118,16 +117,6 @@ def analyser(repeats: int) -> None:
           f"{len(text) / 1e6:.0f} MB   median {statistics.median(times):6.2f} s")
 
 
-def build_site() -> Path:
-    dest = Path(tempfile.mkdtemp(prefix="gradclip-bench-site-"))
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-d", str(dest)],
-                          cwd=ROOT, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit(f"site build failed:\n{proc.stdout}\n{proc.stderr}")
-    return dest
-
-
 # From a setting change to the final output, with partial outputs and animation-frame gaps.
 MEASURE_JS = """async ([sel, params]) => {
   const root = document.querySelector(sel);
@@ -156,10 +145,9 @@ def browser(site: Path, repeats: int) -> None:
     from site_hooks.serve import start
 
     server, url = start(site)
-    path = os.environ.get("GRADCLIP_CHROMIUM") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
     try:
         with sync_playwright() as p:
-            b = p.chromium.launch(args=CHROMIUM_ARGS, **({"executable_path": path} if path else {}))
+            b = p.chromium.launch(**launch_options())
             page = b.new_page(viewport={"width": 1280, "height": 900})
             for page_path, sel, label, params, steps in (
                 ("monitor/training-monitor/", "#monitor-main", "monitor: worked example, 1 run, 500 steps", WORKED, 500),
@@ -199,7 +187,7 @@ def main() -> None:
         pass
     cpython(args.repeats)
     analyser(args.repeats)
-    site = Path(args.site) if args.site else build_site()
+    site = site_or_build(args.site)
     browser(site, args.repeats)
 
 

@@ -21,7 +21,7 @@ Losses (``loss`` attribute): ``"mse"`` = mean over batch and outputs of
 :math:`(\\hat y - y)^2` (PyTorch ``MSELoss``); ``"xent"`` = mean softmax cross-entropy
 against integer classes (PyTorch ``CrossEntropyLoss``).
 
-Gradients are checked against central finite differences in ``tests/test_nets.py``.
+Gradients are checked against central finite differences in ``tests/unit/test_nets.py``.
 
 >>> from gradclip.tasks import AddingTask
 >>> task = AddingTask(seq_len=8)

@@ -4,7 +4,7 @@ The worker starts Pyodide, unpacks the gradclip wheel and then runs one line,
 ``gradclip.web.prepare()``; after that every demo request goes through
 :meth:`Session.stream`. Keeping this glue in the package (not as a string inside the
 JavaScript) means the CPython tests run exactly the code the browser runs
-(``tests/test_web.py``).
+(``tests/unit/test_web.py``).
 
 Each call of a stream's ``step()`` returns the next output as strict JSON text (no NaN or
 Infinity), or ``None`` once the demo is finished. A figure layer with a content ``key``

@@ -7,7 +7,7 @@ page's sliders must map values exactly as the build placed them. Those live once
 one ES module.
 
 The file is committed (the paint harness loads the JavaScript straight from the repository,
-without a build): ``tests/test_jsgen.py`` fails when it is stale, and the site build writes the
+without a build): ``tests/site/test_jsgen.py`` fails when it is stale, and the site build writes the
 fresh text into the built site and warns (so ``--strict`` fails) when the committed copy
 differs. Regenerate it with ``python -m site_hooks.jsgen``.
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: the site built once, served from 127.0.0.1, and headless Chromium.
+"""Shared fixtures (helpers that are not fixtures live in ``support.py``): the site built once, served from 127.0.0.1, and headless Chromium.
 
 Browser: ``$GRADCLIP_CHROMIUM`` if set, else Debian's ``/usr/bin/chromium``, else the
 browser Playwright installed (``playwright install chromium``), the normal path on a
@@ -7,26 +7,14 @@ machine with internet. ``GRADCLIP_SITE_DIR`` reuses an already built site (fast 
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
-READY_TIMEOUT_MS = 120_000   # a cold Pyodide start on a loaded 2-core machine
-
-
-def chromium_path() -> str | None:
-    env = os.environ.get("GRADCLIP_CHROMIUM")
-    if env:
-        return env
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+from support import CHROMIUM_ARGS, ROOT, build_site, chromium_path
 
 
 @pytest.fixture(scope="session")
@@ -37,13 +25,6 @@ def browser_type_launch_args(browser_type_launch_args):
     if path:
         args["executable_path"] = path
     return args
-
-
-def build_site(dest: Path, *extra: str) -> subprocess.CompletedProcess:
-    """``mkdocs build --strict`` into ``dest``; returns the finished process (check returncode)."""
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(dest), *extra],
-                          cwd=ROOT, env=env, capture_output=True, text=True)
 
 
 @pytest.fixture(scope="session")
@@ -79,94 +60,8 @@ def console_errors(page):
     return errors
 
 
-def demo_ready(page, selector: str = ".gc-demo", timeout: int = READY_TIMEOUT_MS):
-    """Wait until the demo at ``selector`` is ``ready`` (fails fast on ``error``); returns its locator.
-
-    The demo is scrolled into view first, as a reader would: the runtime starts only when the
-    first demo of a page nears the viewport.
-    """
-    page.locator(selector).first.scroll_into_view_if_needed()
-    page.wait_for_selector(f"{selector}[data-state=ready], {selector}[data-state=error]", timeout=timeout)
-    state = page.get_attribute(selector, "data-state")
-    if state != "ready":
-        status = page.text_content(f"{selector} .gc-status")
-        raise AssertionError(f"demo {selector} ended in state {state!r}: {status}")
-    return page.locator(selector)
-
-
-def wait_idle(page, selector: str = ".gc-demo", timeout: int = 30_000) -> None:
-    """Wait until the demo has no request in flight (its results are current)."""
-    page.wait_for_function(
-        "sel => { const el = document.querySelector(sel); return el && !el.hasAttribute('data-busy'); }",
-        arg=selector, timeout=timeout)
-
-
-def canvas_ink(page, selector: str) -> int:
-    """How many pixels of a canvas differ from its top-left pixel: 0 means blank."""
-    return page.eval_on_selector(selector, """c => {
-        const ctx = c.getContext('2d'); const {width: w, height: h} = c;
-        if (!w || !h) return 0;
-        const d = ctx.getImageData(0, 0, w, h).data; let n = 0;
-        for (let i = 0; i < d.length; i += 4)
-          if (Math.abs(d[i]-d[0]) + Math.abs(d[i+1]-d[1]) + Math.abs(d[i+2]-d[2]) > 30) n++;
-        return n; }""")
-
-
 @pytest.fixture(scope="session")
 def have_browser() -> bool:
     return chromium_path() is not None or shutil.which("playwright") is not None
 
 
-def results(page, selector: str) -> dict[str, str]:
-    """Every result the demo at ``selector`` shows: field -> its unrounded ``data-value``."""
-    return page.eval_on_selector_all(
-        f"{selector} [data-result]",
-        "els => Object.fromEntries(els.map(e => [e.dataset.result, e.dataset.value]))")
-
-
-def live_params(page, selector: str) -> dict:
-    """The parameters of the output the demo shows now, as the worker received them."""
-    return page.eval_on_selector(selector, "el => el.gcDemo.output.params")
-
-
-def same(browser: str, cpython: str) -> bool:
-    """Equal values; numbers to 1e-6 relative (Pyodide's maths library and LAPACK may round
-    differently from the machine's)."""
-    try:
-        a, b = float(browser), float(cpython)
-    except ValueError:
-        return browser == cpython
-    return a == b or math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-12)
-
-
-def assert_matches_cpython(page, selector: str) -> None:
-    """Every result the demo shows equals what CPython gradclip computes for its parameters."""
-    import gradclip.demos as demos
-
-    name = page.get_attribute(selector, "data-demo")
-    expected = demos.run(name, live_params(page, selector))["results"]
-    shown = results(page, selector)
-    assert shown, f"{selector} shows no results"
-    for field, got in shown.items():
-        assert same(got, expected[field]["value"]), (selector, field, got, expected[field]["value"])
-
-
-def set_number(page, selector: str, param: str, value) -> None:
-    """Type ``value`` into the demo's number field for ``param`` and wait for its output."""
-    field = page.locator(f"{selector} input[data-param={param}]")
-    field.fill(str(value))
-    field.dispatch_event("change")
-    page.wait_for_function(
-        "([sel, p, v]) => { const d = document.querySelector(sel).gcDemo;"
-        " return d && d.output && Math.abs(d.output.params[p] - v) < 1e-9; }",
-        arg=[selector, param, value])
-    wait_idle(page, selector)
-
-
-def assert_figures_painted(page, selector: str, min_ink: int = 500) -> None:
-    """Every figure of the demo is its live canvas (not the static picture), and none is blank."""
-    for canvas in page.locator(f"{selector} [data-figure] canvas").all():
-        canvas.scroll_into_view_if_needed()
-        assert canvas.is_visible(), f"{selector}: a figure is still the static picture"
-    for name in page.eval_on_selector_all(f"{selector} [data-figure]", "els => els.map(e => e.dataset.figure)"):
-        assert canvas_ink(page, f"{selector} [data-figure={name}] canvas") > min_ink, f"{selector} {name} is blank"

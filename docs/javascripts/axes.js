@@ -2,7 +2,7 @@
 //
 // The Python twin is the SVG writer's ticks() and layout(): the static picture and this canvas
 // must put every tick and the plot box in the same place, or the figure jumps when the page
-// goes live. tests/test_paint_browser.py checks that for every sample figure and every demo's
+// goes live. tests/browser/test_js_parity_browser.py checks that for every sample figure and every demo's
 // default figure. Sizes come from generated.js (written from Python at build time).
 
 import { CHAR_EM, LABEL_FONT, LEGEND_GAP, LEGEND_ROW, LEGEND_SPACING, LEGEND_SWATCH, PAD, TICK_FONT, TITLE_FONT } from "./generated.js";

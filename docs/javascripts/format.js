@@ -2,7 +2,7 @@
 //
 // Both have a Python counterpart that must give the same characters (the build-time SVG and
 // the results panel are written by Python, the canvas and the notices by this file);
-// tests/test_paint_browser.py compares them for every sample figure and a spread of values.
+// tests/browser/test_js_parity_browser.py compares them for every sample figure and a spread of values.
 
 const SUP = { 0: "⁰", 1: "¹", 2: "²", 3: "³", 4: "⁴", 5: "⁵", 6: "⁶", 7: "⁷", 8: "⁸", 9: "⁹", "-": "⁻" };
 

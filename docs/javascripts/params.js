@@ -3,7 +3,7 @@
 // coerce() is the twin of gradclip.demos._coerce (same value, same notice, word for word) and
 // valueToSlider() of site_hooks/demo_blocks.py's _slider_position: the page clamps a tampered
 // link or a typed value before asking the worker, and the worker validates again, so the two
-// must agree. tests/test_paint_browser.py checks both against Python for every parameter of
+// must agree. tests/browser/test_js_parity_browser.py checks both against Python for every parameter of
 // every demo. A file's text passes through unchanged: only the worker checks its size.
 
 import { SLIDER_STEPS } from "./generated.js";

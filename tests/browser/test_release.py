@@ -12,12 +12,12 @@ from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
 
-from conftest import demo_ready
+from support import demo_ready
 from site_hooks.bundle import SERVE_LINE, make_bundle
 from site_hooks.csp import policy
 from site_hooks.serve import start
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]   # the repository
 
 
 def pages(site: Path) -> list[Path]:

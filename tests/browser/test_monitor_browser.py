@@ -13,7 +13,7 @@ import json
 import pytest
 
 import gradclip.demos as demos
-from conftest import canvas_ink, demo_ready, results, wait_idle
+from support import canvas_ink, demo_ready, results, wait_idle
 from gradclip.tracker import MAX_ROWS
 
 pytestmark = pytest.mark.browser

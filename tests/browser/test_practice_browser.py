@@ -15,7 +15,7 @@ import json
 
 import pytest
 
-from conftest import (assert_figures_painted, assert_matches_cpython, demo_ready, results,
+from support import (assert_figures_painted, assert_matches_cpython, demo_ready, results,
                       set_number, wait_idle)
 
 pytestmark = pytest.mark.browser

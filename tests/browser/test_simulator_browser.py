@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from conftest import READY_TIMEOUT_MS, demo_ready, wait_idle
+from support import READY_TIMEOUT_MS, demo_ready, wait_idle
 from gradclip.demos import simulator as sim
 from gradclip.landscapes import LANDSCAPES
 from gradclip.simulate import simulate

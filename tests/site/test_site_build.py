@@ -18,7 +18,7 @@ from site_hooks.math import to_mathml
 
 pytestmark = pytest.mark.site
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]   # the repository
 
 
 def html_pages(site: Path) -> list[Path]:
@@ -160,7 +160,7 @@ def test_a_tampered_vendored_file_fails_the_build(tmp_path):
     import os
     import shutil
 
-    from conftest import build_site
+    from support import build_site
     from site_hooks import pins
     from site_hooks.cache import default_cache_dir
 

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 import pytest
 
 import gradclip
-from conftest import canvas_ink, demo_ready, wait_idle
+from support import canvas_ink, demo_ready, wait_idle
 
 pytestmark = pytest.mark.browser
 

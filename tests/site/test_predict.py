@@ -13,7 +13,7 @@ from pathlib import Path
 import markdown
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]   # the repository
 sys.path.insert(0, str(ROOT))
 
 from site_hooks.predict import parse_block, render_table, rest_roles  # noqa: E402

@@ -12,7 +12,7 @@ import pytest
 from gradclip import cli
 from gradclip.landscapes import LANDSCAPES
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]   # the repository
 SUMMARY_FIELDS = ["final_loss", "max_raw_norm", "clip_events", "diverged", "diverged_at",
                   "loss_reduction_pct", "verdict"]
 

@@ -23,7 +23,7 @@ from gradclip.adaptive import autoclip_threshold, zclip_series
 from gradclip.demos import practice
 from gradclip.simulate import simulate, simulate_batch
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]   # the repository
 PRACTICE_DEMOS = [
     "rnn_clip_run", "transformer_tensors", "policy_gradient_spikes", "step_limiter",
     "vanishing_not_fixed", "tau_too_small", "lr_not_safe", "clip_event_reader",

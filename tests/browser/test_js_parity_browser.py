@@ -1,6 +1,6 @@
 """Logic that exists in both languages gives the same answers: the browser's modules against Python.
 
-Constants and colour maps are generated from Python (tests/test_jsgen.py); what cannot be
+Constants and colour maps are generated from Python (tests/site/test_jsgen.py); what cannot be
 generated is checked here, in real Chromium, over whole sets rather than a few cases:
 
 * layout (plot box, ticks and their labels, legend places): every sample figure of

@@ -19,7 +19,7 @@ from gradclip.figures.png import colormap_rgba, png_rgba
 from gradclip.figures.style import CMAPS, COLOR_NAMES, THEMES
 from gradclip.figures.svg import figure_svg, figure_to_svg
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]   # the repository
 SVG = "{http://www.w3.org/2000/svg}"
 
 

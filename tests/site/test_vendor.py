@@ -33,7 +33,7 @@ from site_hooks.wheel import WheelError, build_wheel, check_wheel_contents
 
 pytestmark = pytest.mark.site
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]   # the repository
 VERSIONED = f"pyodide-{pins.PYODIDE_VERSION}"
 NUMPY_WHEEL = "numpy-2.0.2-cp312-cp312-pyodide_2024_0_wasm32.whl"
 

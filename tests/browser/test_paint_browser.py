@@ -25,7 +25,7 @@ from gradclip.figures.svg import figure_to_svg
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]   # the repository
 
 
 def _load_samples():

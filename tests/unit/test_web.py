@@ -14,7 +14,7 @@ import pytest
 from gradclip import web
 from gradclip.demos import monitor, run
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]   # the repository
 FAST = {"steps": 60}
 
 
