@@ -21,7 +21,8 @@ import pytest
 from gradclip import demos
 from gradclip.figures.axes import layout
 from site_hooks.demo_blocks import _slider_position
-from test_paint_browser import harness, harness_url, samples  # noqa: F401 - fixtures
+from harness import sample_figures as samples
+from test_paint_browser import harness, harness_url  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.browser
 

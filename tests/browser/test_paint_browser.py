@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import functools
 import http.server
-import importlib.util
 import random
 import re
 import threading
@@ -25,17 +24,9 @@ from gradclip.figures.svg import figure_to_svg
 
 pytestmark = pytest.mark.browser
 
+from harness import sample_figures as samples   # tests/ is on sys.path
+
 ROOT = Path(__file__).resolve().parents[2]   # the repository
-
-
-def _load_samples():
-    spec = importlib.util.spec_from_file_location("sample_figures", ROOT / "tests/harness/sample_figures.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-samples = _load_samples()
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import re
 import struct
@@ -19,18 +18,10 @@ from gradclip.figures.png import colormap_rgba, png_rgba
 from gradclip.figures.style import CMAPS, COLOR_NAMES, THEMES
 from gradclip.figures.svg import figure_svg, figure_to_svg
 
+from harness import sample_figures as samples   # tests/ is on sys.path
+
 ROOT = Path(__file__).resolve().parents[2]   # the repository
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-def _load_samples():
-    spec = importlib.util.spec_from_file_location("sample_figures", ROOT / "tests/harness/sample_figures.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-samples = _load_samples()
 
 
 def parse(svg: str) -> ET.Element:
@@ -331,7 +322,6 @@ def test_classes_written_by_the_svg_are_styled():
     used = set(re.findall(r'class="([^"]+)"', svg))
     for cls in {c for group in used for c in group.split()}:
         assert f".{cls}" in CSS, cls
-
 
 
 def test_theme_values_in_python_are_the_stylesheets():
