@@ -5,6 +5,7 @@
 // and paints the answers on canvases. Material's `document$` emits on the first load and
 // after every instant navigation, so binding happens there; the runtime outlives pages.
 
+import { onEveryPage } from "./dom.js";
 import { getRuntime, STAGES } from "./runtime.js";
 import { mountFigure } from "./paint.js";
 import { coerce, paramsFromQuery, queryFromParams, sliderToValue, valueToSlider } from "./params.js";
@@ -326,6 +327,4 @@ function bindAll() {
 // Leaving the page (or the tab) writes any pending URL state first.
 addEventListener("pagehide", () => { for (const d of live) if (d.urlTimer) d.flushURL(); });
 
-if (typeof document$ !== "undefined" && document$.subscribe) document$.subscribe(bindAll);
-else if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", bindAll);
-else bindAll();
+onEveryPage(bindAll);

@@ -1,5 +1,15 @@
-// Small DOM helpers the page scripts share: building elements, waiting for a bound demo,
-// handing the reader a file, and the reader's motion preference.
+// Small DOM helpers the page scripts share: running on every page, building elements, waiting
+// for a bound demo, handing the reader a file, and the reader's motion preference.
+
+/**
+ * Run `fn` for this page and for every page Material's instant navigation swaps in later
+ * (its `document$` fires each time, without a reload); without Material, once the DOM is ready.
+ */
+export function onEveryPage(fn) {
+  if (globalThis.document$ && typeof globalThis.document$.subscribe === "function") globalThis.document$.subscribe(fn);
+  else if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", fn);
+  else fn();
+}
 
 /** An element with attributes (false/null/undefined skipped; `class`, `text` special) and children. */
 export function el(tag, attrs = {}, ...children) {

@@ -6,6 +6,8 @@
 // lifts the veil. The demo itself is never touched beyond that, so it stays fully usable, and it
 // keeps computing underneath the veil (its state still reaches "ready").
 
+import { onEveryPage } from "./dom.js";
+
 const STORE = "gradclip:predict:";
 // What a prediction hides: anything that would give the answer away.
 const HIDDEN = ".gc-figures, .gc-results, .gc-description";
@@ -102,11 +104,5 @@ function bindAll() {
   for (const block of blocks) bind(block);
 }
 
-// Material's instant navigation swaps page content without a reload; document$ fires each time.
-if (globalThis.document$ && typeof globalThis.document$.subscribe === "function") {
-  globalThis.document$.subscribe(bindAll);
-} else if (document.readyState === "loading") {
-  document.addEventListener("DOMContentLoaded", bindAll);
-} else {
-  bindAll();
-}
+// Material's instant navigation swaps page content without a reload: bind on every page.
+onEveryPage(bindAll);

@@ -6,6 +6,8 @@
 // simulator's saved settings (localStorage "gradclip:simulator", a JSON object of its
 // parameters). Anything that is not a positive finite number is ignored.
 
+import { onEveryPage } from "./dom.js";
+
 const SIM_KEY = "gradclip:simulator";
 const TAU_MAX = 1e6;
 
@@ -67,10 +69,5 @@ function fill() {
   }
 }
 
-if (globalThis.document$ && typeof globalThis.document$.subscribe === "function") {
-  globalThis.document$.subscribe(fill);
-} else if (document.readyState === "loading") {
-  document.addEventListener("DOMContentLoaded", fill);
-} else {
-  fill();
-}
+// Material's instant navigation swaps page content without a reload: bind on every page.
+onEveryPage(fill);

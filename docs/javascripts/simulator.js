@@ -10,7 +10,7 @@
 // It acts only on a page that has <div class="gc-sim-tools" data-for="<simulator id>">.
 
 import { getRuntime } from "./runtime.js";
-import { download, el, reducedMotion, waitForDemo } from "./dom.js";
+import { download, el, onEveryPage, reducedMotion, waitForDemo } from "./dom.js";
 import { composeSVG, composePNG } from "./export.js";
 import { PhaseLink, compareTable, stepReadout } from "./simulator-parts.js";
 
@@ -392,6 +392,4 @@ function bindPage() {
     .catch((err) => console.error("simulator page:", err));
 }
 
-if (typeof document$ !== "undefined" && document$.subscribe) document$.subscribe(bindPage);
-else if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", bindPage);
-else bindPage();
+onEveryPage(bindPage);
