@@ -26,13 +26,11 @@ def chromium_path() -> str | None:
     return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
 
 
-
 def build_site(dest: Path, *extra: str) -> subprocess.CompletedProcess:
     """``mkdocs build --strict`` into ``dest``; returns the finished process (check returncode)."""
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(dest), *extra],
                           cwd=ROOT, env=env, capture_output=True, text=True)
-
 
 
 def demo_ready(page, selector: str = ".gc-demo", timeout: int = READY_TIMEOUT_MS):
@@ -66,7 +64,6 @@ def canvas_ink(page, selector: str) -> int:
         for (let i = 0; i < d.length; i += 4)
           if (Math.abs(d[i]-d[0]) + Math.abs(d[i+1]-d[1]) + Math.abs(d[i+2]-d[2]) > 30) n++;
         return n; }""")
-
 
 
 def results(page, selector: str) -> dict[str, str]:
@@ -143,3 +140,63 @@ def site_or_build(site: str | None) -> Path:
     if proc.returncode != 0:
         sys.exit(f"site build failed:\n{proc.stdout}\n{proc.stderr}")
     return dest
+
+
+# ------------------------------------------------------------------ breaking the runtime
+
+# `python -m pytest` from the repository (and every bench) has the repository on sys.path.
+from site_hooks.serve import _Handler  # noqa: E402
+
+
+class _BrokenSiteHandler(_Handler):
+    """The site's static server with one file missing (404) or one download cut short."""
+
+    missing: tuple[str, ...] = ()
+    cut: tuple[str, ...] = ()
+
+    def do_GET(self) -> None:
+        path = self.path.split("?")[0]
+        if path.endswith(self.missing):
+            self.send_error(404, "File not found")
+            return
+        if path.endswith(self.cut):
+            self._send_part()
+            return
+        super().do_GET()
+
+    def _send_part(self) -> None:
+        full = self.translate_path(self.path.split("?")[0])
+        with open(full, "rb") as f:
+            data = f.read()
+        self.send_response(200)
+        self.send_header("Content-Type", self.guess_type(full))
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data[: len(data) // 3])
+        self.wfile.flush()
+        self.close_connection = True
+        self.connection.shutdown(2)
+
+
+def serve_broken(directory, missing=(), cut=()):
+    """Serve the built site with files ending in ``missing`` answered by a 404 and files ending
+    in ``cut`` cut off after a third of their bytes; returns the server and its base URL."""
+    import functools
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    handler = type("Handler", (_BrokenSiteHandler,), {"missing": tuple(missing), "cut": tuple(cut)})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(directory)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/"
+
+
+def crash_python(page) -> None:
+    """Exhaust the JavaScript stack inside Python, as a deeply nested JSON file once did.
+
+    It runs in the worker itself (through the debugging handle worker.js leaves on
+    ``self.gradclip``), bypassing gradclip's own depth check, so it stays a fatal error.
+    """
+    worker = next(w for w in page.workers if w.url.endswith("/worker.js"))
+    worker.evaluate("""() => { try { self.gradclip.pyodide.runPython(
+        "import json; json.loads('[' * 200000)"); } catch (e) { return String(e); } }""")

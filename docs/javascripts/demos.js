@@ -21,13 +21,17 @@ class Demo {
     this.id = root.id;
     this.name = root.dataset.demo;
     this.spec = JSON.parse(root.dataset.spec);
-    this.paramSpecs = Object.fromEntries(this.spec.params.map((p) => [p.name, p]));
+    // No prototype: a key from a link or a figure such as "constructor" must not find a spec.
+    this.paramSpecs = Object.assign(Object.create(null), Object.fromEntries(this.spec.params.map((p) => [p.name, p])));
     this.params = JSON.parse(root.dataset.initial);
     this.output = null;
     this.figures = {};
     this.inflight = null;      // the running request
     this.queued = false;       // params changed while a request was in flight
-    this.urlNotices = [];
+    this.heldNotices = [];     // shown with the next output (a link's corrections, a restart)
+    this.fileNames = {};       // file parameter -> name of the file whose text it holds
+    this.shownFiles = {};      // the same, for the output on show
+    this.crashedWith = null;   // the settings whose computation killed Python
     this.statusEl = root.querySelector(".gc-status-text");
     this.progressEl = root.querySelector(".gc-progress");
     this.noticesEl = root.querySelector(".gc-notices");
@@ -41,8 +45,8 @@ class Demo {
   readURL() {
     const { values, notices } = paramsFromQuery(this.paramSpecs, location.search);
     Object.assign(this.params, values);
-    this.urlNotices.push(...notices);
-    if (this.urlNotices.length) this.showNotices(this.urlNotices);
+    this.heldNotices.push(...notices);
+    if (this.heldNotices.length) this.showNotices(this.heldNotices);
   }
 
   writeURL() {
@@ -103,6 +107,7 @@ class Demo {
       return;
     }
     this.showNotices([]);
+    this.fileNames[p.name] = file.name;
     this.setParams({ [p.name]: text });
   }
 
@@ -165,6 +170,7 @@ class Demo {
   // --- computing ---
   rerun() {
     if (runtime.stage !== "ready") { runtime.start(); return; }   // runs once ready
+    if (this.crashedWith === JSON.stringify(this.params)) return;  // not the same death twice
     if (this.spec.stream) {
       // A streaming run (training) is cancelled by a newer one: stale work is never finished.
       if (this.inflight) this.inflight.cancel();
@@ -183,7 +189,12 @@ class Demo {
     this.queued = false;
     this.root.dataset.busy = "true";
     req.promise.then((out) => { if (this.inflight === req) this.show(out); })
-      .catch((err) => { if (this.inflight === req) this.showNotices([`The computation failed: ${err.message}`]); })
+      .catch((err) => {
+        if (this.inflight !== req) return;
+        if (err.crashed === "culprit") this.quarantine(err);
+        else if (!err.crashed) this.showNotices([`The computation failed: ${err.message}`]);
+        // A request that was only waiting when Python died is repeated once it is back.
+      })
       .finally(() => {
         if (this.inflight !== req) return;
         this.inflight = null;
@@ -192,10 +203,41 @@ class Demo {
       });
   }
 
+  // These settings killed Python. A file goes back to the last one that worked (and is
+  // recomputed); other settings stay, and are not tried again until the reader changes one.
+  quarantine(err) {
+    const file = this.changedFile();
+    if (file) {
+      const name = this.fileNames[file.name] || "The file";
+      this.heldNotices.push(`${name} stopped Python (${err.why}); ${this.revertFile(file)}`);
+      return;
+    }
+    this.crashedWith = JSON.stringify(this.params);
+    this.heldNotices.push("Computing these settings stopped Python; they are not tried again until you change one.");
+    this.showNotices(this.heldNotices);
+  }
+
+  // The file parameter whose text differs from the output on show, if any.
+  changedFile() {
+    if (!this.output) return null;
+    return this.spec.params.find((p) => p.kind === "file" && this.params[p.name] !== this.output.params[p.name]);
+  }
+
+  // Put a file parameter back to the file on show; returns the sentence saying what stays.
+  revertFile(p) {
+    this.params[p.name] = this.output.params[p.name];
+    const shown = this.fileNames[p.name] = this.shownFiles[p.name];
+    return `the numbers and figures still show ${shown ? `the file ${shown}` : "the sample log"}.`;
+  }
+
   show(out) {
     if (!this.root.isConnected) return;
     if (out.input_error) {
-      this.showNotices([out.input_error]);
+      // A rejected file must not leave the previous file's results looking like its own.
+      const file = this.changedFile();
+      const notes = [out.input_error];
+      if (file) notes.push(`${this.fileNames[file.name] || "The new file"} was not used; ${this.revertFile(file)}`);
+      this.showNotices(notes);
       this.root.dispatchEvent(new CustomEvent("gc:input-error", { detail: { message: out.input_error } }));
       return;
     }
@@ -231,8 +273,10 @@ class Demo {
     }
     const desc = this.root.querySelector(".gc-description");
     if (desc && out.description) desc.textContent = out.description;
-    const notes = [...this.urlNotices, ...(out.notices || []), ...paintErrors];
-    this.urlNotices = [];
+    const notes = [...this.heldNotices, ...(out.notices || []), ...paintErrors];
+    this.heldNotices = [];
+    this.crashedWith = null;
+    this.shownFiles = { ...this.fileNames };
     this.showNotices(notes);
     if (out.done !== false) this.root.dataset.state = "ready";
     this.root.dispatchEvent(new CustomEvent("gc:output", { detail: { output: out } }));
@@ -256,9 +300,16 @@ class Demo {
       this.progressEl.hidden = stage === "ready" || stage === "error" || i < 0;
       this.progressEl.value = Math.max(i, 0);
     }
+    if (stage === "restarting") {
+      this.heldNotices.push(detail);
+      this.showNotices(this.heldNotices);
+      return;
+    }
     if (stage === "error") {
       this.root.dataset.state = "error";
-      this.statusEl.textContent = `The live demo could not start: ${detail} The figure and numbers shown were computed when this page was built.`;
+      this.statusEl.textContent = this.output
+        ? `The live demo stopped: ${detail} The figures and numbers show its last results.`
+        : `The live demo could not start: ${detail} The figure and numbers shown were computed when this page was built.`;
       return;
     }
     if (stage === "ready") {

@@ -97,20 +97,33 @@ export function valueToSlider(p, v) {
 }
 
 /**
- * Parameters from a page's query string (a shared link): {values, notices}. Unknown keys are
- * reported (except Material's search key `q`); every value is cleaned by coerce().
+ * Parameters from a page's query string (a shared link): {values, notices}. Every value is
+ * cleaned by coerce(). Unknown keys (except Material's search key `q`) are reported in one
+ * notice, however many there are; only the spec's own entries count as known, so keys such
+ * as `__proto__` or `toString` are unknown like any other.
  */
 export function paramsFromQuery(specs, search) {
-  const values = {};
+  const values = Object.create(null);
   const notices = [];
+  const unknown = [];
   for (const [key, raw] of new URLSearchParams(search)) {
-    const p = specs[key];
-    if (!p) { if (key !== "q") notices.push(`The link's setting "${key}" is not known here; it was ignored.`); continue; }
-    const [v, note] = coerce(p, raw);
+    if (!Object.hasOwn(specs, key)) { if (key !== "q") unknown.push(key); continue; }
+    const [v, note] = coerce(specs[key], raw);
     values[key] = v;
     if (note) notices.push(`From the link: ${note}`);
   }
-  return { values, notices };
+  if (unknown.length) notices.push(unknownKeysNotice(unknown));
+  return { values: { ...values }, notices };
+}
+
+const SHOWN_KEYS = 3;   // unknown keys named in the notice; the rest are counted
+
+function unknownKeysNotice(keys) {
+  const names = [...new Set(keys)];
+  const quoted = names.slice(0, SHOWN_KEYS).map((k) => `"${k.length > 40 ? `${k.slice(0, 40)}…` : k}"`);
+  const more = names.length > SHOWN_KEYS ? ` and ${(names.length - SHOWN_KEYS).toLocaleString("en")} more` : "";
+  const which = names.length === 1 ? `setting ${quoted[0]} is` : `settings ${quoted.join(", ")}${more} are`;
+  return `The link's ${which} not known here; ${names.length === 1 ? "it was" : "they were"} ignored.`;
 }
 
 /** The query string for a link: only what differs from the page's defaults (short links). */

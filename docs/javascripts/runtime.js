@@ -9,13 +9,15 @@ export const STAGES = ["runtime", "numpy", "gradclip", "ready"];
 class Runtime {
   constructor() {
     this.worker = null;
-    this.stage = "idle";          // idle | runtime | numpy | gradclip | ready | error
+    this.stage = "idle";          // idle | runtime | numpy | gradclip | ready | error | restarting
     this.detail = "";
     this.listeners = new Set();
     this.pending = new Map();     // id -> {resolve, reject, onPartial}
     this.nextId = 1;
     this.startedAt = 0;
     this.readyAt = 0;
+    this.restarts = 0;            // fresh workers started after Python died
+    this.healthy = true;          // false from a restart until the fresh worker computes a result
     // Figure items with a content key (a landscape's shading, a sweep's cells), as the
     // worker sent them: it sends each once per visit, then {t, key, ref: true} in its place.
     // The worker and this map live exactly as long as each other (the whole visit).
@@ -38,9 +40,38 @@ class Runtime {
     this.worker.onmessage = (e) => this.onMessage(e.data);
     this.worker.onerror = (e) => {
       e.preventDefault();
-      this.fail(`The Python runtime stopped unexpectedly${e.message ? `: ${e.message}` : ""}.`);
+      const why = e.message || "the worker script could not run";
+      // Before Python is up this is a loading failure; afterwards the worker died under us.
+      if (this.stage === "ready") this.crash({ message: why });
+      else this.fail(`The Python runtime stopped unexpectedly: ${why}.`);
     };
     this.worker.postMessage({ type: "init", base: this.base });
+  }
+
+  // Python died in the worker (a fatal error) or the worker itself did. Every waiting request
+  // is rejected (err.crashed says whether it caused the death or was only waiting), the worker
+  // is replaced, and the demos recompute once the fresh one is ready. A runtime that dies
+  // again before it has computed anything is not restarted a third time.
+  crash({ id = null, culprit = false, message = "" }) {
+    const why = plainCause(message);
+    for (const [pid, p] of this.pending) {
+      const err = new Error(`Python stopped (${why})`);
+      err.crashed = pid === id && culprit ? "culprit" : "waiting";
+      err.why = why;
+      p.reject(err);
+    }
+    this.pending.clear();
+    this.worker.terminate();
+    this.worker = null;
+    this.layers.clear();            // the fresh worker sends every keyed layer again
+    if (!this.healthy) {
+      this.fail(`Python stopped twice in a row (${why}), so it was not started a third time. Reloading the page starts it afresh.`);
+      return;
+    }
+    this.restarts += 1;
+    this.healthy = false;
+    this.setStage("restarting", `Python stopped (${why}) and was restarted; the live demos were recomputed with their current settings.`);
+    this.start();
   }
 
   fail(message) {
@@ -69,6 +100,8 @@ class Runtime {
       else this.setStage(msg.stage, msg.detail);
       return;
     }
+    if (msg.type === "fatal") { this.crash(msg); return; }
+    if (msg.type === "result") this.healthy = true;
     // Before anything is dropped: an output nobody waits for may still bring a layer.
     let missing = null;
     if (msg.output) missing = this.restoreLayers(msg.output);
@@ -120,6 +153,13 @@ class Runtime {
     };
     return { id, promise, cancel };
   }
+}
+
+// What killed Python, in words a reader can use.
+function plainCause(message) {
+  if (/call stack|recursion/i.test(message)) return "an input nested too deeply ran out of stack";
+  if (/memory|allocation/i.test(message)) return "it ran out of memory";
+  return message || "a fatal error";
 }
 
 export function getRuntime() {

@@ -11,6 +11,8 @@
 //                                                      a figure item with a `key` sent before is
 //                                                      {t, key, ref: true} (runtime.js restores it)
 //        {type: "error", id, message}                  a run failed; the runtime still works
+//        {type: "fatal", id, culprit, message}         Python died (in this run, or before it);
+//                                                      the page replaces this worker
 
 let pyodide = null;
 let session = null;          // gradclip.web.Session: stream(demo, params_json) -> step()
@@ -20,11 +22,60 @@ const cancelled = new Set();
 const post = (msg) => self.postMessage(msg);
 const status = (stage, detail) => post({ type: "status", stage, detail });
 
-async function fetchOk(url) {
-  const resp = await fetch(url);
-  if (!resp.ok) throw new Error(`${url} answered ${resp.status} ${resp.statusText}`);
-  return resp;
+// A file of the site, read whole; every failure (refused, 404, cut short) names the file.
+async function fetchSiteFile(url, read) {
+  const name = new URL(url).pathname.split("/").pop();
+  try {
+    const resp = await fetch(url);
+    if (!resp.ok) throw new Error(`the server answered ${resp.status} ${resp.statusText}`.trim());
+    return await read(resp);
+  } catch (err) {
+    throw new Error(`${name} could not be downloaded (${err.message || err})`);
+  }
 }
+
+// Pyodide 0.27 reports some download failures only on the console and then waits for ever:
+// a pyodide.asm.wasm that cannot be fetched or compiled ("wasm instantiation failed!") and a
+// standard library that cannot be installed. Watching those two messages while loading turns
+// each into an error at once, with no timeout to tune. Other failures reject a promise (kept
+// as unhandled rejections inside Pyodide) or throw, and are caught the same way.
+const SILENT_FAILURES = [
+  ["wasm instantiation failed", "the Python runtime (pyodide.asm.wasm) could not be downloaded or compiled"],
+  ["installing the standard library", "Python's standard library (python_stdlib.zip) could not be downloaded"],
+];
+
+function watchLoading() {
+  let fail;
+  const failed = new Promise((_, reject) => { fail = reject; });
+  const says = (args) => args.map((a) => (a && a.message) || String(a)).join(" ");
+  const { warn, error } = console;
+  let pending = null;   // a recognised first line; its cause is the next console message
+  const hook = (original) => (...args) => {
+    original.apply(console, args);
+    const text = says(args);
+    if (pending) { fail(new Error(`${pending}: ${text}`)); pending = null; return; }
+    const known = SILENT_FAILURES.find(([needle]) => text.includes(needle));
+    if (known) pending = known[1];
+  };
+  console.warn = hook(warn);
+  console.error = hook(error);
+  const onRejection = (event) => {
+    event.preventDefault();
+    const why = (event.reason && event.reason.message) || String(event.reason);
+    fail(new Error(`the Python runtime could not be downloaded or started: ${why}`));
+  };
+  self.addEventListener("unhandledrejection", onRejection);
+  const stop = () => {
+    console.warn = warn;
+    console.error = error;
+    self.removeEventListener("unhandledrejection", onRejection);
+  };
+  failed.catch(() => {});
+  return { failed, stop };
+}
+
+// Whichever settles first: the step, or a failure the watcher saw.
+const orFailure = (watch, promise) => Promise.race([promise, watch.failed]);
 
 async function load(base) {
   const pyodideURL = new URL("assets/pyodide/", base).href;
@@ -35,37 +86,38 @@ async function load(base) {
   } catch (err) {
     throw new Error(`the Python runtime files are missing or unreadable (${pyodideURL}pyodide.mjs): ${err.message || err}`);
   }
-  // When pyodide.asm.wasm cannot be downloaded, Pyodide 0.27 logs "wasm instantiation failed!"
-  // and its promise never settles: the failure only surfaces as an unhandled rejection in this
-  // worker. Race it, so the demos say what went wrong instead of loading forever.
-  let onRejection;
-  const failure = new Promise((_, reject) => {
-    onRejection = (event) => {
-      event.preventDefault();
-      const why = (event.reason && event.reason.message) || String(event.reason);
-      reject(new Error(`the Python runtime (pyodide.asm.wasm) could not be downloaded or started: ${why}`));
-    };
-    self.addEventListener("unhandledrejection", onRejection);
-  });
+  const watch = watchLoading();
   try {
-    pyodide = await Promise.race([
-      mod.loadPyodide({ indexURL: pyodideURL, stdout: () => {}, stderr: () => {} }),
-      failure,
-    ]);
+    await loadPython(base, pyodideURL, mod, watch);
   } finally {
-    self.removeEventListener("unhandledrejection", onRejection);
+    watch.stop();
+  }
+}
+
+async function loadPython(base, pyodideURL, mod, watch) {
+  // Pyodide reads its lock file with a bare JSON parse, so a missing one surfaces as "Unexpected
+  // token '<'". The same file, read here beside it, gives the failure a name.
+  const lockCheck = fetchSiteFile(pyodideURL + "pyodide-lock.json", (r) => r.json()).then(() => null, (err) => err);
+  try {
+    pyodide = await orFailure(watch, mod.loadPyodide({ indexURL: pyodideURL, stdout: () => {}, stderr: () => {} }));
+  } catch (err) {
+    throw (await lockCheck) || err;
   }
 
   status("numpy", "Loading NumPy…");
   // contourpy draws the contour lines of the landscapes; both come from this site, in parallel.
-  await pyodide.loadPackage(["numpy", "contourpy"], { messageCallback: () => {}, errorCallback: () => {} });
+  // loadPackage reports a wheel it could not fetch to errorCallback and still resolves.
+  const missing = [];
+  await orFailure(watch, pyodide.loadPackage(["numpy", "contourpy"],
+    { messageCallback: () => {}, errorCallback: (m) => missing.push(m) }));
+  if (missing.length) throw new Error(`NumPy could not be downloaded from ${pyodideURL}: ${missing.join(" ")}`);
   pyodide.runPython("import numpy");
 
   status("gradclip", "Loading gradclip…");
-  const manifest = await (await fetchOk(new URL("assets/wheels/manifest.json", base))).json();
+  const manifest = await fetchSiteFile(new URL("assets/wheels/manifest.json", base), (r) => r.json());
   // The sha256 in the query makes a rebuilt wheel a new URL, so no stale cache is used.
   const wheelURL = new URL(`assets/wheels/${manifest.wheel}?v=${manifest.sha256.slice(0, 12)}`, base);
-  const wheel = await (await fetchOk(wheelURL)).arrayBuffer();
+  const wheel = await fetchSiteFile(wheelURL, (r) => r.arrayBuffer());
   pyodide.unpackArchive(wheel, "wheel");
   // The Python side (layer de-duplication, loading every demo, freezing the collector) is
   // gradclip/web.py, so the CPython tests run exactly what this worker runs.
@@ -86,8 +138,22 @@ function lastLine(err) {
   return lines[lines.length - 1];
 }
 
+// After a fatal error (a JavaScript stack overflow inside Python, out of memory) Pyodide
+// refuses its public API, although some calls may still seem to work on a broken state.
+// Reading one property is the cheapest way to ask.
+function pythonAlive() {
+  try { return pyodide.globals !== undefined; } catch { return false; }
+}
+
 async function run({ id, demo, params }) {
+  // Python is asked before and after each run: the page replaces a worker whose Python died,
+  // and `culprit` says whether this run killed it (so the same input is not simply sent again).
+  if (!pythonAlive()) {
+    post({ type: "fatal", id, culprit: false, message: "Python had stopped after a fatal error" });
+    return;
+  }
   let step;
+  let failure = null;
   try {
     step = session.stream(demo, JSON.stringify(params || {}));
     for (;;) {
@@ -105,11 +171,21 @@ async function run({ id, demo, params }) {
     }
   } catch (err) {
     console.error(err);
-    post({ type: "error", id, message: lastLine(err) });
+    failure = err;
   } finally {
-    if (step && step.destroy) step.destroy();
+    // A dead Pyodide refuses even this; there is nothing left to free then.
+    try { if (step && step.destroy) step.destroy(); } catch { /* Python is gone */ }
+    if (!pythonAlive()) post({ type: "fatal", id, culprit: true, message: failure ? lastLine(failure) : "a fatal error" });
+    else if (failure) post({ type: "error", id, message: lastLine(failure) });
   }
 }
+
+// A handle for debugging from the browser's console (and for the tests that break Python on
+// purpose): self.gradclip.pyodide is this worker's Pyodide, self.gradclip.ready its loading.
+self.gradclip = {
+  get pyodide() { return pyodide; },
+  get ready() { return ready; },
+};
 
 self.onmessage = async (event) => {
   const msg = event.data || {};

@@ -54,17 +54,21 @@ OUTCOME_LABELS = {"healthy": "healthy", "slow": "slow", "over_clipped": "over-cl
 def start_point(land: Landscape, px: Any, py: Any) -> tuple[tuple[float, float], list[str]]:
     """The run's start: ``(px, py)`` clamped into the landscape's view box.
 
-    ``None`` or a non-number in either coordinate means the landscape's default start.
-    Returns the point and a list of notices (one when a coordinate had to be clamped).
+    ``None`` (or an empty value) in both coordinates means the landscape's default start, as
+    does anything else that is not a pair of finite numbers, with a notice saying so (a link
+    edited by hand must not fall back silently). Returns the point and a list of notices (one
+    when a coordinate had to be clamped or was unusable).
 
     >>> from gradclip.landscapes import LANDSCAPES
     >>> start_point(LANDSCAPES["cliff"], None, None)
     ((2.0, 1.5), [])
     >>> start_point(LANDSCAPES["cliff"], 9.0, 0.5)[0]
     (2.5, 0.5)
+    >>> start_point(LANDSCAPES["cliff"], "abc", 0.5)[1]
+    ["Start point: ('abc', 0.5) is not a pair of finite numbers; using the usual start (2, 1.5)."]
     """
     def number(v: Any) -> float | None:
-        if v is None or isinstance(v, bool):
+        if isinstance(v, bool):
             return None
         try:
             x = float(v)
@@ -72,9 +76,13 @@ def start_point(land: Landscape, px: Any, py: Any) -> tuple[tuple[float, float],
             return None
         return x if math.isfinite(x) else None
 
+    default = (float(land.start[0]), float(land.start[1]))
+    if all(v is None or v == "" for v in (px, py)):
+        return default, []
     x, y = number(px), number(py)
     if x is None or y is None:
-        return (float(land.start[0]), float(land.start[1])), []
+        return default, [f"Start point: ({px!r}, {py!r}) is not a pair of finite numbers; using the "
+                         f"usual start ({fmt_number(default[0])}, {fmt_number(default[1])})."]
     x0, x1, y0, y1 = land.view
     cx, cy = min(max(x, x0), x1), min(max(y, y0), y1)
     notices = []

@@ -9,11 +9,12 @@ every kind of bad file with a message naming the problem, staying usable afterwa
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 import gradclip.demos as demos
-from support import canvas_ink, demo_ready, results, wait_idle
+from support import canvas_ink, demo_ready, results, set_number, wait_idle
 from gradclip.tracker import MAX_ROWS
 
 pytestmark = pytest.mark.browser
@@ -174,7 +175,9 @@ def test_analyser_reads_a_good_file_and_every_bad_file_gets_a_named_problem(page
         page.wait_for_function("([s, w]) => document.querySelector(s + ' .gc-notices').textContent.includes(w)",
                                arg=[sel, words], timeout=120_000)
         assert "could not be used" in notices(page, sel)
-        assert results(page, sel) == good                   # the last good analysis stays
+        # The last good analysis stays, and says whose it is.
+        assert f"{name} was not used; the numbers and figures still show the file good.csv" in notices(page, sel)
+        assert results(page, sel) == good
         wait_idle(page, sel)
 
     # Still usable: another good file replaces the message.
@@ -183,3 +186,27 @@ def test_analyser_reads_a_good_file_and_every_bad_file_gets_a_named_problem(page
                            arg=sel, timeout=60_000)
     assert notices(page, sel).strip() == ""
     assert canvas_ink(page, f"{sel} [data-figure=histogram] canvas") > 200
+
+
+def test_a_file_nested_200000_deep_leaves_the_runtime_working_on_every_page(page, site_url):
+    """Once, this file killed Python for the whole visit (a stack overflow inside json.loads)."""
+    page.goto(site_url + "monitor/norm-log-analyser/")
+    sel = "#analyser"
+    demo_ready(page, sel)
+    wait_idle(page, sel, timeout=120_000)
+    drop(page, sel, "nested.json", "[" * 200_000)
+    page.wait_for_function("s => document.querySelector(s + ' .gc-notices').textContent.includes('nested.json')",
+                           arg=sel, timeout=120_000)
+    assert "the numbers and figures still show the sample log" in notices(page, sel)
+    assert results(page, sel)["source"] == "sample"
+
+    drop(page, sel, "good.csv", GOOD_CSV)
+    page.wait_for_function("s => document.querySelector(s + ' [data-result=steps]').dataset.value === '301'",
+                           arg=sel, timeout=120_000)
+    page.locator(".md-nav a[href$='simulator/']").first.click()
+    page.wait_for_url(re.compile(r"/simulator/"))
+    sim = ".gc-demo[data-demo=simulator]"
+    demo_ready(page, sim)
+    wait_idle(page, sim)
+    set_number(page, sim, "lr", 0.02)
+    page.wait_for_function("s => document.querySelector(s).gcDemo.output.params.lr === 0.02", arg=sim, timeout=60_000)

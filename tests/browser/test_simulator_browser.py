@@ -475,3 +475,28 @@ def test_phone_width_keeps_controls_and_figures_apart(browser, site_url):
         assert errors == []
     finally:
         context.close()
+
+
+def test_a_hostile_link_gets_one_notice_and_no_markup(browser, site_url):
+    """Keys that name JavaScript's own object members, thousands of junk keys, markup in a key
+    and a start point that is not a number: the known settings still apply, and the reader
+    reads one plain sentence per problem."""
+    junk = "&".join(f"k{i}=1" for i in range(3000))
+    query = ("?__proto__=1&constructor=2&toString=3&hasOwnProperty=4&%3Cb%3Ebold%3C%2Fb%3E=5"
+             f"&tau=2&px=abc&py=0.5&{junk}")
+    context, page, errors = open_page(browser, site_url, query)
+    try:
+        params = assert_matches_cpython(page)
+        assert params["tau"] == 2
+        box = page.locator(f"{SIM} .gc-notices")
+        notes = box.locator("p").all_text_contents()
+        unknown = [n for n in notes if "not known here" in n]
+        assert len(unknown) == 1, notes
+        assert '"__proto__", "constructor", "toString" and 3,002 more are not known here' in unknown[0]
+        assert any(n.startswith("Start point: ('abc', '0.5') is not a pair of finite numbers") for n in notes), notes
+        assert box.locator("b").count() == 0
+        assert "allowed range undefined" not in " ".join(notes)
+        assert page.evaluate("() => ({}).polluted === undefined && Object.getPrototypeOf({}) === Object.prototype")
+        assert errors == []
+    finally:
+        context.close()

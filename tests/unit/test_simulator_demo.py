@@ -263,7 +263,14 @@ def test_dragged_start_point_is_used_by_the_run():
 def test_start_point_outside_the_view_is_clamped(px, py, expect):
     point, notices = sim.start_point(LANDSCAPES["cliff"], px, py)
     assert point == expect
-    assert len(notices) == (1 if isinstance(px, float) and math.isfinite(px) else 0)
+    assert len(notices) == 1     # clamped, or not a number: either way the reader is told
+
+
+@pytest.mark.parametrize("px, py", [("abc", 1.0), (1.0, None), (True, 1.0), ("inf", "0")])
+def test_an_unusable_start_point_falls_back_with_a_notice(px, py):
+    point, notices = sim.start_point(LANDSCAPES["cliff"], px, py)
+    assert point == LANDSCAPES["cliff"].start
+    assert notices and notices[0].startswith("Start point:") and "usual start (2, 1.5)" in notices[0]
 
 
 # ---------------------------------------------------------------------------------------
