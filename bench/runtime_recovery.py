@@ -6,7 +6,7 @@ Issue 17's goals: every failure of the loader ends in a plain-words error within
 demos live again) in no more than 1.5 times a warm page load measured in the same run.
 Prints medians; asserts nothing.
 
-    python bench/runtime_recovery.py [--runs 5] [--site DIR]     (builds the site if DIR is not given)
+    python bench/runtime_recovery.py [--runs 5] [--site DIR]     (without --site or $GRADCLIP_SITE_DIR it builds the site first)
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def verdict(seconds: float, goal: float) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--site", default=None)
+    ap.add_argument("--site", default=os.environ.get("GRADCLIP_SITE_DIR"))
     args = ap.parse_args()
     site = site_or_build(args.site)
     good, good_url = start(site)
