@@ -16,14 +16,27 @@ export function roundHalfEven(x) {
 }
 
 // Python's repr() of a value as it appears in a notice: 'text' in quotes, None, True/False.
+// Like Python, it escapes what is not printable (controls, format characters such as the
+// right-to-left override, separators other than the space), so a crafted link cannot make a
+// notice read differently from what it says.
+const NOT_PRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]/u;
+
+function pyEscape(c, q) {
+  const named = { "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", [q]: `\\${q}` };
+  if (named[c]) return named[c];
+  if (c === " " || !NOT_PRINTABLE.test(c)) return c;
+  const code = c.codePointAt(0);
+  if (code < 0x100) return `\\x${code.toString(16).padStart(2, "0")}`;
+  if (code < 0x10000) return `\\u${code.toString(16).padStart(4, "0")}`;
+  return `\\U${code.toString(16).padStart(8, "0")}`;
+}
+
 function pyRepr(v) {
   if (v === null || v === undefined) return "None";
   if (typeof v === "boolean") return v ? "True" : "False";
   if (typeof v !== "string") return String(v);
   const q = v.includes("'") && !v.includes('"') ? '"' : "'";
-  const esc = { "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", [q]: `\\${q}` };
-  return q + v.replace(/[\\\n\r\t'"\x00-\x1f\x7f]/g, (c) => esc[c] ?? (c === "'" || c === '"' ? c
-    : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`)) + q;
+  return q + Array.from(v, (c) => pyEscape(c, q)).join("") + q;
 }
 
 const pyStr = (v) => (typeof v === "boolean" ? (v ? "True" : "False") : String(v));
@@ -120,7 +133,7 @@ const SHOWN_KEYS = 3;   // unknown keys named in the notice; the rest are counte
 
 function unknownKeysNotice(keys) {
   const names = [...new Set(keys)];
-  const quoted = names.slice(0, SHOWN_KEYS).map((k) => `"${k.length > 40 ? `${k.slice(0, 40)}…` : k}"`);
+  const quoted = names.slice(0, SHOWN_KEYS).map((k) => pyRepr(k.length > 40 ? `${k.slice(0, 40)}…` : k));
   const more = names.length > SHOWN_KEYS ? ` and ${(names.length - SHOWN_KEYS).toLocaleString("en")} more` : "";
   const which = names.length === 1 ? `setting ${quoted[0]} is` : `settings ${quoted.join(", ")}${more} are`;
   return `The link's ${which} not known here; ${names.length === 1 ? "it was" : "they were"} ignored.`;

@@ -7,6 +7,7 @@
 // parameters). Anything that is not a positive finite number is ignored.
 
 import { onEveryPage } from "./dom.js";
+import { formatNumber } from "./format.js";
 
 const SIM_KEY = "gradclip:simulator";
 const TAU_MAX = 1e6;
@@ -18,14 +19,17 @@ function parseTau(raw) {
 }
 
 export function chosenTau() {
-  const fromQuery = parseTau(new URLSearchParams(location.search).get("tau"));
+  const raw = new URLSearchParams(location.search).get("tau");
+  const fromQuery = parseTau(raw);
   if (fromQuery !== null) return { tau: fromQuery, source: "query" };
+  // A threshold in the address that is not usable is ignored, visibly.
+  const ignored = raw === null || raw === "" ? null : raw;
   try {
     const saved = JSON.parse(localStorage.getItem(SIM_KEY) || "null");
     const fromSim = saved && typeof saved === "object" ? parseTau(saved.tau) : null;
-    if (fromSim !== null) return { tau: fromSim, source: "simulator" };
+    if (fromSim !== null) return { tau: fromSim, source: "simulator", ignored };
   } catch { /* unreadable storage or bad JSON: keep the default */ }
-  return null;
+  return ignored === null ? null : { tau: null, source: "default", ignored };
 }
 
 // A Python float literal with at most four significant digits: 1 -> "1.0", 0.25 -> "0.25".
@@ -54,19 +58,28 @@ function tagSnippetNumbers() {
   }
 }
 
+const SOURCES = {
+  query: "the value in this page's address",
+  simulator: "your last setting in the simulator",
+  default: "the default",
+};
+
 function fill() {
   tagSnippetNumbers();
   const targets = document.querySelectorAll("[data-tau]");
   if (!targets.length) return;
   const chosen = chosenTau();
   if (!chosen) return;
-  const literal = pythonLiteral(chosen.tau);
-  for (const el of targets) el.textContent = literal;
-  for (const el of document.querySelectorAll("[data-tau-source]")) {
-    el.textContent = chosen.source === "query"
-      ? "the value in this page's address"
-      : "your last setting in the simulator";
+  if (chosen.tau !== null) {
+    const literal = pythonLiteral(chosen.tau);
+    for (const el of targets) el.textContent = literal;
   }
+  let source = SOURCES[chosen.source];
+  if (chosen.ignored !== undefined && chosen.ignored !== null) {
+    const shown = chosen.ignored.length > 20 ? `${chosen.ignored.slice(0, 20)}…` : chosen.ignored;
+    source += ` (the address's tau=${shown} was ignored: a threshold is a number above 0 and at most ${formatNumber(TAU_MAX)})`;
+  }
+  for (const el of document.querySelectorAll("[data-tau-source]")) el.textContent = source;
 }
 
 // Material's instant navigation swaps page content without a reload: bind on every page.

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import random
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
@@ -99,7 +100,7 @@ def every_param():
 def raw_values(p) -> list:
     # Strings, as links and form fields give them, and numbers, as figures give them. (A whole
     # float is left out: JavaScript cannot tell 3.0 from 3, which Python quotes differently.)
-    raws = ["", "abc", "it's", "1e9", "-5", "0.5", "nan", "inf", "-inf", " 2 ", "1_000", "0x10", "2.5", "3.5",
+    raws = ["", "abc", "it's", "\u202eevil", "tab\there", "\x00", "\u2028", "\U0001f600", "1e9", "-5", "0.5", "nan", "inf", "-inf", " 2 ", "1_000", "0x10", "2.5", "3.5",
             "true", "off", "maybe", "magic", str(p.default), 7, 0.25, -10**9, 2.5, True]
     raws += [c for c, _ in p.choices]
     for bound in (p.min, p.max):
@@ -136,3 +137,79 @@ def test_js_slider_positions_equal_the_build_for_every_ranged_parameter(harness)
                           [[p.to_dict(), v] for _, p, v in cases])
     for (where, p, v), got in zip(cases, js):
         assert got == _slider_position(p, v), (where, v)
+
+
+# ------------------------------------------------------------------ links made by hand (URL state)
+
+HOSTILE_KEYS = ["__proto__", "constructor", "toString", "valueOf", "hasOwnProperty", "prototype", "q",
+                "<script>alert(1)</script>", "", "tau\x00", "τ", "a" * 300]
+HOSTILE_VALUES = ["", "1e309", "-1e309", "nan", "NaN", "inf", " 3 ", "0x10", "1_0", "1e-400", "true", "on",
+                  "<img src=x onerror=alert(1)>", "it's", "\u202e2", "€", "9" * 400, "-0", "2.5e-3"]
+
+
+def hostile_queries(spec, n: int, seed: int) -> list[str]:
+    """Query strings mixing the demo's own keys (some repeated) with hostile ones and junk."""
+    rng = random.Random(seed)
+    names = [p.name for p in spec.params if p.kind != "file"]
+    queries = []
+    for _ in range(n):
+        pairs = []
+        for _ in range(rng.randint(0, 12)):
+            key = rng.choice(names + HOSTILE_KEYS + [f"junk{rng.randint(0, 99)}"])
+            value = rng.choice(HOSTILE_VALUES + [repr(rng.uniform(-1e3, 1e3)), str(rng.randint(-50, 50))])
+            pairs.append((key, value))
+        queries.append("?" + urlencode(pairs))
+    return queries
+
+
+def python_reading(spec, query: str) -> tuple[dict, list[str], list[str]]:
+    """What a link means, by the Python twin of coerce(): values, per-key notices, unknown keys."""
+    specs = {p.name: p for p in spec.params}
+    values, notices, unknown = {}, [], []
+    for key, raw in parse_qsl(query[1:], keep_blank_values=True):
+        if key not in specs:
+            if key != "q" and key not in unknown:
+                unknown.append(key)
+            continue
+        v, note = demos._coerce(specs[key], raw)
+        values[key] = v
+        if note:
+            notices.append(f"From the link: {note}")
+    return values, notices, unknown
+
+
+@pytest.mark.parametrize("demo", ["simulator", "monitor"])
+def test_any_link_is_read_as_python_reads_it_with_one_notice_for_unknown_keys(harness, demo):
+    """Links are a fuzz target: each of 300 generated links sets exactly the values Python's
+    coerce() gives, every problem gets its notice, and unknown keys (including JavaScript's own
+    object members) are named in one notice, never applied."""
+    demos._load_all()
+    spec = demos.REGISTRY[demo]
+    queries = hostile_queries(spec, 300, seed=17)
+    js = harness.evaluate("""([params, queries]) => {
+        const specs = Object.fromEntries(params.map((p) => [p.name, p]));
+        return queries.map((q) => {
+            const { values, notices } = gcParams.paramsFromQuery(specs, q);
+            const own = Object.getPrototypeOf(values) === Object.prototype || Object.getPrototypeOf(values) === null;
+            return [Object.fromEntries(Object.entries(values).map(([k, v]) =>
+                [k, typeof v === 'number' && !Number.isFinite(v) ? String(v) : v])), notices, own];
+        }); }""", [[p.to_dict() for p in spec.params], queries])
+    assert harness.evaluate("() => ({}).toString === Object.prototype.toString && !('polluted' in {})")
+    for query, (values, notices, own) in zip(queries, js):
+        want, want_notices, unknown = python_reading(spec, query)
+        assert own, query
+        assert values.keys() == want.keys(), query
+        for k, v in want.items():
+            if isinstance(v, float) and not math.isfinite(v):
+                v = {math.inf: "Infinity", -math.inf: "-Infinity"}[v]
+            assert values[k] == v, (query, k)
+        assert notices[:len(want_notices)] == want_notices, query
+        rest = notices[len(want_notices):]
+        if unknown:
+            (note,) = rest
+            shown = unknown[:3]
+            for key in shown:
+                assert repr(key[:40] + ("…" if len(key) > 40 else "")) in note, (query, key)
+            assert "not known here" in note
+        else:
+            assert rest == [], query

@@ -123,7 +123,13 @@ def test_recipes_use_the_threshold_last_set_in_the_simulator(page, site_url, con
     page.goto(site_url + "guide/recipes/?tau=0.3")
     assert set(snippet_taus(page)) == {"0.3"}                   # the address wins
     page.goto(site_url + "guide/recipes/?tau=-4")
-    assert set(snippet_taus(page)) == {"2.5"}                   # nonsense is ignored
+    assert set(snippet_taus(page)) == {"2.5"}                   # nonsense is ignored, visibly
+    assert "tau=-4 was ignored" in page.text_content("[data-tau-source]")
+    page.evaluate("localStorage.clear()")
+    page.goto(site_url + "guide/recipes/?tau=%3Cb%3Ex%3C/b%3E")
+    assert set(snippet_taus(page)) == {"1.0"}
+    assert "the default (the address's tau=<b>x</b> was ignored" in page.text_content("[data-tau-source]")
+    assert page.locator("[data-tau-source] b").count() == 0     # shown as text, never as markup
     page.evaluate("localStorage.setItem('gradclip:simulator', '{not json')")
     page.goto(site_url + "guide/recipes/")
     assert set(snippet_taus(page)) == {"1.0"}
