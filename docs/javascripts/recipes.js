@@ -7,7 +7,6 @@
 // parameters). Anything that is not a positive finite number is ignored.
 
 import { onEveryPage } from "./dom.js";
-import { formatNumber } from "./format.js";
 
 const SIM_KEY = "gradclip:simulator";
 const TAU_MAX = 1e6;
@@ -77,7 +76,7 @@ function fill() {
   let source = SOURCES[chosen.source];
   if (chosen.ignored !== undefined && chosen.ignored !== null) {
     const shown = chosen.ignored.length > 20 ? `${chosen.ignored.slice(0, 20)}…` : chosen.ignored;
-    source += ` (the address's tau=${shown} was ignored: a threshold is a number above 0 and at most ${formatNumber(TAU_MAX)})`;
+    source += ` (the address's tau=${shown} was ignored: a threshold is a number above 0 and at most ${TAU_MAX.toLocaleString("en")})`;
   }
   for (const el of document.querySelectorAll("[data-tau-source]")) el.textContent = source;
 }
