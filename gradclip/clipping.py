@@ -37,6 +37,8 @@ from typing import Any
 
 import numpy as np
 
+from gradclip.checks import choice, real, real_array
+
 
 __all__ = [
     "NonFiniteNormError",
@@ -63,16 +65,8 @@ class NonFiniteNormError(RuntimeError):
 
 
 def _as_float_array(x: Any, name: str) -> np.ndarray:
-    """``x`` as an array of a floating dtype: floats keep their dtype, ints/bools become float64."""
-    try:
-        a = np.asarray(x)
-    except ValueError as exc:  # ragged nested lists
-        raise ValueError(f"{name} must be an array of real numbers ({exc})") from None
-    if a.dtype.kind == "f":
-        return a
-    if a.dtype.kind in "iub":
-        return a.astype(np.float64)
-    raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
+    """``x`` as an array of a floating dtype (NaN and inf allowed: gradients may hold them)."""
+    return real_array(x, name, nan=True)
 
 
 def _as_array_list(grads: Any, name: str = "grads") -> list[np.ndarray]:
@@ -80,51 +74,33 @@ def _as_array_list(grads: Any, name: str = "grads") -> list[np.ndarray]:
     if isinstance(grads, np.ndarray):
         return [_as_float_array(grads, name)]
     if not isinstance(grads, Iterable) or isinstance(grads, (str, bytes)):
-        raise ValueError(f"{name} must be a list of arrays (or one array), got {type(grads).__name__}")
+        raise TypeError(f"{name} must be a list of arrays (or one array), got {type(grads).__name__}")
     return [_as_float_array(g, f"{name}[{i}]") for i, g in enumerate(grads)]
-
-
-def _check_scalar(value: Any, name: str, *, positive: bool = False, finite: bool = False) -> float:
-    """A plain float that is >= 0 (or > 0), not NaN, and optionally finite; else ValueError."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    allowed = ("> 0" if positive else ">= 0") + (" and finite" if finite else "")
-    if math.isnan(v) or v < 0 or (positive and v == 0) or (finite and math.isinf(v)):
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
-    return v
-
-
-def _check_nonneg_array(value: Any, name: str) -> np.ndarray:
-    """A float64 array whose entries are all >= 0 (inf allowed, NaN not); else ValueError."""
-    a = _as_float_array(value, name).astype(np.float64, copy=False)
-    if np.isnan(a).any() or (a < 0).any():
-        raise ValueError(f"{name} must be >= 0 everywhere (inf allowed, NaN not), got {value!r}")
-    return a
-
-
-def _check_norm_type(norm_type: Any) -> float:
-    try:
-        p = float(norm_type)
-    except (TypeError, ValueError):
-        raise ValueError(f"norm_type must be a number > 0 or inf, got {norm_type!r}") from None
-    if math.isnan(p) or p <= 0:
-        raise ValueError(f"norm_type must be a number > 0 or inf, got {norm_type!r}")
-    return p
 
 
 def _normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
     """``axis`` (int or tuple, negatives allowed) as a tuple of distinct non-negative axes."""
-    raw = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if isinstance(axis, (list, tuple)):
+        raw = tuple(axis)
+    elif isinstance(axis, (int, np.integer)) and not isinstance(axis, bool):
+        raw = (axis,)
+    else:
+        raise TypeError(f"axis must be an integer or a tuple of integers, got {axis!r}")
     axes = []
     for ax in raw:
-        if not isinstance(ax, (int, np.integer)) or not -ndim <= ax < ndim:
+        if isinstance(ax, bool) or not isinstance(ax, (int, np.integer)):
+            raise TypeError(f"axis must be an integer or a tuple of integers, got {axis!r}")
+        if not -ndim <= ax < ndim:
             raise ValueError(f"axis must be in [-{ndim}, {ndim - 1}] for g with {ndim} dimensions, got {axis!r}")
         axes.append(int(ax) % ndim)
     if not axes or len(set(axes)) != len(axes):
         raise ValueError(f"axis must name distinct axes of g, got {axis!r}")
     return tuple(sorted(axes))
+
+
+def _norm_type(norm_type: Any) -> float:
+    """PyTorch's ``norm_type``: p > 0, or inf."""
+    return real(norm_type, "norm_type", lo=0, lo_open=True, finite=False)
 
 
 def _pnorm(a: np.ndarray, p: float, name: str) -> np.floating:
@@ -317,7 +293,7 @@ def clip_by_norm(g: Any, max_norm: Any, *, axis: int | tuple[int, ...] | None = 
            [6. , 8. ]])
     """
     a = _as_float_array(g, "g")
-    tau = _check_nonneg_array(max_norm, "max_norm")
+    tau = real_array(max_norm, "max_norm", lo=0)
     if axis is None:
         if tau.ndim != 0:
             raise ValueError(
@@ -381,15 +357,13 @@ def clip_by_value(
     if clip_value is not None:
         if min_value is not None or max_value is not None:
             raise ValueError("give either clip_value or min_value/max_value, not both")
-        c = _check_nonneg_array(clip_value, "clip_value")
+        c = real_array(clip_value, "clip_value", lo=0)
         lo, hi = -c, c
     else:
         if min_value is None and max_value is None:
             raise ValueError("give clip_value (>= 0) or at least one of min_value, max_value")
-        lo = _as_float_array(-np.inf if min_value is None else min_value, "min_value")
-        hi = _as_float_array(np.inf if max_value is None else max_value, "max_value")
-        if np.isnan(lo).any() or np.isnan(hi).any():
-            raise ValueError("min_value and max_value must not be NaN")
+        lo = real_array(-np.inf if min_value is None else min_value, "min_value")
+        hi = real_array(np.inf if max_value is None else max_value, "max_value")
     try:
         shape = np.broadcast_shapes(a.shape, np.shape(lo), np.shape(hi))
     except ValueError:
@@ -440,7 +414,7 @@ def global_norm(grads: Any, norm_type: float = 2.0) -> float:
     4.0
     """
     arrays = _as_array_list(grads)
-    return float(_total_norm(arrays, _check_norm_type(norm_type)))
+    return float(_total_norm(arrays, _norm_type(norm_type)))
 
 
 def clip_grad_norm(
@@ -489,8 +463,8 @@ def clip_grad_norm(
     (5.0, array([2.9999994, 3.9999992]))
     """
     arrays = _as_array_list(grads)
-    tau = _check_scalar(max_norm, "max_norm")
-    p = _check_norm_type(norm_type)
+    tau = real(max_norm, "max_norm", lo=0, finite=False)
+    p = _norm_type(norm_type)
     total = _total_norm(arrays, p)
     if error_if_nonfinite and not np.isfinite(total):
         raise NonFiniteNormError(
@@ -525,7 +499,7 @@ def clip_grad_value(grads: Any, clip_value: float) -> list[np.ndarray]:
     [array([ 0.5, -1. ,  1. ,  nan])]
     """
     arrays = _as_array_list(grads)
-    c = _check_scalar(clip_value, "clip_value")
+    c = real(clip_value, "clip_value", lo=0, finite=False)
     return [np.asarray(np.minimum(np.maximum(a, a.dtype.type(-c)), a.dtype.type(c))) for a in arrays]
 
 
@@ -564,7 +538,7 @@ def clip_by_norm_per_tensor(grads: Any, max_norm: float) -> list[np.ndarray]:
     [array([0.6, 0.8]), array([0.3, 0.4])]
     """
     arrays = _as_array_list(grads)
-    tau = _check_scalar(max_norm, "max_norm", positive=True, finite=True)
+    tau = real(max_norm, "max_norm", lo=0, lo_open=True)
     out = []
     for a in arrays:
         c = a.dtype.type(tau)
@@ -619,10 +593,9 @@ def clip_by_global_norm(grads: Any, max_norm: float, convention: str = "optax") 
     >>> clip_by_global_norm([np.array([np.inf, 1.0])], 1.0, convention="keras")
     [array([nan, nan])]
     """
-    if convention not in ("optax", "keras"):
-        raise ValueError(f'convention must be "optax" or "keras", got {convention!r}')
+    choice(convention, "convention", ("optax", "keras"))
     arrays = _as_array_list(grads)
-    tau = _check_scalar(max_norm, "max_norm", positive=True, finite=True)
+    tau = real(max_norm, "max_norm", lo=0, lo_open=True)
     n = _l2_global(arrays)
     dt = np.asarray(n).dtype.type
     out = []

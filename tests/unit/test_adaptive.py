@@ -412,7 +412,7 @@ class TestZClip:
         with pytest.raises(ValueError, match=match):
             ZClip(**kwargs)
 
-    @pytest.mark.parametrize("norm, match", [(NAN, "NaN"), (-1.0, ">= 0"), ([[1.0]], "shape")])
+    @pytest.mark.parametrize("norm, match", [(NAN, "norm is nan"), (-1.0, ">= 0"), ([[1.0]], "shape")])
     def test_bad_norms(self, norm, match):
         with pytest.raises(ValueError, match=match):
             zclip_step(ZClip(), norm)
