@@ -81,7 +81,7 @@ def _whole(name: str) -> Callable[[str], int]:
             return int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f"{text!r} is not a whole number; {name} must be {RANGES[name]}") from None
+                f"{text!r} is not an integer; {name} must be {RANGES[name]}") from None
     return parse
 
 

@@ -87,19 +87,19 @@ def test_landscapes_lists_every_landscape(capsys):
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["simulate", "--tau", "-1"], "tau must be a number > 0 and <= 1e+06; got -1"),
+    (["simulate", "--tau", "-1"], "tau must be a number > 0 and <= 1e+06, got -1.0"),
     (["simulate", "--tau", "0"], "tau must be a number > 0"),
     (["simulate", "--tau", "abc"], "'abc' is not a number; tau must be a number > 0"),
-    (["simulate", "--lr", "nan"], "lr must be a number > 0 and <= 10; got nan"),
-    (["simulate", "--steps", "0"], "steps must be a whole number from 1 to 2000; got 0"),
-    (["simulate", "--steps", "5000"], "steps must be a whole number from 1 to 2000; got 5000"),
-    (["simulate", "--steps", "1.5"], "'1.5' is not a whole number; steps must be"),
+    (["simulate", "--lr", "nan"], "lr must be a number > 0 and <= 10, got nan"),
+    (["simulate", "--steps", "0"], "steps must be an integer from 1 to 2000, got 0"),
+    (["simulate", "--steps", "5000"], "steps must be an integer from 1 to 2000, got 5000"),
+    (["simulate", "--steps", "1.5"], "'1.5' is not an integer; steps must be"),
     (["simulate", "--method", "clamp"], "invalid choice: 'clamp' (choose from 'none', 'norm'"),
     (["simulate", "--landscape", "moon"], "invalid choice: 'moon' (choose from 'cliff'"),
     (["simulate", "--optimizer", "lbfgs"], "invalid choice: 'lbfgs'"),
     (["simulate", "--start", "100", "0"], "start must be a point (x, y) inside the cliff bound"),
     (["sweep", "--taus", "1,x"], "'x' is not a number; tau must be a number > 0"),
-    (["sweep", "--lrs", "0.1,-1"], "lr must be a number > 0 and <= 10; got -1"),
+    (["sweep", "--lrs", "0.1,-1"], "lrs must hold numbers > 0 and <= 10; lrs[1] is -1.0"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     ([], "the following arguments are required: command"),
 ])
@@ -127,4 +127,4 @@ def test_python_dash_m_gradclip_works_and_bad_input_has_no_traceback():
     bad = subprocess.run([sys.executable, "-m", "gradclip", "simulate", "--lr", "-3"], cwd=ROOT,
                          capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stdout == ""
-    assert bad.stderr == "gradclip: error: lr must be a number > 0 and <= 10; got -3\n"
+    assert bad.stderr == "gradclip: error: lr must be a number > 0 and <= 10, got -3.0\n"
