@@ -245,7 +245,7 @@ def real_array(value: Any, name: str, lo: float | None = None, hi: float | None 
     except (ValueError, TypeError) as exc:   # ragged nested lists, unconvertible objects
         raise ValueError(f"{name} must be an array of real numbers, got {_shown(value)} ({exc})") from None
     if a.dtype.kind not in "iuf":
-        got = f"{type(value).__name__} {_shown(value)}" if a.dtype.kind == "O" else f"an array of dtype {a.dtype}"
+        got = _shown(value) if a.dtype.kind == "O" else f"an array of dtype {a.dtype}"
         raise TypeError(f"{name} must be an array of real numbers, got {got}")
     if a.dtype.kind != "f":
         a = a.astype(np.float64)

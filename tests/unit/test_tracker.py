@@ -36,7 +36,7 @@ def test_tracker_accepts_anything_with_item_and_refuses_negative_norms():
 
     t = NormTracker()
     assert t.record(Scalar()) == 1.5
-    with pytest.raises(ValueError, match="norm must be >= 0"):
+    with pytest.raises(ValueError, match=r"norm must be a number >= 0 \(inf allowed\), got -1"):
         t.record(-1.0)
 
 
