@@ -479,3 +479,10 @@ class TestSuggestThresholds:
     def test_bad_input(self, norms, percentiles, match):
         with pytest.raises(ValueError, match=match):
             suggest_thresholds(norms, percentiles)
+
+
+@pytest.mark.parametrize("bad, kind", [("50", TypeError), ("…", TypeError), (50, ValueError),
+                                       ([50, "a"], TypeError), ([True], TypeError), ([101], ValueError)])
+def test_suggest_thresholds_refuses_percentiles_that_are_not_a_list_of_numbers(bad, kind):
+    with pytest.raises(kind, match="percentiles"):
+        suggest_thresholds([1.0, 2.0, 3.0], percentiles=bad)

@@ -128,3 +128,47 @@ def test_python_dash_m_gradclip_works_and_bad_input_has_no_traceback():
                          capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stdout == ""
     assert bad.stderr == "gradclip: error: lr must be a number > 0 and <= 10, got -3.0\n"
+
+
+# --- every option with bad values: exit 2, one line, no traceback (issue 17) ----------------
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+BAD_VALUES = ["nan", "inf", "-inf", "0", "-1", "1e400", "-1e400", "abc", "", " ", "1.5", "True",
+              "1+2j", "0x10", "None", "[1]", "1,", ",", "1e-400", "9" * 400, "é", "\N{MINUS SIGN}1"]
+OPTIONS = [("simulate", "--tau"), ("simulate", "--lr"), ("simulate", "--steps"), ("simulate", "--seed"),
+           ("simulate", "--landscape"), ("simulate", "--method"), ("simulate", "--optimizer"),
+           ("sweep", "--taus"), ("sweep", "--lrs"), ("sweep", "--steps"), ("sweep", "--seed")]
+
+
+def assert_clean_exit(capsys, argv):
+    """Exit 0 (a value that happens to be valid) or exit 2 with one line and no traceback."""
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    if code == 0:
+        assert err == "", argv
+        return
+    assert code == 2, argv
+    assert out == "" and err.count("\n") == 1 and err.startswith("gradclip"), (argv, err)
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("command, option", OPTIONS)
+@pytest.mark.parametrize("value", BAD_VALUES)
+def test_every_option_answers_a_bad_value_with_one_line_and_status_2(capsys, command, option, value):
+    extra = ["--steps", "5"] if option != "--steps" else []
+    assert_clean_exit(capsys, [command, option, value, *extra])
+
+
+@pytest.mark.parametrize("start", [["nan", "0"], ["inf", "0"], ["1e400", "1"], ["a", "b"], ["0"]])
+def test_a_bad_start_point_is_one_line(capsys, start):
+    assert_clean_exit(capsys, ["simulate", "--start", *start])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(option=st.sampled_from(OPTIONS), value=st.text(max_size=12))
+def test_generated_option_values_never_show_a_traceback(capsys, option, value):
+    capsys.readouterr()          # the fixture lives across examples: start each from nothing
+    command, flag = option
+    extra = ["--steps", "5"] if flag != "--steps" else []
+    assert_clean_exit(capsys, [command, f"{flag}={value}", *extra])

@@ -481,3 +481,22 @@ class TestFrameworkDifferences:
     def test_zero_gradient_is_unchanged_everywhere(self, rows):
         row = rows["zero gradient"]
         assert {row[k] for k, _ in gradclip.FRAMEWORK_CONVENTIONS} == {"unchanged"}
+
+
+# --- wrong kinds (issue 17) -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: clip_by_global_norm([np.ones(2)], "1.0"), r"max_norm must be a finite number > 0, got '1.0'"),
+    (lambda: clip_by_global_norm([np.ones(2)], True), r"max_norm must be a finite number > 0, got True \(bool\)"),
+    (lambda: clip_by_norm(np.ones((2, 2)), 1.0, axis=1.5), r"axis must be an integer or a tuple of integers, got 1.5"),
+    (lambda: clip_by_norm(np.ones((2, 2)), 1.0, axis=True), r"axis must be an integer or a tuple of integers"),
+    (lambda: clip_by_norm(np.array([True, False]), 1.0), r"g must be an array of real numbers, got an array of dtype bool"),
+    (lambda: clip_grad_norm([np.array([1 + 1j])], 1.0), r"grads\[0\] must be an array of real numbers.*complex"),
+    (lambda: clip_grad_norm(None, 1.0), r"grads must be a list of arrays \(or one array\), got NoneType"),
+    (lambda: clip_by_value([1.0], 1 + 0j), r"clip_value must be an array of real numbers"),
+    (lambda: clip_by_global_norm([np.ones(2)], 1.0, convention=None), r"convention must be one of optax, keras; got None"),
+])
+def test_a_wrong_kind_is_a_type_error_naming_the_argument(call, match):
+    with pytest.raises(TypeError, match=match):
+        call()
