@@ -21,6 +21,7 @@ helper                 checks
 :func:`integer`        one integer in a range (``200.0`` is accepted, ``1.5`` is not)
 :func:`real_array`     an array of real numbers: kind, dimensions, size, range
 :func:`choice`         a name from a registry (the message lists the names)
+:func:`boolean`        a flag: True or False (not 0, 1 or "yes")
 :func:`budget`         work that would not fit in memory, refused before it starts
 =====================  ==============================================================
 
@@ -44,7 +45,8 @@ import numpy as np
 
 from gradclip.figures.numbers import size_text
 
-__all__ = ["real", "integer", "real_array", "choice", "budget", "range_text", "integer_text", "WORK_LIMIT"]
+__all__ = ["real", "integer", "real_array", "choice", "boolean", "budget", "range_text", "integer_text",
+           "WORK_LIMIT"]
 
 # The most memory one call may plan to fill with its results. Pyodide's WebAssembly memory
 # tops out at a few GiB, and a browser tab dies long before that; 1 GiB leaves room for the
@@ -286,6 +288,23 @@ def choice(value: Any, name: str, choices: Iterable[str]) -> str:
     if value not in names:
         raise ValueError(f"{allowed}; got {_shown(value)}")
     return value
+
+
+def boolean(value: Any, name: str) -> bool:
+    """A flag: ``True`` or ``False`` (NumPy's too); anything else is a ``TypeError``.
+
+    Examples
+    --------
+    >>> boolean(np.True_, "error_if_nonfinite")
+    True
+    >>> boolean("no", "error_if_nonfinite")
+    Traceback (most recent call last):
+    ...
+    TypeError: error_if_nonfinite must be True or False, got 'no'
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {_shown(value)}")
+    return bool(value)
 
 
 def budget(n_bytes: float, what: str, lower: str, limit: int = WORK_LIMIT) -> None:

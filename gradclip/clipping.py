@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from gradclip.checks import choice, real, real_array
+from gradclip.checks import boolean, choice, real, real_array
 
 
 __all__ = [
@@ -465,6 +465,7 @@ def clip_grad_norm(
     arrays = _as_array_list(grads)
     tau = real(max_norm, "max_norm", lo=0, finite=False)
     p = _norm_type(norm_type)
+    error_if_nonfinite = boolean(error_if_nonfinite, "error_if_nonfinite")
     total = _total_norm(arrays, p)
     if error_if_nonfinite and not np.isfinite(total):
         raise NonFiniteNormError(

@@ -38,7 +38,7 @@ True
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -88,12 +88,13 @@ class AddingTask:
 
     seq_len: int = 10
     batch_size: int = 8
-    name: str = "adding"
-    title: str = "Adding problem"
-    n_in: int = 2
-    n_out: int = 1
-    loss: str = "mse"
-    sequence: bool = True
+    # What the task is, not an option: fixed, and out of the constructor.
+    name: str = field(default="adding", init=False)
+    title: str = field(default="Adding problem", init=False)
+    n_in: int = field(default=2, init=False)
+    n_out: int = field(default=1, init=False)
+    loss: str = field(default="mse", init=False)
+    sequence: bool = field(default=True, init=False)
 
     def __post_init__(self) -> None:
         integer(self.seq_len, "seq_len", 2, 1000)
@@ -141,12 +142,12 @@ class TemporalOrderTask:
 
     seq_len: int = 10
     batch_size: int = 8
-    name: str = "temporal_order"
-    title: str = "Temporal order"
-    n_in: int = 6
-    n_out: int = 4
-    loss: str = "xent"
-    sequence: bool = True
+    name: str = field(default="temporal_order", init=False)
+    title: str = field(default="Temporal order", init=False)
+    n_in: int = field(default=6, init=False)
+    n_out: int = field(default=4, init=False)
+    loss: str = field(default="xent", init=False)
+    sequence: bool = field(default=True, init=False)
 
     def __post_init__(self) -> None:
         integer(self.seq_len, "seq_len", 10, 1000)
@@ -201,11 +202,11 @@ class RegressionTask:
     n_informative: int = 10
     noise: float = 0.1
     batch_size: int = 128
-    name: str = "regression"
-    title: str = "Linear regression (20 features)"
-    n_out: int = 1
-    loss: str = "mse"
-    sequence: bool = False
+    name: str = field(default="regression", init=False)
+    title: str = field(default="Linear regression (20 features)", init=False)
+    n_out: int = field(default=1, init=False)
+    loss: str = field(default="mse", init=False)
+    sequence: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         integer(self.n_samples, "n_samples", 2, 1_000_000)

@@ -71,6 +71,10 @@ class NormTracker:
 
     values: list[float] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.values = real_array(self.values, "values", 0, finite=False, nan=True, ndim=1,
+                                 shape_text="(steps,), a list of norms").astype(float).tolist()
+
     def record(self, norm: Any) -> float:
         """Append this step's norm; returns it as a float."""
         v = norm.item() if hasattr(norm, "item") else norm

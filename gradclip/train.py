@@ -393,6 +393,13 @@ def train_iter(model: Any = "rnn3", task: Any = "adding", runs: Sequence[RunSpec
     net, tk = resolve(model, task, seq_len=seq_len, n_hidden=n_hidden, rho=rho)
     _check_work(net, tk, len(runs), steps, batch_size)
     batches = tk.batches(steps, batch_size, seed=seed)
+    # Checked here, when called, not at the first next(): a generator would defer the error.
+    return _train_steps(net, tk, runs, steps, optimizer, seed, momentum, batches)
+
+
+def _train_steps(net: Any, tk: Any, runs: list[RunSpec], steps: int, optimizer: str, seed: int,
+                 momentum: float, batches: list[Any]) -> Iterator[TrainProgress]:
+    """:func:`train_iter`'s loop, on checked arguments."""
     flat = _FlatRuns(net, runs, optimizer, momentum, seed, batches[0].x)
     starts = _group_starts(net, flat.bounds)
     table, logs = _log_tables(net, tk, runs, steps, optimizer, seed)

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from gradclip.checks import choice, integer, real, real_array
+from gradclip.checks import boolean, choice, integer, real, real_array
 from gradclip.norm_logs import check_norms
 
 __all__ = ["ZClip", "zclip_step", "ZClipKernel", "ZClipSeries", "zclip_series"]
@@ -90,9 +90,12 @@ class ZClip:
         choice(self.mode, "mode", ("zscore", "percentile"))
         choice(self.clip_option, "clip_option", ("adaptive_scaling", "mean"))
         real(self.clip_factor, "clip_factor", 0, lo_open=True)
-        if not isinstance(self.skip_update_on_spike, (bool, np.bool_)):
-            raise TypeError(f"skip_update_on_spike must be True or False, got {self.skip_update_on_spike!r}")
+        boolean(self.skip_update_on_spike, "skip_update_on_spike")
         integer(self.step, "step", 0)
+        # The statistics may be inf or NaN after an infinite norm, and a hand-made variance
+        # may be negative (zclip_step's to handle), but they are real numbers, one or one per run.
+        for name in ("mean", "var"):
+            real_array(getattr(self, name), name, nan=True, ndim=(0, 1), shape_text="() or (runs,)")
 
     @property
     def ready(self) -> bool:
