@@ -129,7 +129,7 @@ BYTES_PER_RUN_STEP = 80
 
 def _positive(name: str, value: Any, hi: float) -> np.ndarray:
     """``tau`` or ``lr``: one number or an array of them, each > 0 and <= ``hi``."""
-    if np.ndim(value) == 0 and not isinstance(value, np.ndarray):
+    if not isinstance(value, (list, tuple, np.ndarray)):
         return np.asarray(real(value, name, 0, hi, lo_open=True))
     return real_array(value, name, 0, hi, lo_open=True, finite=True, empty=False)
 
@@ -254,7 +254,7 @@ def simulate(landscape: str | Landscape = "cliff", method: str = "norm", tau: fl
     (False, 45, 'healthy', True)
     """
     for name, v in (("tau", tau), ("lr", lr)):
-        if np.ndim(v) != 0:
+        if isinstance(v, (list, tuple)) or np.ndim(v) != 0:
             raise ValueError(f"{name} must be {RANGES[name]} (one number; use simulate_batch "
                              f"for arrays); got {v!r}")
     choice(method, "method", METHODS)

@@ -213,7 +213,7 @@ class RegressionTask:
         integer(self.n_features, "n_features", 1, 10_000)
         integer(self.n_informative, "n_informative", 0, int(self.n_features))
         real(self.noise, "noise", 0)
-        integer(self.batch_size, "batch_size", 1)     # batches() caps it at n_samples
+        integer(self.batch_size, "batch_size", 1, 1_000_000)     # batches() caps it at n_samples
         # the data set: features and their reshuffled batches, 8-byte floats
         budget(2 * 8 * int(self.n_samples) * int(self.n_features), "the data set", "n_samples or n_features")
 

@@ -77,7 +77,10 @@ class NormTracker:
 
     def record(self, norm: Any) -> float:
         """Append this step's norm; returns it as a float."""
-        v = norm.item() if hasattr(norm, "item") else norm
+        try:
+            v = norm.item() if hasattr(norm, "item") else norm
+        except (ValueError, RuntimeError):   # an array of several numbers (RuntimeError: torch's)
+            v = norm
         # NaN is a legitimate record (a step that blew up); everything else is range-checked.
         x = v if isinstance(v, float) and math.isnan(v) else real(v, "norm", 0, finite=False)
         self.values.append(x)

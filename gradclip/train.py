@@ -357,15 +357,22 @@ def _check_train_args(steps: Any, optimizer: Any, momentum: Any, seed: Any, runs
     integer(seed, "seed", 0)
     if isinstance(runs, (str, bytes, RunSpec)) or not isinstance(runs, Sequence):
         raise TypeError(f"runs must be a list of RunSpec (or of (method, tau, lr) tuples), got {runs!r}")
-    specs = [r if isinstance(r, RunSpec) else RunSpec(*r) if isinstance(r, (tuple, list)) else _bad_run(r)
-             for r in runs]
+    specs = [_run_spec(i, r) for i, r in enumerate(runs)]
     if not specs:
         raise ValueError("runs must hold at least one RunSpec, got an empty list")
     return specs
 
 
-def _bad_run(r: Any) -> RunSpec:
-    raise TypeError(f"runs must hold RunSpec objects or (method, tau, lr) tuples, got {r!r}")
+def _run_spec(i: int, r: Any) -> RunSpec:
+    """``runs[i]`` as a RunSpec; an error names the run it is about."""
+    if isinstance(r, RunSpec):
+        return r
+    if not isinstance(r, (tuple, list)):
+        raise TypeError(f"runs must hold RunSpec objects or (method, tau, lr) tuples; runs[{i}] is {r!r}")
+    try:
+        return RunSpec(*r)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"runs[{i}]: {exc}") from None
 
 
 def _check_work(net: Any, tk: Any, runs: int, steps: int, batch_size: Any) -> None:

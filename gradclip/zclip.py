@@ -192,7 +192,7 @@ def _checked_norm(state: ZClip, norm: Any) -> np.ndarray:
     """:func:`zclip_step`'s arguments checked; the norm(s) as a float64 array."""
     if not isinstance(state, ZClip):
         raise TypeError(f"state must be a ZClip, got {type(state).__name__}")
-    n = real_array(norm, "norm", lo=0, ndim=(0, 1), shape_text="() or (runs,)").astype(np.float64)
+    n = real_array(norm, "norm", lo=0, ndim=(0, 1), empty=False, shape_text="() or (runs,)").astype(np.float64)
     if state.step > 0 and np.shape(state.mean) != n.shape:
         raise ValueError(f"norm has shape {n.shape} but this ZClip state tracks shape {np.shape(state.mean)}")
     return n
