@@ -2,7 +2,9 @@
 
 Every function here is pure: it takes arrays (or lists of arrays, one per parameter
 tensor) and returns new arrays; inputs are never modified. Floating dtypes are kept
-(float32 in, float32 out); integer and boolean input is promoted to float64.
+(float32 in, float32 out); integer input is promoted to float64. Booleans, complex numbers,
+strings and objects are refused (``TypeError``), as :mod:`gradclip.checks` refuses them
+everywhere.
 
 Two families live here:
 
@@ -103,22 +105,34 @@ def _norm_type(norm_type: Any) -> float:
     return real(norm_type, "norm_type", lo=0, lo_open=True, finite=False)
 
 
-def _pnorm(a: np.ndarray, p: float, name: str) -> np.floating:
-    """The p-norm of all entries of ``a``, computed in ``a``'s dtype without rescaling.
+def _opmath(dtype: np.dtype) -> np.dtype:
+    """The type PyTorch computes a ``dtype`` in on the CPU (its "opmath" type): float32 for
+    half precision, the dtype itself otherwise. Results are rounded back to ``dtype``."""
+    return np.promote_types(dtype, np.float32)
 
-    No protection against overflow of the squares, on purpose: PyTorch has none either, and
-    the framework functions must return what the framework returns.
+
+def _pnorm(a: np.ndarray, p: float, name: str) -> np.floating:
+    """The p-norm of all entries of ``a``, accumulated as PyTorch does, without rescaling.
+
+    Half precision is summed in float32 and the norm rounded back to float16, as
+    ``torch.linalg.vector_norm`` and ``torch._foreach_norm`` do: [300, 400] in float16 has
+    norm 500 although 300² overflows float16. No protection against overflow of float32 or
+    float64 squares, on purpose: PyTorch has none either, and the framework functions must
+    return what the framework returns.
     """
     if p == math.inf:
         if a.size == 0:
             raise ValueError(f"{name} is empty: the inf norm of an empty array is undefined (as in PyTorch)")
         return np.max(np.abs(a))
+    w = a.astype(_opmath(a.dtype), copy=False)
     with np.errstate(over="ignore", invalid="ignore"):
         if p == 2.0:
-            return np.sqrt(np.sum(a * a))
-        if p == 1.0:
-            return np.sum(np.abs(a))
-        return np.sum(np.abs(a) ** a.dtype.type(p)) ** a.dtype.type(1.0 / p)
+            norm = np.sqrt(np.sum(w * w))
+        elif p == 1.0:
+            norm = np.sum(np.abs(w))
+        else:
+            norm = np.sum(np.abs(w) ** w.dtype.type(p)) ** w.dtype.type(1.0 / p)
+        return a.dtype.type(norm)
 
 
 _ONE = np.array(1.0)   # 0-d: NumPy converts a Python float operand on every call, this it does not
@@ -201,7 +215,7 @@ def _total_norm(arrays: list[np.ndarray], p: float) -> np.floating:
         # torch returns torch.tensor(0.0): float32 zero.
         return np.float32(0.0)
     first = arrays[0].dtype
-    if p == 2.0 and all(a.dtype == first for a in arrays):
+    if p == 2.0 and first.itemsize >= 4 and all(a.dtype == first for a in arrays):
         # The usual case, computed as below call for call (np.sum is np.add.reduce over all
         # axes), in one error-state block: a training loop clips every step.
         with np.errstate(over="ignore", invalid="ignore"):
@@ -223,14 +237,19 @@ def _scale_by_total_norm(arrays: list[np.ndarray], max_norm: float, total: np.fl
     """PyTorch's ``clip_grads_with_norm_``: multiply every gradient by min(1, max_norm/(total+eps)).
 
     Computed as PyTorch does it: ``max_norm / (total + 1e-6)`` on a tensor is
-    ``(total + 1e-6).reciprocal() * max_norm`` (Tensor.__rtruediv__), all in the total's
-    dtype; the coefficient is clamped at 1 and multiplied in even when it is 1.
+    ``(total + 1e-6).reciprocal() * max_norm`` (Tensor.__rtruediv__), each operation in the
+    total's dtype (a Python number joins in the opmath type, float32 for float16, and the
+    result is rounded to the dtype); the coefficient is clamped at 1 and multiplied in even
+    when it is 1, each gradient in its own opmath type with the coefficient converted to it.
     """
     dt = np.asarray(total).dtype.type
+    op = _opmath(np.dtype(dt)).type
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        coef = (dt(1.0) / (dt(total) + dt(TORCH_EPS))) * dt(max_norm)
+        shifted = dt(op(total) + op(TORCH_EPS))
+        coef = dt(op(dt(op(1.0) / op(shifted))) * op(max_norm))
         coef = np.minimum(coef, dt(1.0))  # np.minimum propagates NaN, as torch.clamp does
-        return [np.asarray(a * a.dtype.type(coef)) for a in arrays]
+        return [np.asarray((a.astype(_opmath(a.dtype), copy=False) * _opmath(a.dtype).type(coef))
+                           .astype(a.dtype, copy=False)) for a in arrays]
 
 
 def _l2_global(arrays: list[np.ndarray]) -> np.floating:
@@ -376,8 +395,9 @@ def clip_by_value(
     if np.any(lo > hi):
         raise ValueError(f"min_value must be <= max_value, got {min_value!r} and {max_value!r}")
     # Bounds in g's dtype so that float32 stays float32 (the frameworks do the same).
-    lo = np.asarray(lo).astype(a.dtype)
-    hi = np.asarray(hi).astype(a.dtype)
+    with np.errstate(over="ignore"):     # beyond float16's range: inf, which clamps the same
+        lo = np.asarray(lo).astype(a.dtype)
+        hi = np.asarray(hi).astype(a.dtype)
     return np.asarray(_clamp(a, lo, hi))
 
 
@@ -435,6 +455,11 @@ def clip_grad_norm(
     *always*, so a gradient exactly at the threshold is still scaled by
     :math:`\tau/(\tau + 10^{-6})`. A NaN total makes every entry NaN; an infinite total
     makes finite entries 0 and infinite ones NaN.
+
+    float16 gradients come out as PyTorch's, bit for bit: each tensor's norm is summed in
+    float32 and rounded to float16 (so ``[300, 400]`` has norm 500, although 300² overflows
+    float16), and the coefficient is computed in float16. NumPy has no bfloat16; a float32
+    copy of bfloat16 gradients gives the total PyTorch computes before rounding it.
 
     Parameters
     ----------
@@ -501,6 +526,11 @@ def clip_grad_value(grads: Any, clip_value: float) -> list[np.ndarray]:
     """
     arrays = _as_array_list(grads)
     c = real(clip_value, "clip_value", lo=0, finite=False)
+    for i, a in enumerate(arrays):
+        big = float(np.finfo(a.dtype).max)
+        if math.isfinite(c) and c > big:     # PyTorch refuses a bound its dtype cannot hold
+            raise ValueError(f"clip_value must be <= {big:g} (or inf) for grads[{i}] of dtype {a.dtype}, "
+                             f"got {clip_value!r}; PyTorch cannot convert it either")
     return [np.asarray(np.minimum(np.maximum(a, a.dtype.type(-c)), a.dtype.type(c))) for a in arrays]
 
 
