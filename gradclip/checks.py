@@ -320,5 +320,8 @@ def budget(n_bytes: float, what: str, lower: str, limit: int = WORK_LIMIT) -> No
     ValueError: the sweep would need 10 GiB of memory, more than the limit of 1 GiB; lower taus, lrs or steps
     """
     if n_bytes > limit:
-        raise ValueError(f"{what} would need {size_text(n_bytes)} of memory, more than the limit "
+        # An absurd request (an int of hundreds of digits) is quoted as 2**100 bytes: the
+        # message stays a number, where the float of the exact size would overflow.
+        shown = size_text(min(n_bytes, 2 ** 100))
+        raise ValueError(f"{what} would need {shown} of memory, more than the limit "
                          f"of {size_text(limit)}; lower {lower}")

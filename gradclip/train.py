@@ -377,7 +377,7 @@ def _run_spec(i: int, r: Any) -> RunSpec:
 
 def _check_work(net: Any, tk: Any, runs: int, steps: int, batch_size: Any) -> None:
     """Refuse a training run whose buffers would not fit in memory, before it starts."""
-    b = tk.batch_size if batch_size is None else integer(batch_size, "batch_size", 1)
+    b = tk.batch_size if batch_size is None else integer(batch_size, "batch_size", 1, 1_000_000)
     per_step = 8 * len(_ARRAYS) * runs + 8 * runs * len(net.groups())     # the log tables
     if getattr(net, "n_layers", None):       # an RNN keeps ~8 arrays of its hidden states
         work = 8 * 8 * net.n_layers * tk.seq_len * runs * b * net.n_hidden

@@ -173,7 +173,8 @@ ACCEPTS: dict[str, str] = {
     "adaptive_grad_clip.params": "nan inf -inf zero negative huge",
     "adaptive_grad_clip.clipping": "inf zero huge", "adaptive_grad_clip.eps": "inf zero huge",
     "adaptive_grad_clip.axis": "zero negative none",
-    "unitwise_norm.x": "nan inf -inf zero negative huge empty", "unitwise_norm.axis": "zero negative none",
+    # 1 to 4 dimensions are documented layouts (5 and more raise, naming x)
+    "unitwise_norm.x": "nan inf -inf zero negative huge empty wrong_shape", "unitwise_norm.axis": "zero negative none",
     "autoclip_series.norms": "zero huge", "autoclip_series.percentile": "zero",
     "autoclip_threshold.history": "zero huge", "autoclip_threshold.percentile": "zero",
     "suggest_thresholds.norms": "zero huge", "suggest_thresholds.percentiles": "zero empty",
@@ -237,9 +238,22 @@ def check(fn: str, arg: str, cls: str, value) -> None:
                     f"value of {arg}")
 
 
+def _arrays(kwargs: dict) -> list[np.ndarray]:
+    """Every NumPy array among the arguments (at the top level or in a list)."""
+    found = []
+    for v in kwargs.values():
+        for x in (v if isinstance(v, (list, tuple)) else [v]):
+            if isinstance(x, np.ndarray):
+                found.append(x)
+    return found
+
+
 def _raises(fn: str, arg: str, value) -> bool:
+    """Call ``fn`` with ``arg`` replaced by ``value``: True if it refused, naming ``arg``."""
     CALLS[fn] += 1
     kwargs = {**BASE[fn], arg: value}
+    arrays = _arrays(kwargs)
+    before = [a.copy() for a in arrays]
     try:
         out = target(fn)(**kwargs)
         if inspect.isgenerator(out):          # train_iter: the first step must run too
@@ -251,6 +265,10 @@ def _raises(fn: str, arg: str, value) -> bool:
                  or (fn == "parse_norm_log" and ("file" in message or "line" in message)))
         assert named, f"{fn}({arg}={value!r}) raised {type(exc).__name__} not naming {arg!r}: {message}"
         return True
+    finally:
+        for a, b in zip(arrays, before):      # inputs are never modified
+            assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"), \
+                f"{fn}({arg}={value!r}) modified an input array"
     return False
 
 
