@@ -256,3 +256,11 @@ def test_suggest_reports_a_binary_file_as_not_text(capsys, tmp_path, data, messa
     assert main(["suggest", str(f)]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "column" not in err
+
+
+def test_a_demo_file_over_the_limit_is_refused_in_binary_units():
+    from gradclip.demos import Param, _coerce
+    p = Param("file", "file", "", "Gradient-norm log", max=1024)
+    value, notice = _coerce(p, "1.0\n" * 300)
+    assert value == "" and notice == ("Gradient-norm log: the file holds 1.17 KiB of text, over the limit of "
+                                      "1 KiB; it was not read.")
