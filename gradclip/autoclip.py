@@ -177,8 +177,7 @@ class LowestNorms:
     """
 
     def __init__(self, percentile: float, steps: int, runs: int):
-        if not 0.0 <= percentile < 100.0:
-            raise ValueError(f"percentile must be in [0, 100); got {percentile!r}")
+        real(percentile, "percentile", 0, 100, hi_open=True)
         self.q = percentile / 100  # as np.percentile divides (true_divide(q, 100))
         self.low = np.full((math.floor((steps - 1) * self.q) + 2, runs), np.inf)
         self.n = 0
