@@ -259,7 +259,9 @@ def _add_suggest(sub: Any) -> None:
                        description="Read gradient norms (CSV or JSON, e.g. a NormTracker file) and "
                                    "print thresholds by percentile, AutoClip and ZClip, with the "
                                    "share of steps each would clip.")
-    p.add_argument("file", help="the norm log: CSV (one norm per row, or a grad_norm column) or JSON")
+    from gradclip.tracker import FILE_LIMIT
+    p.add_argument("file", help="the norm log: CSV (one norm per row, or a grad_norm column) or JSON, "
+                                f"at most {size_text(FILE_LIMIT)}")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(run=_run_suggest)
 
