@@ -50,7 +50,7 @@ _LOSSES = ("mse", "xent")
 
 
 def _init_rng(seed: int) -> np.random.Generator:
-    return np.random.default_rng([int(seed), _INIT_STREAM])
+    return np.random.default_rng([integer(seed, "seed", 0), _INIT_STREAM])
 
 
 def _xavier(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.ndarray:

@@ -54,7 +54,7 @@ _DATA_STREAM = 1
 
 
 def _rng(seed: int, salt: int) -> np.random.Generator:
-    return np.random.default_rng([int(seed), _DATA_STREAM, salt])
+    return np.random.default_rng([integer(seed, "seed", 0), _DATA_STREAM, salt])
 
 
 def _check_batches(steps: Any, batch_size: Any, seed: Any, bytes_per_example: int) -> tuple[int, int]:
