@@ -51,6 +51,7 @@ __all__ = ["real", "integer", "real_array", "choice", "boolean", "budget", "rang
 # The most memory one call may plan to fill with its results. Pyodide's WebAssembly memory
 # tops out at a few GiB, and a browser tab dies long before that; 1 GiB leaves room for the
 # rest of the page and is far above any demo's needs (the largest sweep uses tens of MiB).
+# A CPython user with memory to spare may raise it: gradclip.checks.WORK_LIMIT = 8 << 30.
 WORK_LIMIT = 1 << 30
 
 _SHOW_LIMIT = 60   # characters of a bad value quoted in a message
@@ -309,10 +310,11 @@ def boolean(value: Any, name: str) -> bool:
     return bool(value)
 
 
-def budget(n_bytes: float, what: str, lower: str, limit: int = WORK_LIMIT) -> None:
+def budget(n_bytes: float, what: str, lower: str, limit: int | None = None) -> None:
     """Refuse work whose results would need more than ``limit`` bytes, before it starts.
 
-    ``what`` is the work ("the sweep"), ``lower`` the arguments that set its size.
+    ``what`` is the work ("the sweep"), ``lower`` the arguments that set its size; ``limit``
+    defaults to :data:`WORK_LIMIT`, read at each call (so that a user may raise it).
 
     Examples
     --------
@@ -321,6 +323,7 @@ def budget(n_bytes: float, what: str, lower: str, limit: int = WORK_LIMIT) -> No
     ...
     ValueError: the sweep would need 10 GiB of memory, more than the limit of 1 GiB; lower taus, lrs or steps
     """
+    limit = WORK_LIMIT if limit is None else limit
     if n_bytes > limit:
         # An absurd request (an int of hundreds of digits) is quoted as 2**100 bytes: the
         # message stays a number, where the float of the exact size would overflow.

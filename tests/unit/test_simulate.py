@@ -485,6 +485,17 @@ def test_work_that_would_not_fit_in_memory_is_refused_before_it_starts():
         simulate_batch(tau=taus[:, None], lr=lrs[None, :], steps=2000)
 
 
+def test_the_memory_limit_can_be_raised(monkeypatch):
+    import gradclip.checks
+    grid = {"taus": np.linspace(0.1, 10, 60), "lrs": np.linspace(0.001, 0.1, 60), "steps": 2000}   # 550 MiB
+    monkeypatch.setattr(gradclip.checks, "WORK_LIMIT", 256 << 20)
+    with pytest.raises(ValueError, match=r"the sweep would need 550 MiB of memory, more than the limit of 256 MiB"):
+        sweep(**grid)
+    # raised again, the same request passes the check (checked alone: running it would fill 550 MiB)
+    monkeypatch.setattr(gradclip.checks, "WORK_LIMIT", 1 << 30)
+    gradclip.checks.budget(550 << 20, "the sweep", "taus")
+
+
 def test_batch_validation_reports_the_first_bad_element():
     with pytest.raises(ValueError, match=r"tau must hold numbers > 0.*tau\[1\] is -2"):
         simulate_batch(tau=[1.0, -2.0])
