@@ -37,15 +37,10 @@ import numpy as np
 # AutoClip and ZClip live in their own modules; they are re-exported here, the home of
 # "adaptive thresholds" in the public API.
 from gradclip.autoclip import autoclip_series, autoclip_threshold
-from gradclip.clipping import (
-    _as_array_list,
-    _as_float_array,
-    _check_nonneg_array,
-    _check_scalar,
-    _normalize_axes,
-)
+from gradclip.checks import real, real_array
+from gradclip.clipping import _as_array_list, _normalize_axes
 from gradclip.methods import AUTOCLIP_PERCENTILE
-from gradclip.norm_logs import check_norms, check_percentile
+from gradclip.norm_logs import check_norms
 from gradclip.zclip import ZClip, ZClipSeries, zclip_series, zclip_step
 
 __all__ = [
@@ -105,7 +100,7 @@ def unitwise_norm(x: Any, axis: int | tuple[int, ...] | None = None) -> np.ndarr
     array([[5., 1.],
            [5., 1.]])
     """
-    a = _as_float_array(x, "x")
+    a = real_array(x, "x", nan=True)
     with np.errstate(over="ignore", invalid="ignore"):
         sq = a * a
         if axis is not None:
@@ -192,8 +187,8 @@ def adaptive_grad_clip(
     ps = _as_array_list(params, "params")
     if len(gs) != len(ps):
         raise ValueError(f"grads and params must have the same length, got {len(gs)} and {len(ps)}")
-    lam = _check_nonneg_array(clipping, "clipping")
-    eps_v = _check_scalar(eps, "eps")
+    lam = real_array(clipping, "clipping", lo=0)
+    eps_v = real(eps, "eps", lo=0, finite=False)
     out = []
     for i, (g, p) in enumerate(zip(gs, ps)):
         _check_agc_shapes(i, g, p, lam)
@@ -263,10 +258,7 @@ def suggest_thresholds(norms: Any, percentiles: Any = (50, 90, 95, 99)) -> list[
     18.1
     """
     x = check_norms(norms, "norms", max_ndim=1)
-    try:
-        ps = [check_percentile(p, "percentiles") for p in percentiles]
-    except TypeError:
-        raise ValueError(f"percentiles must be a sequence of numbers in [0, 100], got {percentiles!r}") from None
+    ps = real_array(percentiles, "percentiles", 0, 100, ndim=1, shape_text="(k,), a list of percentiles").tolist()
     n = len(x)
     out = []
     for p in ps:

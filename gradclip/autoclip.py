@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from gradclip.norm_logs import check_norms, check_percentile
+from gradclip.checks import real
+from gradclip.norm_logs import check_norms
 
 __all__ = ["autoclip_threshold", "RunningPercentile", "autoclip_series", "LowestNorms"]
 
@@ -52,7 +53,7 @@ def autoclip_threshold(history: Any, percentile: float = 10.0) -> float | np.nda
     1.3
     """
     h = check_norms(history, "history")
-    q = check_percentile(percentile)
+    q = real(percentile, "percentile", 0, 100)
     tau = np.percentile(h, q, axis=0)
     return float(tau) if h.ndim == 1 else np.asarray(tau)
 
@@ -139,7 +140,7 @@ def autoclip_series(norms: Any, percentile: float = 10.0) -> np.ndarray:
     array([1. , 1.5, 2. , 3. ])
     """
     x = check_norms(norms, "norms")
-    q = check_percentile(percentile) / 100.0
+    q = real(percentile, "percentile", 0, 100) / 100.0
     columns = x[:, None] if x.ndim == 1 else x
     out = np.empty_like(columns)
     for r in range(columns.shape[1]):
@@ -176,8 +177,7 @@ class LowestNorms:
     """
 
     def __init__(self, percentile: float, steps: int, runs: int):
-        if not 0.0 <= percentile < 100.0:
-            raise ValueError(f"percentile must be in [0, 100); got {percentile!r}")
+        real(percentile, "percentile", 0, 100, hi_open=True)
         self.q = percentile / 100  # as np.percentile divides (true_divide(q, 100))
         self.low = np.full((math.floor((steps - 1) * self.q) + 2, runs), np.inf)
         self.n = 0

@@ -39,6 +39,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from gradclip.demos import fmt_number
+from gradclip.figures.numbers import size_text
 from gradclip.landscapes import LANDSCAPES
 from gradclip.methods import CLIP_METHODS
 from gradclip.simulate import (SIM_MAX_STEPS, METHODS, OPTIMIZERS, OUTCOMES, RANGES, Run, simulate,
@@ -81,7 +82,7 @@ def _whole(name: str) -> Callable[[str], int]:
             return int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f"{text!r} is not a whole number; {name} must be {RANGES[name]}") from None
+                f"{text!r} is not an integer; {name} must be {RANGES[name]}") from None
     return parse
 
 
@@ -258,21 +259,37 @@ def _add_suggest(sub: Any) -> None:
                        description="Read gradient norms (CSV or JSON, e.g. a NormTracker file) and "
                                    "print thresholds by percentile, AutoClip and ZClip, with the "
                                    "share of steps each would clip.")
-    p.add_argument("file", help="the norm log: CSV (one norm per row, or a grad_norm column) or JSON")
+    from gradclip.tracker import FILE_LIMIT
+    p.add_argument("file", help="the norm log: CSV (one norm per row, or a grad_norm column) or JSON, "
+                                f"at most {size_text(FILE_LIMIT)}")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(run=_run_suggest)
+
+
+def _read_log(path: str) -> str:
+    """The text of a norm log, read with the page's byte limit (``FILE_LIMIT``): a device such
+    as /dev/zero, or a huge file, is refused after that many bytes instead of filling memory."""
+    from gradclip.tracker import FILE_LIMIT
+    try:
+        with open(path, "rb") as f:
+            data = f.read(FILE_LIMIT + 1)
+    except OSError as exc:
+        raise UsageError(f"gradclip suggest: cannot read {path!r}: {exc.strerror or exc}") from None
+    if len(data) > FILE_LIMIT:
+        raise UsageError(f"gradclip suggest: {path}: the file is larger than {size_text(FILE_LIMIT)}; "
+                         f"files over {size_text(FILE_LIMIT)} are not read (keep every k-th step)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"gradclip suggest: {path}: this is not a text file (byte {exc.start + 1} "
+                         "is not UTF-8); expected CSV or JSON text") from None
 
 
 def _run_suggest(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from gradclip.tracker import analyse_norms, parse_norm_log
-    try:
-        with open(args.file, encoding="utf-8-sig") as f:
-            text = f.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"gradclip suggest: cannot read {args.file!r}: "
-                         f"{getattr(exc, 'strerror', None) or exc}") from None
+    text = _read_log(args.file)
     try:
         analysis = analyse_norms(parse_norm_log(text))
     except ValueError as exc:

@@ -2,7 +2,9 @@
 
 Every function here is pure: it takes arrays (or lists of arrays, one per parameter
 tensor) and returns new arrays; inputs are never modified. Floating dtypes are kept
-(float32 in, float32 out); integer and boolean input is promoted to float64.
+(float32 in, float32 out); integer input is promoted to float64. Booleans, complex numbers,
+strings and objects are refused (``TypeError``), as :mod:`gradclip.checks` refuses them
+everywhere.
 
 Two families live here:
 
@@ -37,6 +39,8 @@ from typing import Any
 
 import numpy as np
 
+from gradclip.checks import boolean, choice, real, real_array
+
 
 __all__ = [
     "NonFiniteNormError",
@@ -63,16 +67,8 @@ class NonFiniteNormError(RuntimeError):
 
 
 def _as_float_array(x: Any, name: str) -> np.ndarray:
-    """``x`` as an array of a floating dtype: floats keep their dtype, ints/bools become float64."""
-    try:
-        a = np.asarray(x)
-    except ValueError as exc:  # ragged nested lists
-        raise ValueError(f"{name} must be an array of real numbers ({exc})") from None
-    if a.dtype.kind == "f":
-        return a
-    if a.dtype.kind in "iub":
-        return a.astype(np.float64)
-    raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
+    """``x`` as an array of a floating dtype (NaN and inf allowed: gradients may hold them)."""
+    return real_array(x, name, nan=True)
 
 
 def _as_array_list(grads: Any, name: str = "grads") -> list[np.ndarray]:
@@ -80,46 +76,23 @@ def _as_array_list(grads: Any, name: str = "grads") -> list[np.ndarray]:
     if isinstance(grads, np.ndarray):
         return [_as_float_array(grads, name)]
     if not isinstance(grads, Iterable) or isinstance(grads, (str, bytes)):
-        raise ValueError(f"{name} must be a list of arrays (or one array), got {type(grads).__name__}")
+        raise TypeError(f"{name} must be a list of arrays (or one array), got {type(grads).__name__}")
     return [_as_float_array(g, f"{name}[{i}]") for i, g in enumerate(grads)]
-
-
-def _check_scalar(value: Any, name: str, *, positive: bool = False, finite: bool = False) -> float:
-    """A plain float that is >= 0 (or > 0), not NaN, and optionally finite; else ValueError."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    allowed = ("> 0" if positive else ">= 0") + (" and finite" if finite else "")
-    if math.isnan(v) or v < 0 or (positive and v == 0) or (finite and math.isinf(v)):
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
-    return v
-
-
-def _check_nonneg_array(value: Any, name: str) -> np.ndarray:
-    """A float64 array whose entries are all >= 0 (inf allowed, NaN not); else ValueError."""
-    a = _as_float_array(value, name).astype(np.float64, copy=False)
-    if np.isnan(a).any() or (a < 0).any():
-        raise ValueError(f"{name} must be >= 0 everywhere (inf allowed, NaN not), got {value!r}")
-    return a
-
-
-def _check_norm_type(norm_type: Any) -> float:
-    try:
-        p = float(norm_type)
-    except (TypeError, ValueError):
-        raise ValueError(f"norm_type must be a number > 0 or inf, got {norm_type!r}") from None
-    if math.isnan(p) or p <= 0:
-        raise ValueError(f"norm_type must be a number > 0 or inf, got {norm_type!r}")
-    return p
 
 
 def _normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
     """``axis`` (int or tuple, negatives allowed) as a tuple of distinct non-negative axes."""
-    raw = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if isinstance(axis, (list, tuple)):
+        raw = tuple(axis)
+    elif isinstance(axis, (int, np.integer)) and not isinstance(axis, bool):
+        raw = (axis,)
+    else:
+        raise TypeError(f"axis must be an integer or a tuple of integers, got {axis!r}")
     axes = []
     for ax in raw:
-        if not isinstance(ax, (int, np.integer)) or not -ndim <= ax < ndim:
+        if isinstance(ax, bool) or not isinstance(ax, (int, np.integer)):
+            raise TypeError(f"axis must be an integer or a tuple of integers, got {axis!r}")
+        if not -ndim <= ax < ndim:
             raise ValueError(f"axis must be in [-{ndim}, {ndim - 1}] for g with {ndim} dimensions, got {axis!r}")
         axes.append(int(ax) % ndim)
     if not axes or len(set(axes)) != len(axes):
@@ -127,22 +100,39 @@ def _normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
     return tuple(sorted(axes))
 
 
-def _pnorm(a: np.ndarray, p: float, name: str) -> np.floating:
-    """The p-norm of all entries of ``a``, computed in ``a``'s dtype without rescaling.
+def _norm_type(norm_type: Any) -> float:
+    """PyTorch's ``norm_type``: p > 0, or inf."""
+    return real(norm_type, "norm_type", lo=0, lo_open=True, finite=False)
 
-    No protection against overflow of the squares, on purpose: PyTorch has none either, and
-    the framework functions must return what the framework returns.
+
+def _opmath(dtype: np.dtype) -> np.dtype:
+    """The type PyTorch computes a ``dtype`` in on the CPU (its "opmath" type): float32 for
+    half precision, the dtype itself otherwise. Results are rounded back to ``dtype``."""
+    return np.promote_types(dtype, np.float32)
+
+
+def _pnorm(a: np.ndarray, p: float, name: str) -> np.floating:
+    """The p-norm of all entries of ``a``, accumulated as PyTorch does, without rescaling.
+
+    Half precision is summed in float32 and the norm rounded back to float16, as
+    ``torch.linalg.vector_norm`` and ``torch._foreach_norm`` do: [300, 400] in float16 has
+    norm 500 although 300² overflows float16. No protection against overflow of float32 or
+    float64 squares, on purpose: PyTorch has none either, and the framework functions must
+    return what the framework returns.
     """
     if p == math.inf:
         if a.size == 0:
             raise ValueError(f"{name} is empty: the inf norm of an empty array is undefined (as in PyTorch)")
         return np.max(np.abs(a))
+    w = a.astype(_opmath(a.dtype), copy=False)
     with np.errstate(over="ignore", invalid="ignore"):
         if p == 2.0:
-            return np.sqrt(np.sum(a * a))
-        if p == 1.0:
-            return np.sum(np.abs(a))
-        return np.sum(np.abs(a) ** a.dtype.type(p)) ** a.dtype.type(1.0 / p)
+            norm = np.sqrt(np.sum(w * w))
+        elif p == 1.0:
+            norm = np.sum(np.abs(w))
+        else:
+            norm = np.sum(np.abs(w) ** w.dtype.type(p)) ** w.dtype.type(1.0 / p)
+        return a.dtype.type(norm)
 
 
 _ONE = np.array(1.0)   # 0-d: NumPy converts a Python float operand on every call, this it does not
@@ -225,7 +215,7 @@ def _total_norm(arrays: list[np.ndarray], p: float) -> np.floating:
         # torch returns torch.tensor(0.0): float32 zero.
         return np.float32(0.0)
     first = arrays[0].dtype
-    if p == 2.0 and all(a.dtype == first for a in arrays):
+    if p == 2.0 and first.itemsize >= 4 and all(a.dtype == first for a in arrays):
         # The usual case, computed as below call for call (np.sum is np.add.reduce over all
         # axes), in one error-state block: a training loop clips every step.
         with np.errstate(over="ignore", invalid="ignore"):
@@ -247,14 +237,19 @@ def _scale_by_total_norm(arrays: list[np.ndarray], max_norm: float, total: np.fl
     """PyTorch's ``clip_grads_with_norm_``: multiply every gradient by min(1, max_norm/(total+eps)).
 
     Computed as PyTorch does it: ``max_norm / (total + 1e-6)`` on a tensor is
-    ``(total + 1e-6).reciprocal() * max_norm`` (Tensor.__rtruediv__), all in the total's
-    dtype; the coefficient is clamped at 1 and multiplied in even when it is 1.
+    ``(total + 1e-6).reciprocal() * max_norm`` (Tensor.__rtruediv__), each operation in the
+    total's dtype (a Python number joins in the opmath type, float32 for float16, and the
+    result is rounded to the dtype); the coefficient is clamped at 1 and multiplied in even
+    when it is 1, each gradient in its own opmath type with the coefficient converted to it.
     """
     dt = np.asarray(total).dtype.type
+    op = _opmath(np.dtype(dt)).type
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        coef = (dt(1.0) / (dt(total) + dt(TORCH_EPS))) * dt(max_norm)
+        shifted = dt(op(total) + op(TORCH_EPS))
+        coef = dt(op(dt(op(1.0) / op(shifted))) * op(max_norm))
         coef = np.minimum(coef, dt(1.0))  # np.minimum propagates NaN, as torch.clamp does
-        return [np.asarray(a * a.dtype.type(coef)) for a in arrays]
+        return [np.asarray((a.astype(_opmath(a.dtype), copy=False) * _opmath(a.dtype).type(coef))
+                           .astype(a.dtype, copy=False)) for a in arrays]
 
 
 def _l2_global(arrays: list[np.ndarray]) -> np.floating:
@@ -317,7 +312,7 @@ def clip_by_norm(g: Any, max_norm: Any, *, axis: int | tuple[int, ...] | None = 
            [6. , 8. ]])
     """
     a = _as_float_array(g, "g")
-    tau = _check_nonneg_array(max_norm, "max_norm")
+    tau = real_array(max_norm, "max_norm", lo=0)
     if axis is None:
         if tau.ndim != 0:
             raise ValueError(
@@ -381,15 +376,13 @@ def clip_by_value(
     if clip_value is not None:
         if min_value is not None or max_value is not None:
             raise ValueError("give either clip_value or min_value/max_value, not both")
-        c = _check_nonneg_array(clip_value, "clip_value")
+        c = real_array(clip_value, "clip_value", lo=0)
         lo, hi = -c, c
     else:
         if min_value is None and max_value is None:
             raise ValueError("give clip_value (>= 0) or at least one of min_value, max_value")
-        lo = _as_float_array(-np.inf if min_value is None else min_value, "min_value")
-        hi = _as_float_array(np.inf if max_value is None else max_value, "max_value")
-        if np.isnan(lo).any() or np.isnan(hi).any():
-            raise ValueError("min_value and max_value must not be NaN")
+        lo = real_array(-np.inf if min_value is None else min_value, "min_value")
+        hi = real_array(np.inf if max_value is None else max_value, "max_value")
     try:
         shape = np.broadcast_shapes(a.shape, np.shape(lo), np.shape(hi))
     except ValueError:
@@ -402,8 +395,9 @@ def clip_by_value(
     if np.any(lo > hi):
         raise ValueError(f"min_value must be <= max_value, got {min_value!r} and {max_value!r}")
     # Bounds in g's dtype so that float32 stays float32 (the frameworks do the same).
-    lo = np.asarray(lo).astype(a.dtype)
-    hi = np.asarray(hi).astype(a.dtype)
+    with np.errstate(over="ignore"):     # beyond float16's range: inf, which clamps the same
+        lo = np.asarray(lo).astype(a.dtype)
+        hi = np.asarray(hi).astype(a.dtype)
     return np.asarray(_clamp(a, lo, hi))
 
 
@@ -440,7 +434,7 @@ def global_norm(grads: Any, norm_type: float = 2.0) -> float:
     4.0
     """
     arrays = _as_array_list(grads)
-    return float(_total_norm(arrays, _check_norm_type(norm_type)))
+    return float(_total_norm(arrays, _norm_type(norm_type)))
 
 
 def clip_grad_norm(
@@ -461,6 +455,11 @@ def clip_grad_norm(
     *always*, so a gradient exactly at the threshold is still scaled by
     :math:`\tau/(\tau + 10^{-6})`. A NaN total makes every entry NaN; an infinite total
     makes finite entries 0 and infinite ones NaN.
+
+    float16 gradients come out as PyTorch's, bit for bit: each tensor's norm is summed in
+    float32 and rounded to float16 (so ``[300, 400]`` has norm 500, although 300² overflows
+    float16), and the coefficient is computed in float16. NumPy has no bfloat16; a float32
+    copy of bfloat16 gradients gives the total PyTorch computes before rounding it.
 
     Parameters
     ----------
@@ -489,8 +488,9 @@ def clip_grad_norm(
     (5.0, array([2.9999994, 3.9999992]))
     """
     arrays = _as_array_list(grads)
-    tau = _check_scalar(max_norm, "max_norm")
-    p = _check_norm_type(norm_type)
+    tau = real(max_norm, "max_norm", lo=0, finite=False)
+    p = _norm_type(norm_type)
+    error_if_nonfinite = boolean(error_if_nonfinite, "error_if_nonfinite")
     total = _total_norm(arrays, p)
     if error_if_nonfinite and not np.isfinite(total):
         raise NonFiniteNormError(
@@ -525,7 +525,12 @@ def clip_grad_value(grads: Any, clip_value: float) -> list[np.ndarray]:
     [array([ 0.5, -1. ,  1. ,  nan])]
     """
     arrays = _as_array_list(grads)
-    c = _check_scalar(clip_value, "clip_value")
+    c = real(clip_value, "clip_value", lo=0, finite=False)
+    for i, a in enumerate(arrays):
+        big = float(np.finfo(a.dtype).max)
+        if math.isfinite(c) and c > big:     # PyTorch refuses a bound its dtype cannot hold
+            raise ValueError(f"clip_value must be <= {big:g} (or inf) for grads[{i}] of dtype {a.dtype}, "
+                             f"got {clip_value!r}; PyTorch cannot convert it either")
     return [np.asarray(np.minimum(np.maximum(a, a.dtype.type(-c)), a.dtype.type(c))) for a in arrays]
 
 
@@ -564,7 +569,7 @@ def clip_by_norm_per_tensor(grads: Any, max_norm: float) -> list[np.ndarray]:
     [array([0.6, 0.8]), array([0.3, 0.4])]
     """
     arrays = _as_array_list(grads)
-    tau = _check_scalar(max_norm, "max_norm", positive=True, finite=True)
+    tau = real(max_norm, "max_norm", lo=0, lo_open=True)
     out = []
     for a in arrays:
         c = a.dtype.type(tau)
@@ -619,10 +624,9 @@ def clip_by_global_norm(grads: Any, max_norm: float, convention: str = "optax") 
     >>> clip_by_global_norm([np.array([np.inf, 1.0])], 1.0, convention="keras")
     [array([nan, nan])]
     """
-    if convention not in ("optax", "keras"):
-        raise ValueError(f'convention must be "optax" or "keras", got {convention!r}')
+    choice(convention, "convention", ("optax", "keras"))
     arrays = _as_array_list(grads)
-    tau = _check_scalar(max_norm, "max_norm", positive=True, finite=True)
+    tau = real(max_norm, "max_norm", lo=0, lo_open=True)
     n = _l2_global(arrays)
     dt = np.asarray(n).dtype.type
     out = []

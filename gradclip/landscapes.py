@@ -46,6 +46,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from gradclip.checks import choice, integer
+
 __all__ = [
     "Landscape", "LANDSCAPES", "get_landscape",
     "cliff_value", "cliff_grad", "pascanu_rnn_value", "pascanu_rnn_grad",
@@ -135,8 +137,7 @@ class Landscape:
         >>> Z.shape, float(Z[1, 1])
         ((3, 3), 0.0)
         """
-        if not isinstance(n, (int, np.integer)) or not 2 <= n <= 1000:
-            raise ValueError(f"n must be an integer from 2 to 1000, got {n!r}")
+        n = integer(n, "n", 2, 1000)
         x0, x1, y0, y1 = self.view
         X, Y = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
         with np.errstate(over="ignore", invalid="ignore"):
@@ -415,7 +416,4 @@ def get_landscape(name: str | Landscape) -> Landscape:
     """
     if isinstance(name, Landscape):
         return name
-    try:
-        return LANDSCAPES[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"landscape must be one of {', '.join(LANDSCAPES)}; got {name!r}") from None
+    return LANDSCAPES[choice(name, "landscape", LANDSCAPES)]

@@ -34,6 +34,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gradclip.checks import choice
+
 __all__ = ["Knob", "Method", "CLIP_METHODS", "PLACES", "method_names", "ADAPTIVE_WARMUP",
            "AUTOCLIP_PERCENTILE", "ZCLIP_ALPHA", "ZCLIP_Z", "AGC_EPS"]
 
@@ -119,6 +121,5 @@ def method_names(place: str) -> tuple[str, ...]:
     >>> method_names("simulator")
     ('none', 'norm', 'value', 'adaptive', 'agc', 'autoclip', 'zclip')
     """
-    if place not in PLACES:
-        raise ValueError(f"place must be one of {', '.join(PLACES)}; got {place!r}")
+    choice(place, "place", PLACES)
     return tuple(m.name for m in CLIP_METHODS.values() if getattr(m, place) is not None)

@@ -41,6 +41,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gradclip.checks import choice, integer, real
+
 __all__ = ["ElmanRNN", "MLP", "MODELS", "make_model", "group_norms", "RNN_HIDDEN", "RNN_RHO", "MLP_HIDDEN"]
 
 _INIT_STREAM = 2
@@ -48,12 +50,7 @@ _LOSSES = ("mse", "xent")
 
 
 def _init_rng(seed: int) -> np.random.Generator:
-    return np.random.default_rng([int(seed), _INIT_STREAM])
-
-
-def _check_int(name: str, value: int, lo: int, hi: int) -> None:
-    if isinstance(value, bool) or int(value) != value or not lo <= value <= hi:
-        raise ValueError(f"{name} must be an integer from {lo} to {hi}, got {value!r}")
+    return np.random.default_rng([integer(seed, "seed", 0), _INIT_STREAM])
 
 
 def _xavier(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.ndarray:
@@ -110,14 +107,12 @@ class ElmanRNN:
     loss: str = "mse"
 
     def __post_init__(self) -> None:
-        _check_int("n_in", self.n_in, 1, 10_000)
-        _check_int("n_out", self.n_out, 1, 10_000)
-        _check_int("n_hidden", self.n_hidden, 1, 4096)
-        _check_int("n_layers", self.n_layers, 1, 3)
-        if not (math.isfinite(self.rho) and 0 < self.rho <= 10):
-            raise ValueError(f"rho must be in (0, 10], got {self.rho!r}")
-        if self.loss not in _LOSSES:
-            raise ValueError(f"loss must be one of {', '.join(_LOSSES)}, got {self.loss!r}")
+        integer(self.n_in, "n_in", 1, 10_000)
+        integer(self.n_out, "n_out", 1, 10_000)
+        integer(self.n_hidden, "n_hidden", 1, 4096)
+        integer(self.n_layers, "n_layers", 1, 3)
+        real(self.rho, "rho", 0, 10, lo_open=True)
+        choice(self.loss, "loss", _LOSSES)
 
     @property
     def name(self) -> str:
@@ -141,7 +136,7 @@ class ElmanRNN:
 
     def init(self, seed: int = 0, runs: int = 1) -> list[np.ndarray]:
         """Initial parameters, identical in every run (``runs`` copies)."""
-        _check_int("runs", runs, 1, 1024)
+        integer(runs, "runs", 1, 1024)
         rng = _init_rng(seed)
         H = self.n_hidden
         one: list[np.ndarray] = []
@@ -281,11 +276,10 @@ class MLP:
     loss: str = "mse"
 
     def __post_init__(self) -> None:
-        _check_int("n_in", self.n_in, 1, 100_000)
-        _check_int("n_out", self.n_out, 1, 10_000)
-        _check_int("n_hidden", self.n_hidden, 1, 100_000)
-        if self.loss not in _LOSSES:
-            raise ValueError(f"loss must be one of {', '.join(_LOSSES)}, got {self.loss!r}")
+        integer(self.n_in, "n_in", 1, 100_000)
+        integer(self.n_out, "n_out", 1, 10_000)
+        integer(self.n_hidden, "n_hidden", 1, 100_000)
+        choice(self.loss, "loss", _LOSSES)
 
     name = "mlp"
 
@@ -297,7 +291,7 @@ class MLP:
         return [("layer 1", (0, 1)), ("layer 2", (2, 3))]
 
     def init(self, seed: int = 0, runs: int = 1) -> list[np.ndarray]:
-        _check_int("runs", runs, 1, 1024)
+        integer(runs, "runs", 1, 1024)
         rng = _init_rng(seed)
         one = [_xavier(rng, self.n_in, self.n_hidden), np.full(self.n_hidden, 0.01),
                _xavier(rng, self.n_hidden, self.n_out), np.full(self.n_out, 0.01)]
@@ -354,14 +348,16 @@ def make_model(name: str, task, *, n_hidden: int | None = None, rho: float | Non
     >>> make_model("rnn3", AddingTask()).n_layers
     3
     """
-    if name not in MODELS:
-        raise ValueError(f"model must be one of {', '.join(MODELS)}, got {name!r}")
+    choice(name, "model", MODELS)
+    if not hasattr(task, "sequence"):
+        raise TypeError(f"task must be a task object (AddingTask, TemporalOrderTask, RegressionTask), "
+                        f"got {task!r}")
     if name == "mlp":
         if task.sequence:
             raise ValueError(f"model 'mlp' needs a tabular task (regression), got {task.name!r}")
-        return MLP(n_in=task.n_in, n_out=task.n_out, n_hidden=n_hidden or MLP_HIDDEN, loss=task.loss)
+        return MLP(n_in=task.n_in, n_out=task.n_out, n_hidden=MLP_HIDDEN if n_hidden is None else n_hidden, loss=task.loss)
     if not task.sequence:
         raise ValueError(f"model {name!r} needs a sequence task (adding, temporal_order), "
                          f"got {task.name!r}")
-    return ElmanRNN(n_in=task.n_in, n_out=task.n_out, n_hidden=n_hidden or RNN_HIDDEN,
+    return ElmanRNN(n_in=task.n_in, n_out=task.n_out, n_hidden=RNN_HIDDEN if n_hidden is None else n_hidden,
                     n_layers=int(name[3]), rho=RNN_RHO if rho is None else rho, loss=task.loss)

@@ -22,6 +22,8 @@ simulator's fast path (see :mod:`gradclip.simulate`); a test holds them equal bi
 Examples
 --------
 >>> import numpy as np
+
+from gradclip.checks import choice
 >>> s = ArrayStepper("momentum", np.array([[0.1]]), (1, 2))
 >>> [s.step(np.array([[1.0, 2.0]]), k).tolist() for k in (1, 2)]   # b = g, then 0.9 g + g
 [[[0.1, 0.2]], [[0.19, 0.38]]]
@@ -33,6 +35,8 @@ import math
 from typing import Callable
 
 import numpy as np
+
+from gradclip.checks import choice
 
 __all__ = ["OPTIMIZERS", "MOMENTUM", "ADAM_BETAS", "ADAM_EPS", "ArrayStepper", "float_stepper"]
 
@@ -55,8 +59,7 @@ class ArrayStepper:
 
     def __init__(self, name: str, lr: np.ndarray, shape: tuple[int, ...], *,
                  momentum: float = MOMENTUM, bias_in_lr: bool = True):
-        if name not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {name!r}")
+        choice(name, "optimizer", OPTIMIZERS)
         self.name, self.lr, self.bias_in_lr = name, lr, bias_in_lr
         b1, b2 = ADAM_BETAS
         # 0-d arrays: NumPy converts a Python float operand on every call, a 0-d array it does not
@@ -111,8 +114,7 @@ def float_stepper(name: str, lr: float) -> Callable[[int, float, float], tuple[f
             buf[1] = MOMENTUM * buf[1] + gy
             return lr * buf[0], lr * buf[1]
         return momentum
-    if name != "adam":
-        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {name!r}")
+    choice(name, "optimizer", OPTIMIZERS)
     b1, b2 = ADAM_BETAS
     c1, c2 = 1 - b1, 1 - b2
     m = [0.0, 0.0, 0.0, 0.0]   # first moments x, y; second moments x, y

@@ -88,9 +88,12 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import math
+from typing import Any
 
 import numpy as np
+
+from gradclip.checks import budget, choice, integer, integer_text, range_text, real, real_array
 
 from gradclip.landscapes import Landscape, get_landscape
 from gradclip.methods import method_names
@@ -112,51 +115,29 @@ METHODS = method_names("simulator")
 TAU_MAX = 1e6
 LR_MAX = 10.0
 RANGES = {
-    "tau": f"a number > 0 and <= {TAU_MAX:g}",
-    "lr": f"a number > 0 and <= {LR_MAX:g}",
-    "steps": f"a whole number from 1 to {MAX_STEPS}",
-    "seed": "a whole number >= 0",
+    "tau": range_text(0, TAU_MAX, lo_open=True),
+    "lr": range_text(0, LR_MAX, lo_open=True),
+    "steps": integer_text(1, MAX_STEPS),
+    "seed": integer_text(0, None),
 }
+# Memory a simulated run fills per step with its record (positions, losses, norms, flags),
+# measured with tracemalloc at about 72 bytes at the peak and rounded up.
+BYTES_PER_RUN_STEP = 80
 
 # --- validation ------------------------------------------------------------------------
 
 
 def _positive(name: str, value: Any, hi: float) -> np.ndarray:
-    try:
-        a = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be {RANGES[name]}; got {value!r}") from None
-    if a.size == 0:
-        raise ValueError(f"{name} must be {RANGES[name]}; got an empty array")
-    bad = ~(np.isfinite(a) & (a > 0) & (a <= hi))
-    if bad.any():
-        first = a[bad].ravel()[0]
-        raise ValueError(f"{name} must be {RANGES[name]}; got {first:g}")
-    return a
-
-
-def _whole(name: str, value: Any, lo: int, hi: int | None) -> int:
-    ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-    if not ok and isinstance(value, float) and value.is_integer():
-        value, ok = int(value), True
-    if not ok or value < lo or (hi is not None and value > hi):
-        raise ValueError(f"{name} must be {RANGES[name]}; got {value!r}")
-    return int(value)
-
-
-def _choice(name: str, value: Any, allowed: Sequence[str]) -> str:
-    if not isinstance(value, str) or value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
-    return value
+    """``tau`` or ``lr``: one number or an array of them, each > 0 and <= ``hi``."""
+    if not isinstance(value, (list, tuple, np.ndarray)):
+        return np.asarray(real(value, name, 0, hi, lo_open=True))
+    return real_array(value, name, 0, hi, lo_open=True, finite=True, empty=False)
 
 
 def _start(land: Landscape, start: Any) -> np.ndarray:
     if start is None:
         return np.asarray(land.start, dtype=float)
-    try:
-        p = np.asarray(start, dtype=float)
-    except (TypeError, ValueError):
-        p = np.array([np.nan])
+    p = real_array(start, "start", nan=True).astype(float)
     x0, x1, y0, y1 = land.bound
     if p.shape != (2,) or not np.isfinite(p).all() or not land.inside(p[0], p[1]):
         raise ValueError(f"start must be a point (x, y) inside the {land.name} bound "
@@ -203,20 +184,24 @@ def simulate_batch(landscape: str | Landscape = "cliff", method: Any = "norm", t
     (2, 2)
     """
     land = get_landscape(landscape)
-    optimizer = _choice("optimizer", optimizer, OPTIMIZERS)
-    steps = _whole("steps", steps, 1, MAX_STEPS)
-    seed = _whole("seed", seed, 0, None)
+    optimizer = choice(optimizer, "optimizer", OPTIMIZERS)
+    steps = integer(steps, "steps", 1, MAX_STEPS)
+    seed = integer(seed, "seed", 0)
     tau_a = _positive("tau", tau, TAU_MAX)
     lr_a = _positive("lr", lr, LR_MAX)
     meth_a = np.asarray(method, dtype=object)
-    for m in set(meth_a.ravel().tolist()):
-        _choice("method", m, METHODS)
+    if meth_a.size == 0:
+        raise ValueError(f"method must be one of {', '.join(METHODS)} (or an array of them), got {method!r}")
+    for m in meth_a.ravel().tolist():
+        choice(m, "method", METHODS)
     p0 = _start(land, start)
     try:
         shape = np.broadcast_shapes(meth_a.shape, tau_a.shape, lr_a.shape)
     except ValueError:
         raise ValueError(f"method, tau and lr must broadcast together; got shapes "
                          f"{meth_a.shape}, {tau_a.shape}, {lr_a.shape}") from None
+    budget(BYTES_PER_RUN_STEP * math.prod(shape) * (steps + 1), "the simulation",
+           "the number of runs (the shape of method, tau and lr broadcast together) or steps")
     methods = np.broadcast_to(meth_a, shape).ravel().astype(str)
     taus = np.broadcast_to(tau_a, shape).ravel().copy()
     lrs = np.broadcast_to(lr_a, shape).ravel().copy()
@@ -269,23 +254,17 @@ def simulate(landscape: str | Landscape = "cliff", method: str = "norm", tau: fl
     (False, 45, 'healthy', True)
     """
     for name, v in (("tau", tau), ("lr", lr)):
-        if np.ndim(v) != 0:
+        if isinstance(v, (list, tuple)) or np.ndim(v) != 0:
             raise ValueError(f"{name} must be {RANGES[name]} (one number; use simulate_batch "
                              f"for arrays); got {v!r}")
-    _choice("method", method, METHODS)
+    choice(method, "method", METHODS)
     return simulate_batch(landscape, method, tau, lr, steps, optimizer, start, seed).run(0)
 
 
-def _grid(name: str, values: Any, each: str) -> np.ndarray:
-    """A non-empty one-dimensional float array of grid values; else ValueError naming ``name``."""
-    try:
-        a = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        a = None
-    if a is None or a.ndim != 1 or a.size == 0:
-        raise ValueError(f"{name} must be a non-empty one-dimensional list of numbers, each {each}; "
-                         f"got {values!r}")
-    return a
+def _grid(name: str, values: Any, hi: float) -> np.ndarray:
+    """A non-empty one-dimensional float array of grid values, each > 0 and <= ``hi``."""
+    return real_array(values, name, 0, hi, lo_open=True, finite=True, ndim=1, empty=False,
+                      shape_text="(n,), a list of numbers").astype(float)
 
 
 def sweep(landscape: str | Landscape = "cliff", method: str = "norm",
@@ -325,9 +304,12 @@ def sweep(landscape: str | Landscape = "cliff", method: str = "norm",
     >>> s.codes.tolist()[2]
     ['healthy', 'oscillating', 'diverged']
     """
-    _choice("method", method, METHODS)
-    taus = np.logspace(-2, 2, 16) if taus is None else _grid("taus", taus, RANGES["tau"])
-    lrs = np.logspace(-3, 0, 16) if lrs is None else _grid("lrs", lrs, RANGES["lr"])
+    choice(method, "method", METHODS)
+    taus = np.logspace(-2, 2, 16) if taus is None else _grid("taus", taus, TAU_MAX)
+    lrs = np.logspace(-3, 0, 16) if lrs is None else _grid("lrs", lrs, LR_MAX)
+    steps = integer(steps, "steps", 1, MAX_STEPS)
+    budget(BYTES_PER_RUN_STEP * taus.size * lrs.size * (steps + 1), "the sweep",
+           "the number of taus or lrs (their product is the number of runs) or steps")
     batch = simulate_batch(landscape, method, taus[:, None], lrs[None, :], steps, optimizer,
                            start, seed)
     shape = batch.shape

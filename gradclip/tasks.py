@@ -38,9 +38,12 @@ True
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+
+from gradclip.checks import budget, choice, integer, real
 
 __all__ = [
     "Batch", "AddingTask", "TemporalOrderTask", "RegressionTask", "TASKS", "make_task",
@@ -51,13 +54,16 @@ _DATA_STREAM = 1
 
 
 def _rng(seed: int, salt: int) -> np.random.Generator:
-    return np.random.default_rng([int(seed), _DATA_STREAM, salt])
+    return np.random.default_rng([integer(seed, "seed", 0), _DATA_STREAM, salt])
 
 
-def _check_int(name: str, value: int, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or int(value) != value or not lo <= value <= hi:
-        raise ValueError(f"{name} must be an integer from {lo} to {hi}, got {value!r}")
-    return int(value)
+def _check_batches(steps: Any, batch_size: Any, seed: Any, bytes_per_example: int) -> tuple[int, int]:
+    """``batches()``'s arguments checked, and the memory its arrays need refused if too much."""
+    steps = integer(steps, "steps", 1, 100_000)
+    batch_size = integer(batch_size, "batch_size", 1, 4096)
+    integer(seed, "seed", 0)
+    budget(bytes_per_example * steps * batch_size, "the batches", "steps, batch_size or seq_len")
+    return steps, batch_size
 
 
 @dataclass(frozen=True)
@@ -82,15 +88,17 @@ class AddingTask:
 
     seq_len: int = 10
     batch_size: int = 8
-    name: str = "adding"
-    title: str = "Adding problem"
-    n_in: int = 2
-    n_out: int = 1
-    loss: str = "mse"
-    sequence: bool = True
+    # What the task is, not an option: fixed, and out of the constructor.
+    name: str = field(default="adding", init=False)
+    title: str = field(default="Adding problem", init=False)
+    n_in: int = field(default=2, init=False)
+    n_out: int = field(default=1, init=False)
+    loss: str = field(default="mse", init=False)
+    sequence: bool = field(default=True, init=False)
 
     def __post_init__(self) -> None:
-        _check_int("seq_len", self.seq_len, 2, 1000)
+        integer(self.seq_len, "seq_len", 2, 1000)
+        integer(self.batch_size, "batch_size", 1, 4096)
 
     @property
     def baseline_loss(self) -> float:
@@ -99,8 +107,9 @@ class AddingTask:
 
     def batches(self, steps: int, batch_size: int | None = None, seed: int = 0) -> list[Batch]:
         """``steps`` fresh batches drawn in one vectorised call (deterministic for ``seed``)."""
-        steps = _check_int("steps", steps, 1, 100_000)
-        batch_size = _check_int("batch_size", self.batch_size if batch_size is None else batch_size, 1, 4096)
+        # values, marks and their stack: four floats per time step and example
+        steps, batch_size = _check_batches(steps, self.batch_size if batch_size is None else batch_size,
+                                           seed, 4 * 8 * self.seq_len)
         rng = _rng(seed, 11)
         T, n = self.seq_len, steps * batch_size
         values = rng.random((T, n))
@@ -133,15 +142,16 @@ class TemporalOrderTask:
 
     seq_len: int = 10
     batch_size: int = 8
-    name: str = "temporal_order"
-    title: str = "Temporal order"
-    n_in: int = 6
-    n_out: int = 4
-    loss: str = "xent"
-    sequence: bool = True
+    name: str = field(default="temporal_order", init=False)
+    title: str = field(default="Temporal order", init=False)
+    n_in: int = field(default=6, init=False)
+    n_out: int = field(default=4, init=False)
+    loss: str = field(default="xent", init=False)
+    sequence: bool = field(default=True, init=False)
 
     def __post_init__(self) -> None:
-        _check_int("seq_len", self.seq_len, 10, 1000)
+        integer(self.seq_len, "seq_len", 10, 1000)
+        integer(self.batch_size, "batch_size", 1, 4096)
 
     @property
     def baseline_loss(self) -> float:
@@ -149,8 +159,9 @@ class TemporalOrderTask:
         return math.log(4.0)
 
     def batches(self, steps: int, batch_size: int | None = None, seed: int = 0) -> list[Batch]:
-        steps = _check_int("steps", steps, 1, 100_000)
-        batch_size = _check_int("batch_size", self.batch_size if batch_size is None else batch_size, 1, 4096)
+        # the symbols and their one-hot code: seven numbers per time step and example
+        steps, batch_size = _check_batches(steps, self.batch_size if batch_size is None else batch_size,
+                                           seed, 7 * 8 * self.seq_len)
         rng = _rng(seed, 12)
         T, n = self.seq_len, steps * batch_size
         symbols = rng.integers(0, 4, size=(T, n))             # distractors a..d
@@ -191,18 +202,20 @@ class RegressionTask:
     n_informative: int = 10
     noise: float = 0.1
     batch_size: int = 128
-    name: str = "regression"
-    title: str = "Linear regression (20 features)"
-    n_out: int = 1
-    loss: str = "mse"
-    sequence: bool = False
+    name: str = field(default="regression", init=False)
+    title: str = field(default="Linear regression (20 features)", init=False)
+    n_out: int = field(default=1, init=False)
+    loss: str = field(default="mse", init=False)
+    sequence: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
-        _check_int("n_samples", self.n_samples, 2, 1_000_000)
-        _check_int("n_features", self.n_features, 1, 10_000)
-        _check_int("n_informative", self.n_informative, 0, self.n_features)
-        if not (math.isfinite(self.noise) and self.noise >= 0):
-            raise ValueError(f"noise must be a finite number >= 0, got {self.noise!r}")
+        integer(self.n_samples, "n_samples", 2, 1_000_000)
+        integer(self.n_features, "n_features", 1, 10_000)
+        integer(self.n_informative, "n_informative", 0, int(self.n_features))
+        real(self.noise, "noise", 0)
+        integer(self.batch_size, "batch_size", 1, 1_000_000)     # batches() caps it at n_samples
+        # the data set: features and their reshuffled batches, 8-byte floats
+        budget(2 * 8 * int(self.n_samples) * int(self.n_features), "the data set", "n_samples or n_features")
 
     @property
     def n_in(self) -> int:
@@ -225,9 +238,11 @@ class RegressionTask:
 
     def batches(self, steps: int, batch_size: int | None = None, seed: int = 0) -> list[Batch]:
         """Minibatches from epochs over one data set, reshuffled every epoch."""
-        steps = _check_int("steps", steps, 1, 100_000)
-        batch_size = _check_int("batch_size", self.batch_size if batch_size is None else batch_size,
-                                1, self.n_samples)
+        steps = integer(steps, "steps", 1, 100_000)
+        batch_size = integer(self.batch_size if batch_size is None else batch_size, "batch_size",
+                             1, self.n_samples)
+        integer(seed, "seed", 0)
+        budget(8 * (self.n_features + 1) * steps * batch_size, "the batches", "steps or batch_size")
         X, y, _ = self.dataset(seed)
         rng = _rng(seed, 14)
         out: list[Batch] = []
@@ -256,8 +271,4 @@ def make_task(name: str, **options) -> AddingTask | TemporalOrderTask | Regressi
     >>> make_task("adding", seq_len=30).seq_len
     30
     """
-    try:
-        cls = TASKS[name]
-    except KeyError:
-        raise ValueError(f"task must be one of {', '.join(TASKS)}, got {name!r}") from None
-    return cls(**options)
+    return TASKS[choice(name, "task", TASKS)](**options)

@@ -42,11 +42,21 @@ from typing import Any
 import numpy as np
 
 from gradclip.adaptive import Suggestion, suggest_thresholds
+from gradclip.checks import real, real_array
+from gradclip.figures.numbers import size_text
 
 __all__ = ["NormTracker", "NormSummary", "NormAnalysis", "parse_norm_log", "analyse_norms",
-           "MAX_ROWS"]
+           "MAX_ROWS", "FILE_LIMIT", "MAX_JSON_DEPTH"]
 
 MAX_ROWS = 1_000_000
+# The largest norm-log file read, in bytes: by the command line and by the page (the limit
+# reaches docs/javascripts/generated.js through site_hooks/jsgen.py). A million rows of
+# "step,norm" fit in well under half of it.
+FILE_LIMIT = 64 * 1024 * 1024
+# The deepest JSON nesting read. A norm log nests two or three levels; json.loads recurses
+# once per level, and a few hundred thousand levels overflow CPython's stack (RecursionError)
+# and kill Pyodide's outright, so deeper text is refused before it reaches the parser.
+MAX_JSON_DEPTH = 100
 # Column names that hold a gradient norm, in order of preference (lower case).
 _NORM_COLUMNS = ("grad_norm", "gradient_norm", "total_norm", "norm", "value")
 
@@ -61,11 +71,18 @@ class NormTracker:
 
     values: list[float] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.values = real_array(self.values, "values", 0, finite=False, nan=True, ndim=1,
+                                 shape_text="(steps,), a list of norms").astype(float).tolist()
+
     def record(self, norm: Any) -> float:
         """Append this step's norm; returns it as a float."""
-        x = float(norm.item()) if hasattr(norm, "item") else float(norm)
-        if x < 0:
-            raise ValueError(f"norm must be >= 0 (or NaN/inf), got {x!r}")
+        try:
+            v = norm.item() if hasattr(norm, "item") else norm
+        except (ValueError, RuntimeError):   # an array of several numbers (RuntimeError: torch's)
+            v = norm
+        # NaN is a legitimate record (a step that blew up); everything else is range-checked.
+        x = v if isinstance(v, float) and math.isnan(v) else real(v, "norm", 0, finite=False)
         self.values.append(x)
         return x
 
@@ -160,18 +177,14 @@ def analyse_norms(norms: Any) -> NormAnalysis:
     >>> [s.rule for s in a.suggestions]
     ['p50', 'p90', 'p95', 'p99', 'autoclip', 'zclip']
     """
-    x = np.asarray(norms, dtype=float).ravel()
-    if x.size == 0:
-        raise ValueError("norms must hold at least one value, got an empty log")
-    if np.any(x < 0):
-        raise ValueError(f"norms must be >= 0; entry {int(np.argmax(x < 0))} is {x[x < 0][0]!r}")
+    x = real_array(norms, "norms", 0, finite=False, nan=True, empty=False).astype(float).ravel()
     ok = np.isfinite(x)
     fin = x[ok]
     bad = np.flatnonzero(~ok)
     nan = float("nan")
     if fin.size:
         p = np.percentile(fin, [50, 90, 99])
-        summary = NormSummary(int(x.size), int(bad.size), float(fin.min()), float(p[0]), float(fin.mean()),
+        summary = NormSummary(int(x.size), int(bad.size), float(fin.min()), float(p[0]), _mean(fin),
                               float(p[1]), float(p[2]), float(fin.max()),
                               int(bad[0]) if bad.size else None)
         suggestions = suggest_thresholds(fin)
@@ -179,6 +192,17 @@ def analyse_norms(norms: Any) -> NormAnalysis:
         summary = NormSummary(int(x.size), int(bad.size), nan, nan, nan, nan, nan, nan, 0)
         suggestions = []
     return NormAnalysis(summary, suggestions)
+
+
+def _mean(x: np.ndarray) -> float:
+    """The mean of finite numbers, also when their sum overflows (1e308 + 1e308): then it is
+    computed on the numbers divided by the largest, which cannot overflow, and scaled back."""
+    with np.errstate(over="ignore"):
+        m = float(np.mean(x))
+    if math.isfinite(m):
+        return m
+    big = float(np.max(x))
+    return big * float(np.mean(x / big))
 
 
 # ------------------------------------------------------------------------------ parsing
@@ -225,14 +249,64 @@ def parse_norm_log(text: str) -> np.ndarray:
     ValueError: line 3: 'abc' is not a number
     """
     if not isinstance(text, str):
-        raise ValueError(f"text must be a str, got {type(text).__name__}")
+        raise TypeError(f"text must be a str (the file's text), got {type(text).__name__}")
     body = text.lstrip("\ufeff")
     if not body.strip():
         raise ValueError("the file is empty: no gradient norms in it")
+    _check_text(body)
     head = body.lstrip()[:1]
     if head in "[{":
         return _parse_json(body)
     return _parse_csv(body)
+
+
+def _check_text(text: str) -> None:
+    """ValueError for what is not a text file: NUL bytes, or bytes that were not UTF-8 (which
+    a browser decodes to U+FFFD, the replacement character)."""
+    for bad, what in (("\x00", "NUL bytes"), ("\ufffd", "bytes that are not UTF-8 text")):
+        at = text.find(bad)
+        if at >= 0:
+            raise ValueError(f"line {text.count(chr(10), 0, at) + 1}: this is not a text file (it holds "
+                             f"{what}); expected CSV or JSON text")
+
+
+_DEPTH_CHUNK = 1 << 20
+_STEP = np.zeros(256, dtype=np.int32)          # what each byte does to the nesting depth
+_STEP[list(b"[{")] = 1
+_STEP[list(b"]}")] = -1
+_NOT_STRUCTURE = bytes(c for c in range(256) if c not in b'[]{}"\n')
+
+
+def _check_json_depth(text: str) -> None:
+    """ValueError, naming the line, if brackets nest deeper than :data:`MAX_JSON_DEPTH`.
+
+    A scan without recursion: the running count of ``[``/``{`` minus ``]``/``}`` outside
+    strings. Escaped backslashes and quotes are removed first, so every quote left opens or
+    closes a string; then everything but brackets, quotes and newlines (the line number of
+    an error), so that NumPy sums a few bytes per log entry, a chunk at a time.
+
+    >>> _check_json_depth('["]]]]", ' + "[" * 101)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: line 1: the JSON nests deeper than 100 levels; a norm log needs ...
+    """
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return                                   # cannot nest deeper than it has brackets
+    bare = text.replace("\\\\", "").replace('\\"', "").encode("utf-8", "surrogatepass")
+    data = np.frombuffer(bare.translate(None, _NOT_STRUCTURE), dtype=np.uint8)
+    depth, inside = 0, 0
+    for start in range(0, data.size, _DEPTH_CHUNK):
+        chunk = data[start:start + _DEPTH_CHUNK]
+        quotes = np.cumsum(chunk == ord('"'), dtype=np.int32) + inside
+        step = _STEP[chunk]
+        step[(quotes & 1) == 1] = 0              # inside a string
+        level = np.cumsum(step) + depth
+        deep = np.flatnonzero(level > MAX_JSON_DEPTH)
+        if deep.size:
+            line = int(np.count_nonzero(data[:start + int(deep[0])] == ord("\n"))) + 1
+            raise ValueError(f"line {line}: the JSON nests deeper than {MAX_JSON_DEPTH} levels; "
+                             "a norm log needs two or three")
+        depth, inside = int(level[-1]), int(quotes[-1]) & 1
 
 
 def _too_many(n: int) -> ValueError:
@@ -312,6 +386,7 @@ def _parse_csv(text: str) -> np.ndarray:
 def _parse_json(text: str) -> np.ndarray:
     if text.count(",") > 2 * MAX_ROWS + 100:
         raise _too_many(text.count(","))
+    _check_json_depth(text)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

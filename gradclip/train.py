@@ -43,12 +43,13 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from gradclip import adaptive, clipping
+from gradclip.checks import budget, choice, integer, real
 from gradclip.autoclip import RunningPercentile
 from gradclip.zclip import ZClip, ZClipKernel
 from gradclip.methods import CLIP_METHODS, method_names
 from gradclip.optim import OPTIMIZERS, ArrayStepper
 from gradclip.nets import MODELS, make_model
-from gradclip.tasks import make_task
+from gradclip.tasks import TASKS, make_task
 
 __all__ = [
     "METHODS", "OPTIMIZERS", "TRAIN_MAX_STEPS", "MAX_STEPS", "BLOWUP", "RunSpec", "TrainSummary", "TrainLog",
@@ -77,14 +78,11 @@ class RunSpec:
     lr: float = 0.05
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ValueError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
-        if not (_TAU_RANGE[0] <= self.tau <= _TAU_RANGE[1]):
-            raise ValueError(f"tau must be in [{_TAU_RANGE[0]:g}, {_TAU_RANGE[1]:g}], got {self.tau!r}")
+        choice(self.method, "method", METHODS)
+        real(self.tau, "tau", *_TAU_RANGE)
         if self.method == "autoclip" and not CLIP_METHODS["autoclip"].training.allows(self.tau):
             raise ValueError(f"tau (the AutoClip percentile) must be in (0, 100], got {self.tau!r}")
-        if not (_LR_RANGE[0] <= self.lr <= _LR_RANGE[1]):
-            raise ValueError(f"lr must be in [{_LR_RANGE[0]:g}, {_LR_RANGE[1]:g}], got {self.lr!r}")
+        real(self.lr, "lr", *_LR_RANGE)
 
 
 @dataclass(frozen=True)
@@ -192,10 +190,12 @@ def resolve(model: Any, task: Any, *, seq_len: int | None = None, n_hidden: int 
     if isinstance(task, str):
         opts = {} if seq_len is None or task == "regression" else {"seq_len": seq_len}
         task = make_task(task, **opts)
+    if not hasattr(task, "batches"):
+        raise TypeError(f"task must be one of {', '.join(TASKS)} or a task object, got {task!r}")
     if isinstance(model, str):
-        if model not in MODELS:
-            raise ValueError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
         model = make_model(model, task, n_hidden=n_hidden, rho=rho)
+    if not hasattr(model, "loss_and_grads"):
+        raise TypeError(f"model must be one of {', '.join(MODELS)} or a model object, got {model!r}")
     return model, task
 
 
@@ -349,18 +349,41 @@ def _train_step(net: Any, flat: _FlatRuns, batch: Any, s: int, rules: list[Any],
     table["clipped"][rows, s] = after < raw * (1.0 - 1e-9)
 
 
-def _check_train_args(steps: Any, optimizer: str, momentum: float, runs: Sequence[Any]) -> list[RunSpec]:
-    """ValueError naming the first bad argument; the runs as RunSpecs."""
-    if isinstance(steps, bool) or int(steps) != steps or not 1 <= steps <= TRAIN_MAX_STEPS:
-        raise ValueError(f"steps must be an integer from 1 to {TRAIN_MAX_STEPS}, got {steps!r}")
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
-    if not 0 <= momentum < 1:
-        raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
-    specs = [r if isinstance(r, RunSpec) else RunSpec(*r) for r in runs]
+def _check_train_args(steps: Any, optimizer: Any, momentum: Any, seed: Any, runs: Any) -> list[RunSpec]:
+    """TypeError/ValueError naming the first bad argument; the runs as RunSpecs."""
+    integer(steps, "steps", 1, TRAIN_MAX_STEPS)
+    choice(optimizer, "optimizer", OPTIMIZERS)
+    real(momentum, "momentum", 0, 1, hi_open=True)
+    integer(seed, "seed", 0)
+    if isinstance(runs, (str, bytes, RunSpec)) or not isinstance(runs, Sequence):
+        raise TypeError(f"runs must be a list of RunSpec (or of (method, tau, lr) tuples), got {runs!r}")
+    specs = [_run_spec(i, r) for i, r in enumerate(runs)]
     if not specs:
-        raise ValueError("runs must hold at least one RunSpec")
+        raise ValueError("runs must hold at least one RunSpec, got an empty list")
     return specs
+
+
+def _run_spec(i: int, r: Any) -> RunSpec:
+    """``runs[i]`` as a RunSpec; an error names the run it is about."""
+    if isinstance(r, RunSpec):
+        return r
+    if not isinstance(r, (tuple, list)):
+        raise TypeError(f"runs must hold RunSpec objects or (method, tau, lr) tuples; runs[{i}] is {r!r}")
+    try:
+        return RunSpec(*r)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"runs[{i}]: {exc}") from None
+
+
+def _check_work(net: Any, tk: Any, runs: int, steps: int, batch_size: Any) -> None:
+    """Refuse a training run whose buffers would not fit in memory, before it starts."""
+    b = tk.batch_size if batch_size is None else integer(batch_size, "batch_size", 1, 1_000_000)
+    per_step = 8 * len(_ARRAYS) * runs + 8 * runs * len(net.groups())     # the log tables
+    if getattr(net, "n_layers", None):       # an RNN keeps ~8 arrays of its hidden states
+        work = 8 * 8 * net.n_layers * tk.seq_len * runs * b * net.n_hidden
+    else:
+        work = 8 * 4 * runs * b * net.n_hidden
+    budget(per_step * steps + work, "the training run", "runs, steps, batch_size, seq_len or n_hidden")
 
 
 def train_iter(model: Any = "rnn3", task: Any = "adding", runs: Sequence[RunSpec] = (RunSpec(),),
@@ -372,10 +395,18 @@ def train_iter(model: Any = "rnn3", task: Any = "adding", runs: Sequence[RunSpec
     The runs share the seed: the same initial weights and the same batches in the same
     order. Deterministic: the same arguments give the same numbers, bit for bit.
     """
-    runs = _check_train_args(steps, optimizer, momentum, runs)
+    runs = _check_train_args(steps, optimizer, momentum, seed, runs)
     steps = int(steps)
     net, tk = resolve(model, task, seq_len=seq_len, n_hidden=n_hidden, rho=rho)
+    _check_work(net, tk, len(runs), steps, batch_size)
     batches = tk.batches(steps, batch_size, seed=seed)
+    # Checked here, when called, not at the first next(): a generator would defer the error.
+    return _train_steps(net, tk, runs, steps, optimizer, seed, momentum, batches)
+
+
+def _train_steps(net: Any, tk: Any, runs: list[RunSpec], steps: int, optimizer: str, seed: int,
+                 momentum: float, batches: list[Any]) -> Iterator[TrainProgress]:
+    """:func:`train_iter`'s loop, on checked arguments."""
     flat = _FlatRuns(net, runs, optimizer, momentum, seed, batches[0].x)
     starts = _group_starts(net, flat.bounds)
     table, logs = _log_tables(net, tk, runs, steps, optimizer, seed)

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from gradclip.clipping import _as_float_array, _check_scalar
+from gradclip.checks import boolean, choice, integer, real, real_array
 from gradclip.norm_logs import check_norms
 
 __all__ = ["ZClip", "zclip_step", "ZClipKernel", "ZClipSeries", "zclip_series"]
@@ -83,20 +83,19 @@ class ZClip:
     var: Any = 0.0
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.alpha, (int, float)) and 0.0 < self.alpha < 1.0):
-            raise ValueError(f"alpha must be in (0, 1), got {self.alpha!r}")
-        if not (isinstance(self.z_thresh, (int, float)) and self.z_thresh > 0 and math.isfinite(self.z_thresh)):
-            raise ValueError(f"z_thresh must be a finite number > 0, got {self.z_thresh!r}")
-        if isinstance(self.warmup_steps, bool) or not isinstance(self.warmup_steps, int) or self.warmup_steps < 1:
-            raise ValueError(f"warmup_steps must be an integer >= 1, got {self.warmup_steps!r}")
-        _check_scalar(self.eps, "eps", finite=True)
-        if self.mode not in ("zscore", "percentile"):
-            raise ValueError(f'mode must be "zscore" or "percentile", got {self.mode!r}')
-        if self.clip_option not in ("adaptive_scaling", "mean"):
-            raise ValueError(f'clip_option must be "adaptive_scaling" or "mean", got {self.clip_option!r}')
-        _check_scalar(self.clip_factor, "clip_factor", positive=True, finite=True)
-        if isinstance(self.step, bool) or not isinstance(self.step, int) or self.step < 0:
-            raise ValueError(f"step must be an integer >= 0, got {self.step!r}")
+        real(self.alpha, "alpha", 0, 1, lo_open=True, hi_open=True)
+        real(self.z_thresh, "z_thresh", 0, lo_open=True)
+        integer(self.warmup_steps, "warmup_steps", 1)
+        real(self.eps, "eps", 0)
+        choice(self.mode, "mode", ("zscore", "percentile"))
+        choice(self.clip_option, "clip_option", ("adaptive_scaling", "mean"))
+        real(self.clip_factor, "clip_factor", 0, lo_open=True)
+        boolean(self.skip_update_on_spike, "skip_update_on_spike")
+        integer(self.step, "step", 0)
+        # The statistics may be inf or NaN after an infinite norm, and a hand-made variance
+        # may be negative (zclip_step's to handle), but they are real numbers, one or one per run.
+        for name in ("mean", "var"):
+            real_array(getattr(self, name), name, nan=True, ndim=(0, 1), shape_text="() or (runs,)")
 
     @property
     def ready(self) -> bool:
@@ -192,12 +191,8 @@ def _out(x: np.ndarray) -> Any:
 def _checked_norm(state: ZClip, norm: Any) -> np.ndarray:
     """:func:`zclip_step`'s arguments checked; the norm(s) as a float64 array."""
     if not isinstance(state, ZClip):
-        raise ValueError(f"state must be a ZClip, got {type(state).__name__}")
-    n = _as_float_array(norm, "norm").astype(np.float64)
-    if n.ndim > 1:
-        raise ValueError(f"norm must be a number or an array of shape (runs,), got shape {n.shape}")
-    if np.isnan(n).any() or (n < 0).any():
-        raise ValueError(f"norm must be >= 0 (inf allowed, NaN not), got {norm!r}")
+        raise TypeError(f"state must be a ZClip, got {type(state).__name__}")
+    n = real_array(norm, "norm", lo=0, ndim=(0, 1), empty=False, shape_text="() or (runs,)").astype(np.float64)
     if state.step > 0 and np.shape(state.mean) != n.shape:
         raise ValueError(f"norm has shape {n.shape} but this ZClip state tracks shape {np.shape(state.mean)}")
     return n
@@ -482,7 +477,7 @@ def zclip_series(norms: Any, state: ZClip | None = None) -> ZClipSeries:
     x = check_norms(norms, "norms", allow_inf=True)
     s = ZClip() if state is None else state
     if not isinstance(s, ZClip):
-        raise ValueError(f"state must be a ZClip or None, got {type(s).__name__}")
+        raise TypeError(f"state must be a ZClip or None, got {type(s).__name__}")
     runs = x.shape[1:]
     if s.step and not (_real_of_shape(s.mean, runs) and _real_of_shape(s.var, runs)):
         # a state that does not match the norms: zclip_step raises (or broadcasts) as it does

@@ -9,9 +9,10 @@ import { onEveryPage } from "./dom.js";
 import { getRuntime, STAGES } from "./runtime.js";
 import { mountFigure } from "./paint.js";
 import { coerce, paramsFromQuery, queryFromParams, sliderToValue, valueToSlider } from "./params.js";
+import { FILE_LIMIT } from "./generated.js";   // bytes read from a dropped file at most
+import { sizeText } from "./format.js";
 
 const runtime = getRuntime();
-const FILE_LIMIT = 64 * 1024 * 1024;   // bytes read from a dropped file at most
 
 // ---------- one demo ----------
 
@@ -98,7 +99,7 @@ class Demo {
 
   async readFile(p, file) {
     if (file.size > FILE_LIMIT) {
-      this.showNotices([`${file.name} is ${(file.size / 1e6).toFixed(1)} MB; files over ${FILE_LIMIT / 1e6} MB are not read.`]);
+      this.showNotices([`${file.name} is ${sizeText(file.size)}; files over ${sizeText(FILE_LIMIT)} are not read.`]);
       return;
     }
     let text;

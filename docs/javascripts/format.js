@@ -87,3 +87,22 @@ export function formatNumber(x, digits = 3) {
   const [d, exp] = sigDigits(x, digits);   // f"{x:.{digits - 1}e}": zeros kept
   return eNotation(x < 0 ? "-" : "", d, exp);
 }
+
+const SIZE_UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+
+/**
+ * A size in bytes for people, in binary units, exactly as gradclip.figures.numbers.size_text:
+ * "64 MiB", "1.5 KiB", "512 B" (three significant digits, four from 1000 up).
+ */
+export function sizeText(nBytes) {
+  const n = Math.trunc(nBytes);
+  if (n < 1024) return `${n} B`;
+  let value = n;
+  let unit = 0;
+  // Compare the rounded value, so that 1024 ** 2 - 1 bytes reads "1 MiB", not "1024 KiB".
+  while (Number(pyGeneral(value, 4)) >= 1024 && unit < SIZE_UNITS.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${pyGeneral(value, value >= 999.5 ? 4 : 3)} ${SIZE_UNITS[unit]}`;
+}

@@ -27,7 +27,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from gradclip.figures.numbers import fmt_number  # noqa: F401 - part of this module's API
+from gradclip.figures.numbers import fmt_number, size_text  # noqa: F401 - fmt_number is part of this module's API
 
 __all__ = [
     "Param", "DemoSpec", "DemoOutput", "REGISTRY", "register", "validate", "run",
@@ -187,9 +187,9 @@ def _coerce(p: Param, raw: Any) -> tuple[Any, str | None]:
         if raw is None:
             return "", None
         text = str(raw)
-        if p.max is not None and len(text) > p.max:
-            return "", (f"{label}: the file is {len(text):,} characters, over the limit of "
-                        f"{int(p.max):,}; it was not read.")
+        if p.max is not None and len(text) > p.max:     # characters: never more than its bytes
+            return "", (f"{label}: the file holds {size_text(len(text.encode('utf-8', 'surrogatepass')))} "
+                        f"of text, over the limit of {size_text(int(p.max))}; it was not read.")
         return text, None
     if p.kind in ("float", "int", "hidden"):
         if p.kind == "hidden" and p.min is None and not isinstance(p.default, (int, float)):

@@ -44,7 +44,7 @@ from gradclip.demos.training_figures import (METHOD_CHOICES, MAX_POINTS, PARTIAL
 from gradclip.figures import Figure
 from gradclip.figures.helpers import capped_log_range, round_sig
 from gradclip.figures.numbers import fmt_number
-from gradclip.tracker import MAX_ROWS, analyse_norms, parse_norm_log
+from gradclip.tracker import FILE_LIMIT, MAX_ROWS, analyse_norms, parse_norm_log
 from gradclip.train import RunSpec, TrainLog, train_iter
 
 __all__ = [
@@ -334,7 +334,6 @@ def sample_norms(steps: int = 400, seed: int = 7) -> np.ndarray:
 
 
 SAMPLE_LOG = "step,grad_norm\n" + "".join(f"{i},{v!r}\n" for i, v in enumerate(sample_norms().tolist()))
-_FILE_LIMIT = 64 * 1024 * 1024         # bytes; the page refuses bigger files before reading them
 _SERIES_POINTS = 2000                  # a longer log is drawn as a per-bucket envelope
 _RULE_LABELS = {"p50": "50th percentile", "p90": "90th percentile", "p95": "95th percentile",
                 "p99": "99th percentile", "autoclip": "AutoClip (p = 10)", "zclip": "ZClip (z = 2.5)"}
@@ -441,7 +440,7 @@ def _analyse(params: dict[str, Any]) -> DemoOutput:
 ANALYSER = register(DemoSpec(
     name="norm_analyser",
     title="Norm-log analyser",
-    params=(Param("file", "file", SAMPLE_LOG, "Gradient-norm log (CSV or JSON)", max=_FILE_LIMIT,
+    params=(Param("file", "file", SAMPLE_LOG, "Gradient-norm log (CSV or JSON)", max=FILE_LIMIT,
                   help=f"One norm per step; read in your browser, never uploaded. At most "
                        f"{MAX_ROWS:,} rows."),),
     compute=_analyse,

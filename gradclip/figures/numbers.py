@@ -11,6 +11,7 @@ function                       writes          job
 :func:`power_label`            ``5×10⁻⁵``      an axis tick label (from the exact ``a × 10^e``)
 :func:`percent_text`           ``<1%``         a share of steps, as a whole percentage
 :func:`count_share_text`       ``1 of 3 (33%)``  a count and its share
+:func:`size_text`              ``64 MiB``      a size in bytes, in binary units (KiB = 1024 B)
 =============================  ==============  ===============================================
 
 A tick value is held as two integers ``(a, e)`` meaning ``a × 10^e``, so the label is exact
@@ -36,7 +37,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["decimal_value", "fixed_label", "power_label", "log10_floor", "fmt_number",
-           "prose_number", "exact_text", "percent_text", "count_share_text", "vector_text"]
+           "prose_number", "exact_text", "percent_text", "count_share_text", "vector_text",
+           "size_text"]
 
 _SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
@@ -176,3 +178,28 @@ def vector_text(v: Any) -> str:
     '(3, -0.25)'
     """
     return "(" + ", ".join(fmt_number(float(x)) for x in np.ravel(v)) + ")"
+
+
+_SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+
+
+def size_text(n_bytes: int) -> str:
+    """A size in bytes for people, in binary units: ``64 MiB``, ``1.5 KiB``, ``30 GiB``.
+
+    One format for every size a message quotes, so that a limit reads the same in Python and
+    on the page (``docs/javascripts/format.js`` has the twin, ``sizeText``). Binary units
+    because limits are powers of two: 2**26 bytes is exactly "64 MiB", where decimal units
+    would say "67.1 MB". Three significant digits (four from 1000 up, so no ``e+03``).
+
+    >>> size_text(64 * 1024 * 1024), size_text(1536), size_text(512), size_text(30 * 2**30 + 1)
+    ('64 MiB', '1.5 KiB', '512 B', '30 GiB')
+    """
+    n = int(n_bytes)
+    if n < 1024:
+        return f"{n} B"
+    value, unit = float(n), 0
+    # Compare the rounded value, so that 1024**2 - 1 bytes reads "1 MiB", not "1024 KiB".
+    while float(f"{value:.4g}") >= 1024 and unit < len(_SIZE_UNITS) - 1:
+        value /= 1024
+        unit += 1
+    return f"{value:.{4 if value >= 999.5 else 3}g} {_SIZE_UNITS[unit]}"

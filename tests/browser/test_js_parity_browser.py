@@ -7,6 +7,8 @@ generated is checked here, in real Chromium, over whole sets rather than a few c
   tests/harness/sample_figures.py and every figure of every demo at its defaults, against
   gradclip.figures.axes.layout;
 * the number-for-people format: a spread of values, against gradclip.demos.fmt_number;
+* sizes in bytes: powers of two, their neighbours and random sizes, against
+  gradclip.figures.numbers.size_text;
 * parameter coercion and slider positions: every parameter of every demo, against
   gradclip.demos._coerce and site_hooks.demo_blocks._slider_position.
 """
@@ -21,6 +23,8 @@ import pytest
 
 from gradclip import demos
 from gradclip.figures.axes import layout
+from gradclip.figures.numbers import size_text
+from gradclip.tracker import FILE_LIMIT
 from site_hooks.demo_blocks import _slider_position
 from harness import sample_figures as samples
 from test_paint_browser import harness, harness_url  # noqa: F401 - fixtures
@@ -90,6 +94,22 @@ def test_js_format_number_equals_python_fmt_number(harness):
         v === 'inf' ? Infinity : v === '-inf' ? -Infinity : v === 'nan' ? NaN : v))""", sent)
     for v, got in zip(values, js):
         assert got == demos.fmt_number(float(v)), v
+
+
+def size_cases() -> list[int]:
+    near = [2 ** k + d for k in range(0, 63, 3) for d in (-1, 0, 1)]
+    edges = [0, 1, 1023, 1024, 1536, 999 * 1024, 1023 * 1024, 1024 ** 2 - 1, int(999.5 * 1024), int(999.4 * 1024),
+             FILE_LIMIT, FILE_LIMIT + 1, 30 * 2 ** 30, 10 ** 15]
+    rng = random.Random(7)
+    return edges + near + [int(10 ** rng.uniform(0, 15)) for _ in range(400)]
+
+
+def test_js_size_text_equals_python_size_text(harness):
+    sizes = size_cases()
+    js = harness.evaluate("ns => ns.map(n => gcFormat.sizeText(n))", sizes)
+    assert js[sizes.index(FILE_LIMIT)] == "64 MiB"
+    for n, got in zip(sizes, js):
+        assert got == size_text(n), n
 
 
 def every_param():

@@ -412,7 +412,7 @@ class TestZClip:
         with pytest.raises(ValueError, match=match):
             ZClip(**kwargs)
 
-    @pytest.mark.parametrize("norm, match", [(NAN, "NaN"), (-1.0, ">= 0"), ([[1.0]], "shape")])
+    @pytest.mark.parametrize("norm, match", [(NAN, "norm is nan"), (-1.0, ">= 0"), ([[1.0]], "shape")])
     def test_bad_norms(self, norm, match):
         with pytest.raises(ValueError, match=match):
             zclip_step(ZClip(), norm)
@@ -479,3 +479,10 @@ class TestSuggestThresholds:
     def test_bad_input(self, norms, percentiles, match):
         with pytest.raises(ValueError, match=match):
             suggest_thresholds(norms, percentiles)
+
+
+@pytest.mark.parametrize("bad, kind", [("50", TypeError), ("…", TypeError), (50, ValueError),
+                                       ([50, "a"], TypeError), ([True], TypeError), ([101], ValueError)])
+def test_suggest_thresholds_refuses_percentiles_that_are_not_a_list_of_numbers(bad, kind):
+    with pytest.raises(kind, match="percentiles"):
+        suggest_thresholds([1.0, 2.0, 3.0], percentiles=bad)

@@ -87,19 +87,19 @@ def test_landscapes_lists_every_landscape(capsys):
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["simulate", "--tau", "-1"], "tau must be a number > 0 and <= 1e+06; got -1"),
+    (["simulate", "--tau", "-1"], "tau must be a number > 0 and <= 1e+06, got -1.0"),
     (["simulate", "--tau", "0"], "tau must be a number > 0"),
     (["simulate", "--tau", "abc"], "'abc' is not a number; tau must be a number > 0"),
-    (["simulate", "--lr", "nan"], "lr must be a number > 0 and <= 10; got nan"),
-    (["simulate", "--steps", "0"], "steps must be a whole number from 1 to 2000; got 0"),
-    (["simulate", "--steps", "5000"], "steps must be a whole number from 1 to 2000; got 5000"),
-    (["simulate", "--steps", "1.5"], "'1.5' is not a whole number; steps must be"),
+    (["simulate", "--lr", "nan"], "lr must be a number > 0 and <= 10, got nan"),
+    (["simulate", "--steps", "0"], "steps must be an integer from 1 to 2000, got 0"),
+    (["simulate", "--steps", "5000"], "steps must be an integer from 1 to 2000, got 5000"),
+    (["simulate", "--steps", "1.5"], "'1.5' is not an integer; steps must be"),
     (["simulate", "--method", "clamp"], "invalid choice: 'clamp' (choose from 'none', 'norm'"),
     (["simulate", "--landscape", "moon"], "invalid choice: 'moon' (choose from 'cliff'"),
     (["simulate", "--optimizer", "lbfgs"], "invalid choice: 'lbfgs'"),
     (["simulate", "--start", "100", "0"], "start must be a point (x, y) inside the cliff bound"),
     (["sweep", "--taus", "1,x"], "'x' is not a number; tau must be a number > 0"),
-    (["sweep", "--lrs", "0.1,-1"], "lr must be a number > 0 and <= 10; got -1"),
+    (["sweep", "--lrs", "0.1,-1"], "lrs must hold numbers > 0 and <= 10; lrs[1] is -1.0"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     ([], "the following arguments are required: command"),
 ])
@@ -127,4 +127,48 @@ def test_python_dash_m_gradclip_works_and_bad_input_has_no_traceback():
     bad = subprocess.run([sys.executable, "-m", "gradclip", "simulate", "--lr", "-3"], cwd=ROOT,
                          capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stdout == ""
-    assert bad.stderr == "gradclip: error: lr must be a number > 0 and <= 10; got -3\n"
+    assert bad.stderr == "gradclip: error: lr must be a number > 0 and <= 10, got -3.0\n"
+
+
+# --- every option with bad values: exit 2, one line, no traceback (issue 17) ----------------
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+BAD_VALUES = ["nan", "inf", "-inf", "0", "-1", "1e400", "-1e400", "abc", "", " ", "1.5", "True",
+              "1+2j", "0x10", "None", "[1]", "1,", ",", "1e-400", "9" * 400, "é", "\N{MINUS SIGN}1"]
+OPTIONS = [("simulate", "--tau"), ("simulate", "--lr"), ("simulate", "--steps"), ("simulate", "--seed"),
+           ("simulate", "--landscape"), ("simulate", "--method"), ("simulate", "--optimizer"),
+           ("sweep", "--taus"), ("sweep", "--lrs"), ("sweep", "--steps"), ("sweep", "--seed")]
+
+
+def assert_clean_exit(capsys, argv):
+    """Exit 0 (a value that happens to be valid) or exit 2 with one line and no traceback."""
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    if code == 0:
+        assert err == "", argv
+        return
+    assert code == 2, argv
+    assert out == "" and err.count("\n") == 1 and err.startswith("gradclip"), (argv, err)
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("command, option", OPTIONS)
+@pytest.mark.parametrize("value", BAD_VALUES)
+def test_every_option_answers_a_bad_value_with_one_line_and_status_2(capsys, command, option, value):
+    extra = ["--steps", "5"] if option != "--steps" else []
+    assert_clean_exit(capsys, [command, option, value, *extra])
+
+
+@pytest.mark.parametrize("start", [["nan", "0"], ["inf", "0"], ["1e400", "1"], ["a", "b"], ["0"]])
+def test_a_bad_start_point_is_one_line(capsys, start):
+    assert_clean_exit(capsys, ["simulate", "--start", *start])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(option=st.sampled_from(OPTIONS), value=st.text(max_size=12))
+def test_generated_option_values_never_show_a_traceback(capsys, option, value):
+    capsys.readouterr()          # the fixture lives across examples: start each from nothing
+    command, flag = option
+    extra = ["--steps", "5"] if flag != "--steps" else []
+    assert_clean_exit(capsys, [command, f"{flag}={value}", *extra])

@@ -94,7 +94,8 @@ def test_grid_covers_the_view_with_row_zero_at_the_bottom():
 
 @pytest.mark.parametrize("n", [1, 0, 1001, 2.5, "10"])
 def test_grid_rejects_bad_sizes(n):
-    with pytest.raises(ValueError, match="n must be an integer from 2 to 1000"):
+    kind = TypeError if isinstance(n, str) else ValueError       # a string is the wrong kind
+    with pytest.raises(kind, match="n must be an integer from 2 to 1000"):
         LANDSCAPES["ravine"].grid(n)
 
 

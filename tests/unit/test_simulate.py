@@ -432,23 +432,22 @@ def test_each_sweep_cell_is_the_single_run_with_that_tau_and_lr():
 
 
 @pytest.mark.parametrize("kwargs, pattern", [
-    ({"tau": 0.0}, r"tau must be a number > 0 and <= 1e\+06; got 0"),
+    ({"tau": 0.0}, r"tau must be a number > 0 and <= 1e\+06, got 0"),
     ({"tau": -1.0}, r"tau must be a number > 0"),
     ({"tau": float("nan")}, r"tau must be a number > 0.*nan"),
     ({"tau": float("inf")}, r"tau must be a number > 0"),
     ({"lr": 0.0}, r"lr must be a number > 0 and <= 10"),
-    ({"lr": 11.0}, r"lr must be a number > 0 and <= 10; got 11"),
+    ({"lr": 11.0}, r"lr must be a number > 0 and <= 10, got 11"),
     ({"lr": float("nan")}, r"lr must be"),
-    ({"steps": 0}, r"steps must be a whole number from 1 to 2000"),
-    ({"steps": MAX_STEPS + 1}, r"steps must be a whole number from 1 to 2000; got 2001"),
-    ({"steps": 2.5}, r"steps must be a whole number"),
-    ({"steps": True}, r"steps must be a whole number"),
+    ({"steps": 0}, r"steps must be an integer from 1 to 2000"),
+    ({"steps": MAX_STEPS + 1}, r"steps must be an integer from 1 to 2000, got 2001"),
+    ({"steps": 2.5}, r"steps must be an integer from 1 to 2000, got 2.5"),
     ({"landscape": "moon"}, r"landscape must be one of cliff, pascanu_rnn, ravine"),
     ({"method": "clamp"}, r"method must be one of none, norm, value, adaptive"),
     ({"optimizer": "lbfgs"}, r"optimizer must be one of sgd, momentum, adam"),
     ({"start": (100.0, 0.0)}, r"start must be a point \(x, y\) inside the cliff bound"),
     ({"start": (0.0,)}, r"start must be a point"),
-    ({"seed": -1}, r"seed must be a whole number >= 0"),
+    ({"seed": -1}, r"seed must be an integer >= 0, got -1"),
     ({"tau": [1.0, 2.0]}, r"tau must be .*one number"),
 ])
 def test_bad_arguments_name_the_argument_and_its_range(kwargs, pattern):
@@ -456,8 +455,49 @@ def test_bad_arguments_name_the_argument_and_its_range(kwargs, pattern):
         simulate(**kwargs)
 
 
+@pytest.mark.parametrize("kwargs, pattern", [
+    ({"steps": True}, r"steps must be an integer from 1 to 2000, got True \(bool\)"),
+    ({"tau": True}, r"tau must be a number > 0 and <= 1e\+06, got True \(bool\)"),
+    ({"tau": "a"}, r"tau must be a number > 0 and <= 1e\+06, got 'a'"),
+    ({"lr": None}, r"lr must be a number > 0 and <= 10, got None"),
+    ({"landscape": 3}, r"landscape must be one of cliff"),
+])
+def test_wrong_kinds_raise_type_error_naming_the_argument(kwargs, pattern):
+    with pytest.raises(TypeError, match=pattern):
+        simulate(**kwargs)
+
+
+@pytest.mark.parametrize("bad", [[True, False], [1 + 0j, 2.0], ["1", "2"], [None, 1.0]])
+def test_batches_and_sweeps_refuse_arrays_that_are_not_real_numbers(bad):
+    with pytest.raises(TypeError, match="tau must be an array of real numbers"):
+        simulate_batch(tau=bad)
+    with pytest.raises(TypeError, match="lrs must be an array of real numbers"):
+        sweep(lrs=bad, steps=5)
+
+
+def test_work_that_would_not_fit_in_memory_is_refused_before_it_starts():
+    taus = np.linspace(0.01, 10, 1000)
+    lrs = np.linspace(0.001, 1, 1000)
+    with pytest.raises(ValueError, match=r"the sweep would need 149 GiB of memory, more than the limit of 1 GiB; "
+                                         r"lower the number of taus or lrs"):
+        sweep(taus=taus, lrs=lrs, steps=2000)
+    with pytest.raises(ValueError, match=r"the simulation would need .* GiB .* limit of 1 GiB; lower the number of runs"):
+        simulate_batch(tau=taus[:, None], lr=lrs[None, :], steps=2000)
+
+
+def test_the_memory_limit_can_be_raised(monkeypatch):
+    import gradclip.checks
+    grid = {"taus": np.linspace(0.1, 10, 60), "lrs": np.linspace(0.001, 0.1, 60), "steps": 2000}   # 550 MiB
+    monkeypatch.setattr(gradclip.checks, "WORK_LIMIT", 256 << 20)
+    with pytest.raises(ValueError, match=r"the sweep would need 550 MiB of memory, more than the limit of 256 MiB"):
+        sweep(**grid)
+    # raised again, the same request passes the check (checked alone: running it would fill 550 MiB)
+    monkeypatch.setattr(gradclip.checks, "WORK_LIMIT", 1 << 30)
+    gradclip.checks.budget(550 << 20, "the sweep", "taus")
+
+
 def test_batch_validation_reports_the_first_bad_element():
-    with pytest.raises(ValueError, match=r"tau must be a number > 0.*got -2"):
+    with pytest.raises(ValueError, match=r"tau must hold numbers > 0.*tau\[1\] is -2"):
         simulate_batch(tau=[1.0, -2.0])
     with pytest.raises(ValueError, match=r"method must be one of"):
         simulate_batch(method=["norm", "bogus"])

@@ -207,3 +207,99 @@ def test_clip_grad_value_matches(dtype):
         grads.append(special)
         clip_value = [0.1, 1.0, 0.0, float(10.0 ** rng.uniform(-3, 3))][i % 4]
         assert_same(clip_grad_value(grads, clip_value), torch_clip_grad_value(grads, clip_value))
+
+
+# --------------------------------------------------------------------------- half precision
+#
+# Mixed-precision training clips float16 gradients. PyTorch computes a float16 tensor's norm
+# in float32 (its CPU "opmath" type) and rounds the norm to float16, so [300, 400] has norm
+# 500 although 300² overflows float16; the coefficient is computed in float16 operation by
+# operation, each rounded. gradclip does the same, bit for bit.
+#
+# bfloat16: NumPy has no such dtype, so gradclip cannot take bfloat16 arrays. PyTorch
+# accumulates bfloat16 in float32 too, so a float32 copy of bfloat16 gradients gives the
+# total PyTorch computes before it rounds to bfloat16 (the test below holds that); the
+# clipped values then differ from PyTorch's by bfloat16's rounding.
+
+HALF_CASES = [
+    ("[300, 400]: squares overflow float16", [[300.0, 400.0]], 1.0),
+    ("[3e4, 4e4]: the norm is near float16's largest", [[3e4, 4e4]], 1.0),
+    ("norm overflows float16", [[65504.0, 65504.0]], 1.0),
+    ("subnormal entries", [[6e-8, 6e-8, 1.2e-7]], 1e-8),
+    ("small normal entries", [[1e-5, 2e-5, 3e-3]], 1e-3),
+    ("below the threshold", [[0.1, 0.2]], 1.0),
+    ("two tensors", [[300.0], [400.0, 0.5]], 2.0),
+    ("zeros", [[0.0, 0.0]], 1.0),
+    ("inf entry", [[INF, 1.0]], 1.0),
+    ("nan entry", [[NAN, 1.0]], 1.0),
+]
+
+
+def torch_clip_half(grads, max_norm, norm_type, error_if_nonfinite, foreach):
+    params = []
+    for g in grads:
+        p = torch.nn.Parameter(torch.zeros(g.shape, dtype=torch.float16))
+        p.grad = torch.from_numpy(np.array(g, copy=True))
+        params.append(p)
+    total = torch.nn.utils.clip_grad_norm_(params, max_norm, norm_type, error_if_nonfinite, foreach=foreach)
+    return [p.grad.numpy() for p in params], total
+
+
+@pytest.mark.parametrize("foreach", [True, False])
+@pytest.mark.parametrize("error_if_nonfinite", [False, True])
+@pytest.mark.parametrize("norm_type", NORM_TYPES)
+@pytest.mark.parametrize("name, grads, max_norm", HALF_CASES, ids=[c[0] for c in HALF_CASES])
+def test_float16_matches_bit_for_bit(name, grads, max_norm, norm_type, error_if_nonfinite, foreach):
+    arrays = [np.array(g, dtype=np.float16) for g in grads]
+    try:
+        theirs, total = torch_clip_half(arrays, max_norm, norm_type, error_if_nonfinite, foreach)
+    except RuntimeError:
+        with pytest.raises(NonFiniteNormError):
+            clip_grad_norm(arrays, max_norm, norm_type, error_if_nonfinite)
+        return
+    assert total.dtype == torch.float16                     # the total stays in float16
+    ours, ours_total = clip_grad_norm(arrays, max_norm, norm_type, error_if_nonfinite)
+    assert same_total(ours_total, total.item())
+    for a, b in zip(ours, theirs):
+        assert a.dtype == np.float16
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_issue_case_float16_300_400():
+    ours, total = clip_grad_norm([np.array([300.0, 400.0], dtype=np.float16)], max_norm=1.0)
+    assert total == 500.0
+    np.testing.assert_allclose(ours[0].astype(float), [0.6, 0.8], rtol=1e-3)
+
+
+def test_mixed_float16_and_float32_match():
+    grads = [np.array([300.0, 1e-4], dtype=np.float16), np.array([400.0, 3.0], dtype=np.float32)]
+    ours, total = clip_grad_norm(grads, 1.0)
+    theirs, their_total = torch_clip_grad_norm(grads, 1.0)
+    assert total == their_total
+    assert_same(ours, theirs)
+
+
+@pytest.mark.parametrize("values", [[300.0, 400.0], [3e4, 4e4], [1.5, -2.25, 1e-3]])
+def test_bfloat16_total_is_our_float32_total_rounded(values):
+    """A float32 copy of bfloat16 gradients: our total, rounded to bfloat16, is PyTorch's."""
+    g = torch.tensor(values, dtype=torch.bfloat16)
+    p = torch.nn.Parameter(torch.zeros_like(g))
+    p.grad = g.clone()
+    their_total = torch.nn.utils.clip_grad_norm_([p], 1.0)
+    _, ours = clip_grad_norm([g.float().numpy()], 1.0)
+    assert torch.tensor(ours).to(torch.bfloat16).item() == their_total.item()
+
+
+@pytest.mark.parametrize("clip_value", [1.0, 0.1, 1e-7, 0.0, 65504.0, INF])
+def test_clip_grad_value_float16_matches(clip_value):
+    g = np.array([0.5, -3.0, INF, -INF, NAN, 1e-7, 0.09998, 0.10004, 65504.0], dtype=np.float16)
+    ours = clip_grad_value([g], clip_value)
+    assert_same(ours, torch_clip_grad_value([g], clip_value))
+
+
+def test_clip_grad_value_refuses_a_bound_float16_cannot_hold_as_torch_does():
+    g = np.array([1.0], dtype=np.float16)
+    with pytest.raises(RuntimeError):
+        torch_clip_grad_value([g], 7e4)
+    with pytest.raises(ValueError, match=r"clip_value must be <= 65504 \(or inf\) for grads\[0\] of dtype float16"):
+        clip_grad_value([g], 7e4)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -36,7 +37,7 @@ def test_tracker_accepts_anything_with_item_and_refuses_negative_norms():
 
     t = NormTracker()
     assert t.record(Scalar()) == 1.5
-    with pytest.raises(ValueError, match="norm must be >= 0"):
+    with pytest.raises(ValueError, match=r"norm must be a number >= 0 \(inf allowed\), got -1"):
         t.record(-1.0)
 
 
@@ -160,3 +161,106 @@ def test_cli_suggest_bad_input_is_one_line_and_exit_status_2(tmp_path, capsys):
     assert err.count("\n") == 0 and "line 2: 'x' is not a number" in err
     assert main(["suggest", str(tmp_path / "missing.csv")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+# --- hostile input (issue 17) --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["[" * 200_000, '{"grad_norm": ' * 200_000, "[\n" * 150 + "1" + "\n]" * 150])
+def test_deep_json_is_refused_before_the_parser_recurses(text):
+    with pytest.raises(ValueError, match=r"the JSON nests deeper than 100 levels"):
+        parse_norm_log(text)
+
+
+def test_the_depth_error_names_the_line_where_the_limit_is_passed():
+    with pytest.raises(ValueError, match=r"^line 101: the JSON nests"):
+        parse_norm_log("[\n" * 150)
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting():
+    key = "[" * 300 + '\\"' + "{" * 300          # an escaped quote must not end the string
+    text = json.dumps([{"note": key, "grad_norm": 1.5}, {"note": "]" * 300, "grad_norm": 2.0}])
+    assert parse_norm_log(text).tolist() == [1.5, 2.0]
+    # ...while real nesting hidden behind a string of closing brackets is still found
+    with pytest.raises(ValueError, match="nests deeper"):
+        parse_norm_log('["' + "]" * 300 + '", ' + "[" * 150 + "1" + "]" * 151)
+
+
+def test_a_norm_log_with_ordinary_nesting_and_many_rows_still_reads():
+    rows = [{"step": i, "grad_norm": float(i)} for i in range(500)]
+    assert parse_norm_log(json.dumps({"history": {"x": 1}, "grad_norm": [r["grad_norm"] for r in rows]})).size == 500
+    assert parse_norm_log(json.dumps(rows)).size == 500
+
+
+@pytest.mark.parametrize("text, what", [
+    ("step,grad_norm\n0,1.0\n1,\x002.0\n", "line 3: this is not a text file \\(it holds NUL bytes\\)"),
+    ("\ufffd\ufffdPNG\n1,2\n", "line 1: this is not a text file \\(it holds bytes that are not UTF-8 text\\)"),
+])
+def test_a_binary_file_is_reported_as_not_text_not_as_a_column_problem(text, what):
+    with pytest.raises(ValueError, match=what):
+        parse_norm_log(text)
+
+
+def test_parse_norm_log_refuses_what_is_not_text_by_kind():
+    with pytest.raises(TypeError, match="text must be a str"):
+        parse_norm_log(b"1.0\n2.0\n")
+
+
+@pytest.mark.parametrize("bad, kind, match", [
+    (None, TypeError, "norms must be an array of real numbers, got None"),
+    ("1,2", TypeError, "norms must be an array of real numbers"),
+    ([True, False], TypeError, "dtype bool"),
+    ([1 + 2j], TypeError, "dtype complex"),
+    ([], ValueError, "norms must not be empty"),
+    ([1.0, -2.0], ValueError, r"norms must hold numbers >= 0 \(inf allowed\) or NaN; norms\[1\] is -2"),
+])
+def test_analyse_norms_refuses_what_is_not_a_norm_log(bad, kind, match):
+    with pytest.raises(kind, match=match):
+        analyse_norms(bad)
+
+
+def test_the_mean_of_huge_norms_does_not_overflow():
+    s = analyse_norms([1e308, 1e308]).summary
+    assert s.mean == 1e308 and s.max == 1e308
+    s = analyse_norms([1e308, 1.7e308, 0.0]).summary
+    assert s.mean == pytest.approx(1e308 / 3 + 1.7e308 / 3, rel=1e-12)      # 9e307
+    assert analyse_norms([1.0, 2.0, 4.0]).summary.mean == np.mean([1.0, 2.0, 4.0])   # the plain path
+
+
+def test_suggest_reads_at_most_the_file_limit_and_refuses_beyond_it(capsys, tmp_path, monkeypatch):
+    import gradclip.tracker as tracker
+    monkeypatch.setattr(tracker, "FILE_LIMIT", 1024)
+    big = tmp_path / "big.csv"
+    big.write_text("1.0\n" * 300)                  # 1200 bytes
+    assert main(["suggest", str(big)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"gradclip suggest: {big}: the file is larger than 1 KiB; files over 1 KiB are not read (keep every k-th step)\n"
+    small = tmp_path / "small.csv"
+    small.write_text("1.0\n" * 200)                # 800 bytes: read
+    assert main(["suggest", str(small)]) == 0
+
+
+def test_suggest_on_dev_zero_stops_at_the_limit():
+    if not Path("/dev/zero").exists():
+        pytest.skip("no /dev/zero here")
+    assert main(["suggest", "/dev/zero"]) == 2
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"step,grad_norm\n0,1\n\x00\x00\x01", "line 3: this is not a text file (it holds NUL bytes)"),
+    (b"\x89PNG\r\n\x1a\n\xff\xfe", "this is not a text file (byte 1 is not UTF-8)"),
+])
+def test_suggest_reports_a_binary_file_as_not_text(capsys, tmp_path, data, message):
+    f = tmp_path / "x.bin"
+    f.write_bytes(data)
+    assert main(["suggest", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "column" not in err
+
+
+def test_a_demo_file_over_the_limit_is_refused_in_binary_units():
+    from gradclip.demos import Param, _coerce
+    p = Param("file", "file", "", "Gradient-norm log", max=1024)
+    value, notice = _coerce(p, "1.0\n" * 300)
+    assert value == "" and notice == ("Gradient-norm log: the file holds 1.17 KiB of text, over the limit of "
+                                      "1 KiB; it was not read.")

@@ -277,3 +277,41 @@ def test_public_names_are_exported():
     for name in ("train", "train_runs", "train_iter", "RunSpec", "ElmanRNN", "MLP", "AddingTask",
                  "NormTracker", "parse_norm_log", "analyse_norms"):
         assert hasattr(gradclip, name)
+
+
+# --- arguments (issue 17): each bad one named, with its range and the value -----------------
+
+
+@pytest.mark.parametrize("kwargs, kind, match", [
+    ({"seed": 1.5}, ValueError, r"seed must be an integer >= 0, got 1.5"),
+    ({"seed": -1}, ValueError, r"seed must be an integer >= 0, got -1"),
+    ({"n_hidden": 0}, ValueError, r"n_hidden must be an integer from 1 to 4096, got 0"),
+    ({"tau": "a"}, TypeError, r"tau must be a number >= 1e-06 and <= 1e\+06, got 'a'"),
+    ({"lr": None}, TypeError, r"lr must be a number >= 1e-06 and <= 10, got None"),
+    ({"steps": math.nan}, ValueError, r"steps must be an integer from 1 to 5000, got nan"),
+    ({"steps": math.inf}, ValueError, r"steps must be an integer from 1 to 5000, got inf"),
+    ({"steps": True}, TypeError, r"steps must be an integer from 1 to 5000, got True"),
+    ({"momentum": 1.0}, ValueError, r"momentum must be a number >= 0 and < 1, got 1.0"),
+    ({"optimizer": None}, TypeError, r"optimizer must be one of sgd, momentum, adam; got None"),
+    ({"rho": "x"}, TypeError, r"rho must be a number > 0 and <= 10, got 'x'"),
+    ({"batch_size": 0}, ValueError, r"batch_size must be an integer"),
+    ({"model": None}, TypeError, r"model must be one of rnn1, rnn2, rnn3, mlp or a model object, got None"),
+    ({"task": 3}, TypeError, r"task must be one of adding, temporal_order, regression or a task object"),
+])
+def test_train_names_every_bad_argument(kwargs, kind, match):
+    args = {"model": "rnn1", "task": "adding", "steps": 3, **kwargs}
+    with pytest.raises(kind, match=match):
+        train(**args)
+
+
+def test_training_that_would_not_fit_in_memory_is_refused_before_it_starts():
+    with pytest.raises(ValueError, match=r"the training run would need .* GiB of memory, more than the limit of 1 GiB"):
+        train("rnn1", "adding", steps=3, batch_size=4096, seq_len=1000, n_hidden=4096)
+    with pytest.raises(ValueError, match=r"the data set would need .* of memory, more than the limit of 1 GiB"):
+        RegressionTask(n_samples=1_000_000, n_features=10_000)
+
+
+@pytest.mark.parametrize("runs", ["norm", RunSpec(), 5, [5]])
+def test_runs_must_be_a_list_of_runspecs(runs):
+    with pytest.raises(TypeError, match="runs must"):
+        train_runs("rnn1", "adding", runs, steps=2)
