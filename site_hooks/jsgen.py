@@ -40,6 +40,7 @@ def _const(name: str, value) -> str:
 def generated_js() -> str:
     """The text of ``generated.js`` (deterministic: same sources, same bytes)."""
     from gradclip.figures import style
+    from gradclip.simulate import TAU_MAX
     from gradclip.tracker import FILE_LIMIT
     from site_hooks import demo_blocks
     light = style.THEMES["light"]
@@ -64,6 +65,8 @@ def generated_js() -> str:
         "",
         "// The largest file a reader may drop on a demo, in bytes (gradclip.tracker.FILE_LIMIT).",
         _const("FILE_LIMIT", FILE_LIMIT),
+        "// The largest clipping threshold the simulator accepts (gradclip.simulate.TAU_MAX).",
+        _const("TAU_MAX", TAU_MAX),
         "",
     ]
     return "\n".join(lines)

@@ -29,3 +29,5 @@ export const SLIDER_STEPS = 1000;
 
 // The largest file a reader may drop on a demo, in bytes (gradclip.tracker.FILE_LIMIT).
 export const FILE_LIMIT = 67108864;
+// The largest clipping threshold the simulator accepts (gradclip.simulate.TAU_MAX).
+export const TAU_MAX = 1000000.0;

@@ -7,9 +7,9 @@
 // parameters). Anything that is not a positive finite number is ignored.
 
 import { onEveryPage } from "./dom.js";
+import { TAU_MAX } from "./generated.js";
 
 const SIM_KEY = "gradclip:simulator";
-const TAU_MAX = 1e6;
 
 function parseTau(raw) {
   if (raw === null || raw === undefined || raw === "") return null;

@@ -139,9 +139,9 @@ def test_worked_examples_go_live_and_blow_up_where_cpython_says(page, site_url):
 # ------------------------------------------------------------------------------- analyser
 
 
-def drop(page, sel: str, name: str, text: str) -> None:
-    page.set_input_files(f"{sel} input[type=file]",
-                         files=[{"name": name, "mimeType": "text/plain", "buffer": text.encode()}])
+def drop(page, sel: str, name: str, text: str | bytes) -> None:
+    data = text if isinstance(text, bytes) else text.encode()
+    page.set_input_files(f"{sel} input[type=file]", files=[{"name": name, "mimeType": "text/plain", "buffer": data}])
 
 
 GOOD_CSV = "step,grad_norm\n" + "".join(f"{i},{1 + (i % 5) / 10}\n" for i in range(300)) + "300,80\n"
@@ -153,6 +153,8 @@ BAD_FILES = [
     ("broken.json", '{"grad_norm": [1, 2,\n 3,, 4]}', "line 2: the JSON is malformed"),
     ("negative.csv", "1\n2\n-4\n", "line 3: -4.0 is negative"),
     ("huge.csv", "grad_norm\n" + "1\n" * (MAX_ROWS + 1), "more than 1,000,000 rows"),
+    ("model.bin", "PK\x03\x04\x00\x00\x08\x00grad_norm\n1\n", "not a text file"),
+    ("photo.png", b"\x89PNG\r\n\x1a\n\xff\xfe\x00\x10", "not a text file"),
 ]
 
 
