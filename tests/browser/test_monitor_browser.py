@@ -212,3 +212,16 @@ def test_a_file_nested_200000_deep_leaves_the_runtime_working_on_every_page(page
     wait_idle(page, sim)
     set_number(page, sim, "lr", 0.02)
     page.wait_for_function("s => document.querySelector(s).gcDemo.output.params.lr === 0.02", arg=sim, timeout=60_000)
+
+
+def test_a_file_over_the_limit_is_refused_in_readable_units_before_reading(page, site_url):
+    page.goto(site_url + "monitor/norm-log-analyser/")
+    sel = "#analyser"
+    demo_ready(page, sel)
+    wait_idle(page, sel, timeout=120_000)
+    before = results(page, sel)
+    page.evaluate("""s => { const d = document.querySelector(s).gcDemo;
+        const p = d.spec.params.find((q) => q.kind === 'file');
+        return d.readFile(p, new File([new Uint8Array(65 * 1024 * 1024)], 'big.csv')); }""", sel)
+    assert notices(page, sel) == "big.csv is 65 MiB; files over 64 MiB are not read."
+    assert results(page, sel) == before
