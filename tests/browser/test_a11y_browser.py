@@ -3,7 +3,7 @@
 axe-core is the pinned npm release (``site_hooks/pins.py``), verified and put into each page by
 Playwright (an init script, which no Content-Security-Policy blocks); nothing is fetched from
 elsewhere. It runs once every demo of the page is live, so the checked state is the one a reader
-meets, status lines and painted figures included. ``bench/axe_counts.py`` prints the counts.
+meets, status lines and painted figures included. ``tests/harness/axe_counts.py`` prints the counts.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from support import (all_demos_ready, axe_source, axe_violations, demo_ready, instant_goto, page_url,
-                     set_scheme, site_pages)
+                     set_scheme, site_pages, wait_idle)
 
 pytestmark = pytest.mark.browser
 
@@ -106,7 +106,7 @@ def contrast(rgb_a: str, rgb_b: str) -> float:
 def test_tab_reaches_every_control_of_the_simulator_with_a_visible_focus_ring(page, site_url, scheme):
     page.goto(site_url + "simulator/")
     for demo_id in all_demos_ready(page):
-        page.wait_for_function("s => !document.querySelector(s).hasAttribute('data-busy')", arg=f"#{demo_id}")
+        wait_idle(page, f"#{demo_id}")
     page.wait_for_selector("#sim .gc-sim-preset")
     set_scheme(page, scheme)
     background = page.eval_on_selector("#sim", "e => getComputedStyle(e).backgroundColor")
@@ -130,29 +130,22 @@ def test_keys_alone_operate_a_preset_a_slider_a_figure_handle_and_a_phase_cell(p
     demo_ready(page, "#sim-phase")
     params = lambda sel="#sim": page.evaluate("s => ({...document.querySelector(s).gcDemo.params})", sel)  # noqa: E731
 
-    def settle(sel="#sim"):
-        page.wait_for_function("s => !document.querySelector(s).hasAttribute('data-busy')", arg=sel)
+    def press(target: str, key: str, param: str) -> None:
+        """Focus ``target``, press ``key``: the parameter grows, and the run it starts finishes."""
+        before = params()[param]
+        page.locator(target).focus()
+        page.keyboard.press(key)
+        page.wait_for_function("([p, v]) => document.querySelector('#sim').gcDemo.params[p] > v", arg=[param, before])
+        wait_idle(page, "#sim")
 
     # A preset: focus it and press Enter.
     preset = page.locator("#sim .gc-sim-preset").nth(1)
     preset.focus()
     page.keyboard.press("Enter")
     page.wait_for_function("b => b.getAttribute('aria-pressed') === 'true'", arg=preset.element_handle())
-    settle()
-    # A slider: the arrow key moves it one step, and the parameter follows.
-    before = params()
-    slider = page.locator("#sim input[data-slider-for=lr]")
-    slider.focus()
-    page.keyboard.press("ArrowRight")
-    page.wait_for_function("v => document.querySelector('#sim').gcDemo.params.lr > v", arg=before["lr"])
-    settle()
-    # The contour figure's start-point handle: arrow keys move it.
-    before = params()
-    canvas = page.locator("#sim [data-figure=contour] canvas")
-    canvas.focus()
-    page.keyboard.press("ArrowUp")
-    page.wait_for_function("v => document.querySelector('#sim').gcDemo.params.py > v", arg=before["py"])
-    settle()
+    wait_idle(page, "#sim")
+    press("#sim input[data-slider-for=lr]", "ArrowRight", "lr")    # a slider moves one step
+    press("#sim [data-figure=contour] canvas", "ArrowUp", "py")     # the start-point handle moves up
     # The phase map: arrows pick a cell, Enter sets its threshold and learning rate.
     before = params("#sim-phase")
     phase = page.locator("#sim-phase [data-figure] canvas").first
@@ -180,6 +173,6 @@ def test_keyboard_alone_operates_a_demo(page, site_url):
     before = page.get_attribute("#home-sim [data-result=diverged]", "data-value")
     page.keyboard.press("ArrowUp")   # from "norm" to the option above it, "none"
     page.wait_for_function("() => document.querySelector('#home-sim').gcDemo.output.params.method === 'none'")
-    page.wait_for_function("() => !document.querySelector('#home-sim').hasAttribute('data-busy')")
+    wait_idle(page, "#home-sim")
     assert select.input_value() == "none"
     assert page.get_attribute("#home-sim [data-result=diverged]", "data-value") != before

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from support import all_demos_ready
+from support import all_demos_ready, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -98,7 +98,7 @@ def test_page_fits_a_phone_and_its_controls_are_big_enough_to_tap(browser, site_
     try:
         page.goto(site_url + PAGES[name])
         for demo_id in all_demos_ready(page):   # the live toolbar and canvases are what is measured
-            page.wait_for_function("s => !document.querySelector(s).hasAttribute('data-busy')", arg=f"#{demo_id}")
+            wait_idle(page, f"#{demo_id}")
         page.evaluate("window.scrollTo(0, 0)")
         path = shots / f"{name}-360.png"
         page.screenshot(path=str(path), full_page=True)

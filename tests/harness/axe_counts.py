@@ -4,7 +4,10 @@ Prints one line per page and theme: the number of violated rules by impact (crit
 moderate, minor), then the rules; asserts nothing (tests/browser/test_a11y_browser.py does).
 Every demo of a page is ready before axe runs, so the live state is what is checked.
 
-    python bench/axe_counts.py [--site site]     (a fresh build when --site is not given)
+    python tests/harness/axe_counts.py [--site site]     (a fresh build when --site is not given)
+
+A tool beside the tests rather than a benchmark: it counts findings and measures no speed, so it
+is not part of ``make bench`` and the Performance page.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ import time
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from support import (AXE_IMPACTS, all_demos_ready, axe_source, axe_violations, launch_options,  # noqa: E402
-                     page_url, set_scheme, site_or_build, site_pages)
+from support import (AXE_IMPACTS, all_demos_ready, axe_source, axe_violations, instant_goto,  # noqa: E402
+                     launch_options, page_url, set_scheme, site_or_build, site_pages)
+from site_hooks import pins  # noqa: E402
 from site_hooks.serve import start  # noqa: E402
 
 
@@ -40,8 +44,11 @@ def main() -> None:
         ctx = browser.new_context()
         ctx.add_init_script(axe_source())
         page = ctx.new_page()
+        # Page to page by instant navigation, as the test does: Python starts once per visit.
+        with page.expect_response(lambda r: r.url.endswith("/sitemap.xml")):
+            page.goto(base)
         for path in site_pages(site):
-            page.goto(page_url(site, base, path))
+            instant_goto(page, page_url(site, base, path))
             all_demos_ready(page)
             for scheme in ("default", "slate"):
                 set_scheme(page, scheme)
@@ -50,6 +57,7 @@ def main() -> None:
                 total.update({(scheme, k): n for k, n in counts.items()})
                 rules = ", ".join(f"{v['id']}({v['impact'][:3]}, {len(v['nodes'])})" for v in found) or "-"
                 name = path.parent.relative_to(site).as_posix()
+                name = "home" if name == "." else name
                 print(f"{name:38} {'light' if scheme == 'default' else 'dark':7} "
                       + " ".join(f"{counts.get(i, 0):>8}" for i in AXE_IMPACTS) + f"  {rules}", flush=True)
         browser.close()
@@ -57,7 +65,7 @@ def main() -> None:
     for scheme in ("default", "slate"):
         print(f"{'all pages':38} {'light' if scheme == 'default' else 'dark':7} "
               + " ".join(f"{total.get((scheme, i), 0):>8}" for i in AXE_IMPACTS))
-    print(f"axe-core {axe_source()[7:14].strip()}; {time.perf_counter() - t0:.0f} s")
+    print(f"axe-core {pins.AXE_VERSION}; {time.perf_counter() - t0:.0f} s")
 
 
 if __name__ == "__main__":
