@@ -170,6 +170,14 @@ def instant_goto(page, url: str) -> None:
     page.wait_for_function("""url => location.href === url &&
         !('gcLeft' in (document.querySelector('[data-md-component=container]') || {dataset: {gcLeft: 1}}).dataset)""",
                            arg=url)
+    transitions_done(page)   # the header's title fades to the new page's
+
+
+def transitions_done(page) -> None:
+    """Wait until no CSS transition is running (colours and fades in between are not what a
+    reader sees once the page has settled, nor what a contrast check should measure)."""
+    page.wait_for_function("""() => document.getAnimations()
+        .every(a => !(a instanceof CSSTransition) || a.playState !== 'running')""")
 
 
 def all_demos_ready(page) -> list[str]:
@@ -210,5 +218,4 @@ def set_scheme(page, scheme: str) -> None:
     if current != scheme:
         page.locator("form[data-md-component=palette] label:visible").first.click()
         page.wait_for_function("s => document.body.dataset.mdColorScheme === s", arg=scheme)
-    page.wait_for_function("""() => document.getAnimations()
-        .every(a => !(a instanceof CSSTransition) || a.playState !== 'running')""")
+    transitions_done(page)

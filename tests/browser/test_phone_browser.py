@@ -2,7 +2,8 @@
 
 On every page, once its demos are live: nothing sticks out of the screen sideways unless it sits
 in a scroll container that fits the screen and shows that it scrolls; every control is a touch
-target of at least 24 × 24 CSS px (WCAG 2.2, 2.5.8). The home, simulator, training-monitor and
+target of at least 24 × 24 CSS px (WCAG 2.2, 2.5.8); axe-core finds nothing (sideways scrollers,
+which must take focus, exist only at this width). The home, simulator, training-monitor and
 norm-log-analyser pages are saved as full-page screenshots in the test's temporary folder (the
 paths are printed; run with ``-s`` and ``--basetemp`` to keep them somewhere known).
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from support import all_demos_ready, instant_goto, page_url, site_pages, wait_idle
+from support import all_demos_ready, axe_source, axe_violations, instant_goto, page_url, site_pages, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -94,6 +95,7 @@ def shots(tmp_path_factory):
 
 def test_every_page_fits_a_phone_and_its_controls_are_big_enough_to_tap(browser, built_site, site_url, shots):
     ctx = browser.new_context(**PHONE)
+    ctx.add_init_script(axe_source())   # axe at phone width too: scrollers appear only here
     page = ctx.new_page()
     problems, saved = [], []
     try:
@@ -111,9 +113,11 @@ def test_every_page_fits_a_phone_and_its_controls_are_big_enough_to_tap(browser,
                 saved.append(shots / f"{names[0]}-360.png")
                 page.screenshot(path=str(saved[-1]), full_page=True)
                 print(f"screenshot: {saved[-1]}")
+            axe = [f"{v['id']} ({v['impact']}) {v['nodes'][:3]}" for v in axe_violations(page)]
             for kind, found in (("sticks out", page.evaluate(OVERFLOWING)),
                                 ("scrolls without a cue", page.evaluate(SILENT_SCROLLERS)),
-                                ("too small to tap", page.evaluate(SMALL_TARGETS, MIN_TARGET))):
+                                ("too small to tap", page.evaluate(SMALL_TARGETS, MIN_TARGET)),
+                                ("axe-core", axe)):
                 problems += [f"{rel or 'home'}: {kind}: {f}" for f in found]
     finally:
         ctx.close()
