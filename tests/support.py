@@ -103,48 +103,6 @@ def assert_matches_cpython(page, selector: str) -> None:
         assert same(got, expected[field]["value"]), (selector, field, got, expected[field]["value"])
 
 
-def set_number(page, selector: str, param: str, value) -> None:
-    """Type ``value`` into the demo's number field for ``param`` and wait for its output."""
-    field = page.locator(f"{selector} input[data-param={param}]")
-    field.fill(str(value))
-    field.dispatch_event("change")
-    page.wait_for_function(
-        "([sel, p, v]) => { const d = document.querySelector(sel).gcDemo;"
-        " return d && d.output && Math.abs(d.output.params[p] - v) < 1e-9; }",
-        arg=[selector, param, value])
-    wait_idle(page, selector)
-
-
-def assert_figures_painted(page, selector: str, min_ink: int = 500) -> None:
-    """Every figure of the demo is its live canvas (not the static picture), and none is blank."""
-    for canvas in page.locator(f"{selector} [data-figure] canvas").all():
-        canvas.scroll_into_view_if_needed()
-        assert canvas.is_visible(), f"{selector}: a figure is still the static picture"
-    for name in page.eval_on_selector_all(f"{selector} [data-figure]", "els => els.map(e => e.dataset.figure)"):
-        assert canvas_ink(page, f"{selector} [data-figure={name}] canvas") > min_ink, f"{selector} {name} is blank"
-
-
-def launch_options() -> dict:
-    """Keyword arguments for Playwright's ``chromium.launch``: the flags, and the machine's
-    Chromium when there is one (else Playwright's own browser)."""
-    path = chromium_path()
-    return {"args": CHROMIUM_ARGS, **({"executable_path": path} if path else {})}
-
-
-def site_or_build(site: str | None) -> Path:
-    """The built site at ``site``, or (None) a fresh strict build in a temporary folder; a
-    failed build ends the program with mkdocs' output (for the benchmarks)."""
-    if site:
-        return Path(site)
-    import tempfile
-
-    dest = Path(tempfile.mkdtemp(prefix="gradclip-bench-site-"))
-    proc = build_site(dest)
-    if proc.returncode != 0:
-        sys.exit(f"site build failed:\n{proc.stdout}\n{proc.stderr}")
-    return dest
-
-
 # ---------- every page of a built site ----------
 
 def site_pages(site: Path) -> list[Path]:
@@ -219,3 +177,46 @@ def set_scheme(page, scheme: str) -> None:
         page.locator("form[data-md-component=palette] label:visible").first.click()
         page.wait_for_function("s => document.body.dataset.mdColorScheme === s", arg=scheme)
     transitions_done(page)
+
+
+def set_number(page, selector: str, param: str, value) -> None:
+    """Type ``value`` into the demo's number field for ``param`` and wait for its output."""
+    field = page.locator(f"{selector} input[data-param={param}]")
+    field.fill(str(value))
+    field.dispatch_event("change")
+    page.wait_for_function(
+        "([sel, p, v]) => { const d = document.querySelector(sel).gcDemo;"
+        " return d && d.output && Math.abs(d.output.params[p] - v) < 1e-9; }",
+        arg=[selector, param, value])
+    wait_idle(page, selector)
+
+
+def assert_figures_painted(page, selector: str, min_ink: int = 500) -> None:
+    """Every figure of the demo is its live canvas (not the static picture), and none is blank."""
+    for canvas in page.locator(f"{selector} [data-figure] canvas").all():
+        canvas.scroll_into_view_if_needed()
+        assert canvas.is_visible(), f"{selector}: a figure is still the static picture"
+    for name in page.eval_on_selector_all(f"{selector} [data-figure]", "els => els.map(e => e.dataset.figure)"):
+        assert canvas_ink(page, f"{selector} [data-figure={name}] canvas") > min_ink, f"{selector} {name} is blank"
+
+
+def launch_options() -> dict:
+    """Keyword arguments for Playwright's ``chromium.launch``: the flags, and the machine's
+    Chromium when there is one (else Playwright's own browser)."""
+    path = chromium_path()
+    return {"args": CHROMIUM_ARGS, **({"executable_path": path} if path else {})}
+
+
+def site_or_build(site: str | None) -> Path:
+    """The built site at ``site``, or (None) a fresh strict build in a temporary folder; a
+    failed build ends the program with mkdocs' output (for the benchmarks)."""
+    if site:
+        return Path(site)
+    import tempfile
+
+    dest = Path(tempfile.mkdtemp(prefix="gradclip-bench-site-"))
+    proc = build_site(dest)
+    if proc.returncode != 0:
+        sys.exit(f"site build failed:\n{proc.stdout}\n{proc.stderr}")
+    return dest
+
