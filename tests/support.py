@@ -219,4 +219,3 @@ def site_or_build(site: str | None) -> Path:
     if proc.returncode != 0:
         sys.exit(f"site build failed:\n{proc.stdout}\n{proc.stderr}")
     return dest
-
