@@ -226,17 +226,20 @@ def render_block(block: DemoBlock, block_id: str) -> str:
         f'{html.escape(out["results"].get(r, {}).get("text", "—"))}</dd></div>'
         for r in result_names)
 
+    name = demo_name(block)
+    # A named group, not a landmark: a page may hold many demos. Its settings form is a landmark,
+    # named after the demo, so a screen reader's list of landmarks tells the demos apart.
     attrs = {
         "class": "gc-demo", "id": block_id, "data-demo": block.demo, "data-state": "loading",
-        "aria-label": spec.title,
+        "role": "group", "aria-label": name,
     }
     if block.url:
         attrs["data-url"] = "true"
     if block.sync:
         attrs["data-sync"] = block.sync
     head = " ".join(f'{k}="{html.escape(v)}"' for k, v in attrs.items())
-    title = f'<p class="gc-demo-title">{html.escape(block.caption or spec.title)}</p>'
-    form = (f'<form class="gc-controls" aria-label="{html.escape(spec.title)}: settings" '
+    title = f'<p class="gc-demo-title">{html.escape(name)}</p>'
+    form = (f'<form class="gc-controls" aria-label="{html.escape(name)}: settings" '
             f'>{controls}</form>') if controls else ""
     status = ('<div class="gc-status" role="status" aria-live="polite">'
               '<span class="gc-status-text">Figure computed when this page was built. '
@@ -266,6 +269,27 @@ def _render_or_report(block: DemoBlock, block_id: str) -> str:
         log.warning("demo block %s: %s", block_id, exc)
         return (f'<div class="admonition failure"><p class="admonition-title">Demo {html.escape(block_id)} '
                 f'could not be built</p><p>{html.escape(str(exc))}</p></div>')
+
+
+def demo_name(block: DemoBlock) -> str:
+    """What a demo is called on its page (its title line, its accessible name): the block's
+    ``caption``, else its demo's title."""
+    return block.caption or demos._spec(block.demo).title
+
+
+def check_names(blocks: list[tuple[int, int, DemoBlock, str]]) -> None:
+    """Two demos of one page may not share a name: their settings forms would be landmarks a
+    screen reader cannot tell apart (axe-core: landmark-unique). The fix is a ``caption:``."""
+    seen: dict[str, int] = {}
+    for _, _, block, _ in blocks:
+        try:
+            name = demo_name(block)
+        except ValueError:
+            continue   # an unknown demo: rendering the block reports it, with its line
+        if name in seen:
+            raise DemoBlockError(f"line {block.line}: this demo and the one on line {seen[name]} are both "
+                                 f"called {name!r}; give one of them a 'caption:'")
+        seen[name] = block.line
 
 
 def block_ids(blocks: list[tuple[int, int, DemoBlock, str]]) -> list[str]:
@@ -333,6 +357,7 @@ class _DemoPreprocessor(Preprocessor):
         blocks = find_blocks(lines)
         if not blocks:
             return lines
+        check_names(blocks)
         out: list[str] = []
         pos = 0
         for (start, end, block, indent), block_id in zip(blocks, block_ids(blocks)):

@@ -70,3 +70,7 @@ def on_post_build(config, **kwargs) -> None:
     report = _vendor(site)
     t2 = time.perf_counter()
     log.info("%s in %.1f s; %s in %.1f s", wheel, t1 - t0, report, t2 - t1)
+    # Last, once every page is written: the policy lists the hashes of the pages' inline scripts.
+    from site_hooks.csp import add_meta_policy
+
+    log.info("Content-Security-Policy written into %d pages", add_meta_policy(site))

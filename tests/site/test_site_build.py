@@ -150,6 +150,16 @@ def test_demo_block_mistakes_fail_the_build_clearly(body, message):
         render(f"Intro.\n\n```gradclip-demo\n{body}\n```\n")
 
 
+def test_two_demos_of_a_page_need_different_names():
+    """Their settings forms are landmarks a screen reader lists by name (axe: landmark-unique)."""
+    twice = "```gradclip-demo\ndemo: simulator\nid: a\n```\n\n```gradclip-demo\ndemo: simulator\nid: b\n{}```\n"
+    with pytest.raises(DemoBlockError, match="line 6: this demo and the one on line 1 are both called"):
+        render(twice.format(""))
+    html = render(twice.format("caption: The same, again\n"))
+    assert 'role="group" aria-label="The same, again"' in html
+    assert 'aria-label="The same, again: settings"' in html
+
+
 def test_unclosed_block_is_an_error():
     with pytest.raises(DemoBlockError, match="never closed"):
         find_blocks(["```gradclip-demo", "demo: simulator"])

@@ -24,6 +24,7 @@ from site_hooks import pins
 from site_hooks.cache import default_cache_dir
 from site_hooks.vendor import (
     VendorError,
+    axe_core_js,
     check_sha256,
     package_closure,
     trim_lock,
@@ -301,3 +302,22 @@ def test_stray_files_in_a_wheel_are_refused():
 def test_build_wheel_refuses_a_folder_without_pyproject(tmp_path):
     with pytest.raises(ValueError, match="project_root"):
         build_wheel(tmp_path, tmp_path / "out")
+
+
+# --- axe-core, for the accessibility tests (never served) ------------------------------------------
+
+
+def test_axe_core_is_the_pinned_release(cache):
+    text = axe_core_js(cache)
+    assert text.startswith(f"/*! axe v{pins.AXE_VERSION}")
+    assert hashlib.sha256(text.encode()).hexdigest() == pins.AXE_SHA256
+
+
+def test_a_tampered_axe_core_fails_naming_the_file_and_both_hashes(cache, tmp_path):
+    axe_core_js(cache)   # in the real cache first
+    folder = f"axe-core-{pins.AXE_VERSION}"
+    shutil.copytree(cache / folder, tmp_path / folder)
+    actual = flip_byte(tmp_path / folder / pins.AXE_FILE)
+    with pytest.raises(VendorError) as err:
+        axe_core_js(tmp_path)
+    assert all(s in str(err.value) for s in (pins.AXE_FILE, pins.AXE_SHA256, actual))
