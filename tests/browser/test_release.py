@@ -141,12 +141,18 @@ CSP_LISTENER = """window.__csp = [];
 
 
 @pytest.mark.browser
-def test_every_page_runs_under_its_meta_content_security_policy(browser, built_site):
-    """Served without the header (as GitHub Pages serves it), so the meta tag is what is enforced."""
+def test_every_page_runs_under_its_meta_policy_and_stays_on_this_origin(browser, built_site):
+    """Every page, a full load each: served without the header (as GitHub Pages serves it), so the
+    meta tag is what is enforced; every demo gets ready; no request leaves 127.0.0.1 and the
+    console shows no error."""
     server, base = start(built_site)
     ctx = browser.new_context()
     ctx.add_init_script(CSP_LISTENER)
     page = ctx.new_page()
+    origin = urlparse(base).netloc
+    foreign = []
+    page.on("request", lambda r: foreign.append(r.url)
+            if urlparse(r.url).scheme in ("http", "https") and urlparse(r.url).netloc != origin else None)
     messages = []
     page.on("console", lambda m: messages.append(f"{page.url}: {m.text}") if m.type == "error" else None)
     page.on("pageerror", lambda e: messages.append(f"{page.url}: {e}"))
@@ -168,6 +174,7 @@ def test_every_page_runs_under_its_meta_content_security_policy(browser, built_s
     finally:
         ctx.close()
         server.shutdown()
+    assert foreign == []
     assert messages == []
 
 
