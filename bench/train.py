@@ -90,7 +90,7 @@ def synthetic_norm_log(rows: int, seed: int = 0):
 
 
 def analyser(repeats: int) -> None:
-    from gradclip.demos import run_json
+    from gradclip.web import run_json
     from gradclip.tracker import NormTracker, analyse_norms
 
     print("Norm-log analyser, CPython (this process):")
