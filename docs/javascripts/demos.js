@@ -227,6 +227,8 @@ class Demo {
   // Put a file parameter back to the file on show; returns the sentence saying what stays.
   revertFile(p) {
     this.params[p.name] = this.output.params[p.name];
+    // The picker would otherwise keep showing the name of the file that was not used.
+    for (const input of this.root.querySelectorAll(`input[type=file][data-param="${p.name}"]`)) input.value = "";
     const shown = this.fileNames[p.name] = this.shownFiles[p.name];
     return `the numbers and figures still show ${shown ? `the file ${shown}` : "the sample log"}.`;
   }

@@ -149,7 +149,7 @@ async function run({ id, demo, params }) {
   // Python is asked before and after each run: the page replaces a worker whose Python died,
   // and `culprit` says whether this run killed it (so the same input is not simply sent again).
   if (!pythonAlive()) {
-    post({ type: "fatal", id, culprit: false, message: "Python had stopped after a fatal error" });
+    post({ type: "fatal", id, culprit: false, message: "an earlier fatal error" });
     return;
   }
   let step;
