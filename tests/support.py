@@ -197,6 +197,29 @@ def assert_figures_painted(page, selector: str, min_ink: int = 500) -> None:
         assert canvas_ink(page, f"{selector} [data-figure={name}] canvas") > min_ink, f"{selector} {name} is blank"
 
 
+def exercise_page_demos(page, url: str, ids: list[str], change, reveal=None) -> None:
+    """Open ``url``, whose live demos must be exactly ``ids`` in page order, and for each: it
+    gets ready, paints every figure, and shows what CPython computes; then ``change(page, sel,
+    demo_id)`` alters one setting (returning False when the demo has none to alter), after which
+    the results must differ and still equal CPython's. ``reveal(page, demo_id)`` runs first
+    when given (a prediction to answer before the figures show)."""
+    page.goto(url)
+    assert page.eval_on_selector_all(".gc-demo", "els => els.map(e => e.id)") == ids
+    for demo_id in ids:
+        sel = f"#{demo_id}"
+        demo_ready(page, sel)
+        wait_idle(page, sel)
+        if reveal:
+            reveal(page, demo_id)
+        assert_figures_painted(page, sel)
+        assert_matches_cpython(page, sel)
+        before = results(page, sel)
+        if change(page, sel, demo_id) is False:
+            continue
+        assert results(page, sel) != before, f"{sel}: the change did not reach the results"
+        assert_matches_cpython(page, sel)
+
+
 def launch_options() -> dict:
     """Keyword arguments for Playwright's ``chromium.launch``: the flags, and the machine's
     Chromium when there is one (else Playwright's own browser)."""

@@ -15,8 +15,7 @@ import json
 
 import pytest
 
-from support import (assert_figures_painted, assert_matches_cpython, demo_ready, results,
-                      set_number, wait_idle)
+from support import exercise_page_demos, set_number
 
 pytestmark = pytest.mark.browser
 
@@ -69,22 +68,12 @@ def answer_prediction(page, demo_id: str) -> None:
 
 @pytest.mark.parametrize("path", list(PAGES))
 def test_every_practice_demo_goes_live_draws_and_answers_a_change(page, site_url, console_errors, path):
-    page.goto(site_url + path)
-    ids = PAGES[path]
-    assert page.eval_on_selector_all(".gc-demo", "els => els.map(e => e.id)") == ids
-    for demo_id in ids:
-        sel = f"#{demo_id}"
-        demo_ready(page, sel)
-        wait_idle(page, sel)
+    def reveal(page, demo_id):
         if page.locator(f"#predict-{demo_id}").count():
             answer_prediction(page, demo_id)
-        assert_figures_painted(page, sel)
-        assert_matches_cpython(page, sel)
-        before = results(page, sel)
-        set_number(page, sel, *CHANGES[demo_id])
-        after = results(page, sel)
-        assert after != before, f"{sel}: the change did not reach the results"
-        assert_matches_cpython(page, sel)
+
+    exercise_page_demos(page, site_url + path, PAGES[path],
+                        lambda page, sel, demo_id: set_number(page, sel, *CHANGES[demo_id]), reveal)
     assert console_errors == []
 
 
