@@ -4,12 +4,12 @@
 // second copy of this module (another URL for the same file) finds it.
 
 const KEY = "__gradclipRuntime";
-export const STAGES = ["runtime", "numpy", "gradclip", "ready"];
+export const STAGES = ["runtime", "gradclip", "ready"];
 
 class Runtime {
   constructor() {
     this.worker = null;
-    this.stage = "idle";          // idle | runtime | numpy | gradclip | ready | error | restarting
+    this.stage = "idle";          // idle | runtime | gradclip | ready | error | restarting
     this.detail = "";
     this.listeners = new Set();
     this.pending = new Map();     // id -> {resolve, reject, onPartial}

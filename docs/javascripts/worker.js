@@ -5,7 +5,7 @@
 //   in:  {type: "init", base}                         base = the site's root URL
 //        {type: "run", id, demo, params}               compute a demo (streams if the demo does)
 //        {type: "cancel", id}                          stop a streaming run between two chunks
-//   out: {type: "status", stage, detail}              runtime | numpy | gradclip | ready | error
+//   out: {type: "status", stage, detail}              runtime | gradclip | ready | error
 //        {type: "partial" | "result", id, output}      output = gradclip.demos.run() as a dict
 //                                                      (from gradclip/web.py's Session.stream);
 //                                                      a figure item with a `key` sent before is
@@ -79,7 +79,12 @@ const orFailure = (watch, promise) => Promise.race([promise, watch.failed]);
 
 async function load(base) {
   const pyodideURL = new URL("assets/pyodide/", base).href;
-  status("runtime", "Loading the Python runtime (Pyodide)…");
+  status("runtime", "Loading the Python runtime (Pyodide) and NumPy…");
+  // Everything starts at once: the gradclip wheel (through its manifest) downloads while
+  // Pyodide boots, and NumPy is named in loadPyodide's `packages`, so Pyodide fetches it
+  // while its own runtime starts instead of after.
+  const wheel = fetchWheel(base);
+  wheel.catch(() => {});     // awaited below; a failure must not be an unhandled rejection first
   let mod;
   try {
     mod = await import(pyodideURL + "pyodide.mjs");
@@ -88,41 +93,42 @@ async function load(base) {
   }
   const watch = watchLoading();
   try {
-    await loadPython(base, pyodideURL, mod, watch);
+    await loadPython(pyodideURL, mod, watch);
   } finally {
     watch.stop();
   }
+  status("gradclip", "Loading gradclip…");
+  const { manifest, bytes } = await wheel;
+  pyodide.unpackArchive(bytes, "wheel");
+  // The Python side (layer de-duplication, which demo modules to import when) is
+  // gradclip/web.py, so the CPython tests run exactly what this worker runs.
+  session = pyodide.runPython("import gradclip.web; gradclip.web.prepare()");
+  status("ready", `gradclip ${manifest.version} is running in your browser.`);
 }
 
-async function loadPython(base, pyodideURL, mod, watch) {
+async function fetchWheel(base) {
+  const manifest = await fetchSiteFile(new URL("assets/wheels/manifest.json", base), (r) => r.json());
+  // The sha256 in the query makes a rebuilt wheel a new URL, so no stale cache is used.
+  const url = new URL(`assets/wheels/${manifest.wheel}?v=${manifest.sha256.slice(0, 12)}`, base);
+  return { manifest, bytes: await fetchSiteFile(url, (r) => r.arrayBuffer()) };
+}
+
+async function loadPython(pyodideURL, mod, watch) {
   // Pyodide reads its lock file with a bare JSON parse, so a missing one surfaces as "Unexpected
   // token '<'". The same file, read here beside it, gives the failure a name.
   const lockCheck = fetchSiteFile(pyodideURL + "pyodide-lock.json", (r) => r.json()).then(() => null, (err) => err);
   try {
-    pyodide = await orFailure(watch, mod.loadPyodide({ indexURL: pyodideURL, stdout: () => {}, stderr: () => {} }));
+    pyodide = await orFailure(watch, mod.loadPyodide({
+      indexURL: pyodideURL, packages: ["numpy", "contourpy"], stdout: () => {}, stderr: () => {},
+    }));
   } catch (err) {
     throw (await lockCheck) || err;
   }
-
-  status("numpy", "Loading NumPy…");
-  // contourpy draws the contour lines of the landscapes; both come from this site, in parallel.
-  // loadPackage reports a wheel it could not fetch to errorCallback and still resolves.
-  const missing = [];
-  await orFailure(watch, pyodide.loadPackage(["numpy", "contourpy"],
-    { messageCallback: () => {}, errorCallback: (m) => missing.push(m) }));
-  if (missing.length) throw new Error(`NumPy could not be downloaded from ${pyodideURL}: ${missing.join(" ")}`);
+  // A wheel that could not be fetched does not make loadPyodide fail: it is only missing.
+  if (!pyodide.loadedPackages.numpy) {
+    throw (await lockCheck) || new Error(`NumPy could not be downloaded from ${pyodideURL} (numpy wheel)`);
+  }
   pyodide.runPython("import numpy");
-
-  status("gradclip", "Loading gradclip…");
-  const manifest = await fetchSiteFile(new URL("assets/wheels/manifest.json", base), (r) => r.json());
-  // The sha256 in the query makes a rebuilt wheel a new URL, so no stale cache is used.
-  const wheelURL = new URL(`assets/wheels/${manifest.wheel}?v=${manifest.sha256.slice(0, 12)}`, base);
-  const wheel = await fetchSiteFile(wheelURL, (r) => r.arrayBuffer());
-  pyodide.unpackArchive(wheel, "wheel");
-  // The Python side (layer de-duplication, loading every demo, freezing the collector) is
-  // gradclip/web.py, so the CPython tests run exactly what this worker runs.
-  session = pyodide.runPython("import gradclip.web; gradclip.web.prepare()");
-  status("ready", `gradclip ${manifest.version} is running in your browser.`);
 }
 
 // One round through the event loop: messages already queued (a "cancel") are handled first.
