@@ -70,7 +70,12 @@ def on_post_build(config, **kwargs) -> None:
     report = _vendor(site)
     t2 = time.perf_counter()
     log.info("%s in %.1f s; %s in %.1f s", wheel, t1 - t0, report, t2 - t1)
-    # Last, once every page is written: the policy lists the hashes of the pages' inline scripts.
+    from site_hooks.offline import write_service_worker, write_web_manifest
+
+    write_web_manifest(site, config["site_name"], config.get("site_description") or "")
+    # Once every page is written: the policy lists the hashes of the pages' inline scripts.
     from site_hooks.csp import add_meta_policy
 
     log.info("Content-Security-Policy written into %d pages", add_meta_policy(site))
+    # Last: the service worker holds the sha256 of every file it precaches, pages included.
+    log.info("service worker: %d files precached", write_service_worker(site))
