@@ -1,7 +1,8 @@
-"""What imports what, lazily: ``import gradclip`` imports only what is used.
+"""What imports what, lazily: ``import gradclip`` and a demo lookup import only what is used.
 
-``gradclip/__init__.py`` maps each public name to its submodule (PEP 562); the table is
-written by hand, so these tests hold it to what the modules really define.
+``gradclip/__init__.py`` maps each public name to its submodule (PEP 562) and
+``gradclip.demos.MODULES`` maps each demo module to the demos it registers; both tables are
+written by hand, so these tests hold them to what the modules really define and register.
 Import order is watched in fresh interpreters (this one has imported everything already).
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 import gradclip
+from gradclip import demos
 
 ROOT = Path(__file__).resolve().parents[2]   # the repository
 
@@ -65,3 +67,37 @@ def test_simulate_and_train_stay_the_functions_when_their_modules_are_imported_l
                   "import gradclip.demos.simulator;"
                   "print(json.dumps([type(gradclip.simulate).__name__, type(gradclip.train).__name__]))")
     assert kinds == ["function", "function"]
+
+
+# The module whose code calls register(), for every demo: register is wrapped before any demo
+# module is imported, so the modules' own "from gradclip.demos import register" gets the wrapper.
+REGISTERED_BY = """
+import json, sys
+import gradclip.demos as demos
+owner, real = {}, demos.register
+def register(spec):
+    owner[spec.name] = sys._getframe(1).f_globals["__name__"].rsplit(".", 1)[-1]
+    return real(spec)
+demos.register = register
+demos._load_all()
+print(json.dumps(owner))
+"""
+
+
+def test_the_demo_table_names_the_module_that_registers_each_demo():
+    table = {name: module for module, names in demos.MODULES.items() for name in names}
+    assert sum(len(names) for names in demos.MODULES.values()) == len(table)   # each demo once
+    assert fresh(REGISTERED_BY) == table
+
+
+def test_a_demo_lookup_imports_only_its_module():
+    loaded = fresh("import json, sys; from gradclip import demos; demos.run('clip_vector', {});"
+                   "print(json.dumps(sorted(m for m in sys.modules if m.startswith('gradclip.demos.'))))")
+    assert [m for m in loaded if m.split(".")[-1] in demos.MODULES] == ["gradclip.demos.teaching_theory"]
+
+
+def test_an_unknown_demo_is_refused_with_every_known_name():
+    with pytest.raises(ValueError, match="unknown demo 'nope'; known: ") as err:
+        demos.validate("nope", {})
+    demos._load_all()
+    assert str(err.value).endswith(", ".join(sorted(demos.REGISTRY)))
