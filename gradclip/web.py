@@ -1,15 +1,30 @@
 """The Python side of the site's Web Worker (``docs/javascripts/worker.js``).
 
-The worker starts Pyodide, unpacks the gradclip wheel and then runs one line,
-``gradclip.web.prepare()``; after that every demo request goes through
-:meth:`Session.stream`. Keeping this glue in the package (not as a string inside the
-JavaScript) means the CPython tests run exactly the code the browser runs
-(``tests/unit/test_web.py``).
+The worker starts Pyodide, unpacks the gradclip wheel and then makes three kinds of call:
+
+1. ``gradclip.web.prepare()`` once, at load: cheap, it imports no demo and returns the
+   visit's :class:`Session`;
+2. ``session.stream(demo, params_json)`` per request, calling ``step()`` until it returns
+   ``None``; the first request for a demo imports only the module that registers it, so the
+   first figure on a page waits for its own module and no other;
+3. ``gradclip.web.idle()`` once the first result is posted and no request is waiting: it
+   imports the remaining demo modules, so a later request does not pay for its import.
+
+Keeping this glue in the package (not as a string inside the JavaScript) means the CPython
+tests run exactly the code the browser runs (``tests/unit/test_web.py``).
 
 Each call of a stream's ``step()`` returns the next output as strict JSON text (no NaN or
 Infinity), or ``None`` once the demo is finished. A figure layer with a content ``key``
 goes to the page once per visit; later outputs carry a reference in its place
 (:func:`gradclip.demos.dedupe_layers`), which ``runtime.js`` resolves.
+
+The cyclic garbage collector is kept off the long-lived objects. ``gc.freeze()`` moves every
+object alive into the collector's permanent generation, which no collection walks: without it a
+full collection under Pyodide walks NumPy and gradclip (about 30 000 objects, 30-90 ms) in the
+middle of a reader's drag. Freezing costs nothing, so it happens at each point where many
+long-lived objects have just been made: in :func:`prepare` (NumPy), when a run imports a demo
+module, and in :func:`idle`, which alone also collects first (the one full pass, while the
+reader waits for nothing).
 
 >>> session = Session()
 >>> step = session.stream("clip_vector", '{"gx": 6, "gy": 2.5, "tau": 2}')
@@ -23,11 +38,12 @@ from __future__ import annotations
 
 import gc
 import json
-from typing import Callable
+import sys
+from typing import Any, Callable, Iterator
 
 from gradclip import demos
 
-__all__ = ["Session", "prepare", "run_json"]
+__all__ = ["Session", "prepare", "idle", "run_json"]
 
 
 class Session:
@@ -51,7 +67,7 @@ class Session:
         >>> sorted(json.loads(step()))[:3]
         ['demo', 'description', 'done']
         """
-        outputs = demos.run_iter(name, json.loads(params_json or "{}"))
+        outputs = _outputs(name, json.loads(params_json or "{}"))
 
         def step() -> str | None:
             try:
@@ -69,23 +85,62 @@ class Session:
         return step
 
 
-def prepare() -> Session:
-    """Import every demo module and freeze what is loaded; returns the visit's session.
+def _outputs(name: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """:func:`gradclip.demos.run_iter`, freezing what the demo's module import made.
 
-    Freezing moves NumPy and gradclip (about 30 000 objects) into the collector's permanent
-    generation: a full collection under Pyodide would otherwise walk them all (30-90 ms) in
-    the middle of a reader's drag. Only what the demos allocate afterwards is scanned.
+    A generator, so that the import (and an unknown name's ``ValueError``) happens in the
+    first ``step()``, where the worker reports errors.
+    """
+    if name not in demos.REGISTRY:
+        demos._spec(name)
+        gc.freeze()
+    yield from demos.run_iter(name, params)
+
+
+def prepare() -> Session:
+    """The visit's session; freezes what is loaded (NumPy) and imports no demo.
 
     >>> prepare().sent
     set()
     """
-    try:
-        demos._load_all()
-    except Exception:  # noqa: BLE001 - a broken demo module fails its own runs, not the runtime
-        pass
-    gc.collect()
     gc.freeze()
     return Session()
+
+
+def idle() -> list[str]:
+    """Import every demo module not yet imported, then collect and freeze; returns their names.
+
+    For the worker once the first result is posted and no request waits: a later demo then
+    runs without paying for its import. The collection is the one full pass of the visit: it
+    unfreezes first, so garbage caught by the earlier freezes (which collect nothing, to keep
+    the first figure quick) is freed too, then freezes everything alive again. A second call,
+    with nothing left to import, does nothing. Between two steps of a stream it changes
+    nothing the stream uses (importing only adds demos to the registry).
+
+    >>> _ = idle(); idle()
+    []
+    """
+    missing = [m for m in demos.MODULES if not _loaded(m)]
+    for module in missing:
+        _try_import(module)
+    imported = [m for m in missing if _loaded(m)]
+    if imported:
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+    return imported
+
+
+def _loaded(module: str) -> bool:
+    return f"{demos.__name__}.{module}" in sys.modules
+
+
+def _try_import(module: str) -> None:
+    """Import demo module ``module``; a broken one fails its own runs, not the worker."""
+    try:
+        demos._import(module)
+    except Exception:  # noqa: BLE001 - its demos' runs raise the same error, where the page shows it
+        pass
 
 
 def run_json(name: str, params_json: str) -> str:

@@ -14,6 +14,11 @@ Parameters arriving from a page (or a tampered URL) go through :func:`validate`:
 out-of-range numbers are clamped to the nearest allowed value and unknown choices
 fall back to the default, each with a plain-words notice; nothing raises.
 
+The demos live in the modules of :data:`MODULES` and register themselves when imported. A
+lookup by name imports only the module that registers that demo, so the site's worker
+computes its first figure without importing the other demos; code that reads all of
+:data:`REGISTRY` (the site build, the tests) calls :func:`_load_all` first.
+
 >>> out = run("vector", {"gx": 3.0, "gy": 4.0, "tau": 1.0})   # doctest: +SKIP
 >>> out["results"]["norm_clipped"]["text"]                    # doctest: +SKIP
 '1.00'
@@ -22,6 +27,7 @@ fall back to the default, each with a plain-words notice; nothing raises.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -31,7 +37,7 @@ from gradclip.figures.numbers import fmt_number, size_text  # noqa: F401 - fmt_n
 
 __all__ = [
     "Param", "DemoSpec", "DemoOutput", "REGISTRY", "register", "validate", "run",
-    "run_iter", "fmt_number", "result", "DemoInputError", "layer_key", "dedupe_layers",
+    "run_iter", "fmt_number", "result", "DemoInputError", "layer_key", "dedupe_layers", "MODULES",
 ]
 
 
@@ -126,6 +132,20 @@ class DemoSpec:
 
 REGISTRY: dict[str, DemoSpec] = {}
 
+# Each demo module -> the demos it registers, so that a lookup imports one module. Written out
+# (the names are only known once a module runs); tests/unit/test_lazy_imports.py compares it
+# with the module that calls register() for each demo, so it cannot drift.
+MODULES: dict[str, tuple[str, ...]] = {
+    "simulator": ("simulator", "simulator_export", "phase"),
+    "teaching": ("jacobian_product", "rnn_cliff"),
+    "teaching_theory": ("clip_vector", "global_norm_tensors"),
+    "teaching_rules": ("cliff_methods", "agc_units", "adaptive_thresholds", "tau_from_norms"),
+    "practice": ("rnn_clip_run", "transformer_tensors", "policy_gradient_spikes", "step_limiter",
+                 "vanishing_not_fixed", "tau_too_small", "lr_not_safe", "clip_event_reader",
+                 "sustained_norms", "framework_compare", "python_call", "api_clip"),
+    "monitor": ("monitor", "worked_rnn", "worked_mlp", "norm_analyser"),
+}
+
 
 def register(spec: DemoSpec) -> DemoSpec:
     """Add a demo to the registry (module import time); names are unique."""
@@ -136,7 +156,17 @@ def register(spec: DemoSpec) -> DemoSpec:
 
 
 def _spec(name: str) -> DemoSpec:
-    _load_all()
+    """The demo called ``name``, importing only the module that registers it.
+
+    >>> _spec("clip_vector").title == REGISTRY["clip_vector"].title
+    True
+    """
+    if name not in REGISTRY:
+        module = next((m for m, names in MODULES.items() if name in names), None)
+        if module is not None:
+            _import(module)
+        else:
+            _load_all()   # an unknown name: the message below lists every demo
     try:
         return REGISTRY[name]
     except KeyError:
@@ -329,19 +359,16 @@ def result(value: Any, text: str | None = None) -> dict[str, str]:
     return {"value": v, "text": fmt_number(value) if text is None else text}
 
 
-_LOADED = False
+def _import(module: str) -> None:
+    """Import demo module ``module`` of :data:`MODULES` (once; it registers its demos)."""
+    importlib.import_module(f"{__name__}.{module}")
 
 
 def _load_all() -> None:
-    """Import the demo modules (they register themselves); tolerant of modules not yet written."""
-    global _LOADED
-    if _LOADED:
-        return
-    _LOADED = True
-    import importlib
-    for mod in ("simulator", "teaching", "teaching_theory", "teaching_rules", "practice", "monitor"):
-        try:
-            importlib.import_module(f"{__name__}.{mod}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{mod}":
-                raise
+    """Import every demo module, for the readers of the whole :data:`REGISTRY`.
+
+    >>> _load_all(); sorted(REGISTRY) == sorted(n for names in MODULES.values() for n in names)
+    True
+    """
+    for module in MODULES:
+        _import(module)

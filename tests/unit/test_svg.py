@@ -16,7 +16,7 @@ from hypothesis import given, settings, strategies as st
 from gradclip.figures.axes import layout, ticks
 from gradclip.figures.png import colormap_rgba, png_rgba
 from gradclip.figures.style import CMAPS, COLOR_NAMES, THEMES
-from gradclip.figures.svg import figure_svg, figure_to_svg
+from gradclip.figures.svg import _escape, figure_svg, figure_to_svg
 
 from harness import sample_figures as samples   # tests/ is on sys.path
 
@@ -435,3 +435,12 @@ def test_png_round_trips_a_smooth_raster_and_compresses_it():
 def test_png_rejects_the_wrong_shape():
     with pytest.raises(ValueError, match="rgba must have shape"):
         png_rgba(np.zeros((4, 4, 3), np.uint8))
+
+
+@given(st.text(alphabet=st.sampled_from('ab&<>"; ')))
+@settings(max_examples=200, deadline=None)
+def test_escape_is_the_standard_librarys(text):
+    """svg.py escapes without importing xml.sax.saxutils (its import is slow); the same result."""
+    from xml.sax.saxutils import escape
+    assert _escape(text) == escape(text)
+    assert _escape(text, {'"': "&quot;"}) == escape(text, {'"': "&quot;"})

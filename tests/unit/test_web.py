@@ -1,21 +1,54 @@
 """The worker's Python entry point (gradclip/web.py), called exactly as worker.js calls it.
 
 worker.js runs ``gradclip.web.prepare()`` once and then ``session.stream(demo, params_json)``
-per request, calling ``step()`` until it returns None. These tests do the same in CPython.
+per request, calling ``step()`` until it returns None; ``gradclip.web.idle()`` once the worker
+has nothing to do. These tests do the same in CPython. What each call imports is watched in a
+fresh interpreter (this one has imported every demo long ago).
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from gradclip import web
+from gradclip import demos, web
 from gradclip.demos import monitor, run
 
 ROOT = Path(__file__).resolve().parents[2]   # the repository
 FAST = {"steps": 60}
+
+# A visit as the worker makes it, in a fresh interpreter: which demo modules are imported and
+# how many objects are frozen after each call. A streaming demo is half done when idle() runs.
+VISIT = """
+import gc, json, sys
+def seen():
+    return {"modules": sorted(m.split(".")[-1] for m in sys.modules if m.startswith("gradclip.demos.")),
+            "frozen": gc.get_freeze_count()}
+import gradclip.web as web
+stages = {}
+session = web.prepare(); stages["prepare"] = seen()
+step = session.stream("simulator", '{"steps": 60}'); stages["stream"] = seen()
+step(); stages["first step"] = seen()
+import gradclip.demos.monitor as monitor; monitor.CHUNK_SECONDS = 0.0   # partial outputs, at once
+step = session.stream("monitor", '{"model": "rnn1", "steps": 20}'); assert not json.loads(step())["done"]
+stages["idle"] = {"imported": web.idle(), **seen()}
+while (text := step()) is not None:
+    last = json.loads(text)
+full = gc.get_stats()[2]["collections"]
+stages["again"] = {"imported": web.idle(), "full collections": gc.get_stats()[2]["collections"] - full}
+stages["monitor equals run_json"] = last == json.loads(web.run_json("monitor", '{"model": "rnn1", "steps": 20}'))
+print(json.dumps(stages))
+"""
+
+
+@pytest.fixture(scope="module")
+def visit():
+    proc = subprocess.run([sys.executable, "-c", VISIT], cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout)
 
 
 def drain(step):
@@ -36,6 +69,31 @@ def test_the_worker_calls_this_module_and_nothing_else_in_python():
     calls = [line.strip() for line in js.splitlines() if "runPython(" in line and "numpy" not in line]
     assert calls == ['session = pyodide.runPython("import gradclip.web; gradclip.web.prepare()");']
     assert "session.stream(demo, JSON.stringify(params || {}))" in js
+
+
+def test_prepare_imports_no_demo_and_freezes_what_is_loaded(visit):
+    assert visit["prepare"]["modules"] == []
+    assert visit["prepare"]["frozen"] > 0          # NumPy: a collection walks none of it
+
+
+def test_the_first_run_imports_only_the_module_of_its_demo_then_freezes(visit):
+    assert visit["stream"] == visit["prepare"]     # stream() only sets up: step() runs
+    loaded = visit["first step"]["modules"]
+    assert [m for m in loaded if m in demos.MODULES] == ["simulator"]
+    assert "practice" not in loaded and "monitor" not in loaded
+    assert visit["first step"]["frozen"] > visit["prepare"]["frozen"]
+
+
+def test_idle_imports_every_other_demo_module_and_freezes(visit):
+    assert sorted(visit["idle"]["imported"]) == sorted(set(demos.MODULES) - {"simulator", "monitor"})
+    assert set(demos.MODULES) <= set(visit["idle"]["modules"])
+    assert visit["idle"]["frozen"] > visit["first step"]["frozen"]
+
+
+def test_idle_twice_does_nothing_and_a_stream_it_interrupted_is_unchanged(visit):
+    assert visit["again"]["imported"] == []
+    assert visit["again"]["full collections"] == 0
+    assert visit["monitor equals run_json"]
 
 
 def test_a_plain_demo_gives_one_final_output_equal_to_run(session):
