@@ -206,7 +206,29 @@ self.onmessage = async (event) => {
   }
   if (msg.type === "cancel") { cancelled.add(msg.id); return; }
   if (msg.type === "run") {
-    try { await ready; } catch { post({ type: "error", id: msg.id, message: "the Python runtime did not load" }); return; }
-    await run(msg);
+    active += 1;
+    try {
+      try { await ready; } catch { post({ type: "error", id: msg.id, message: "the Python runtime did not load" }); return; }
+      await run(msg);
+    } finally {
+      active -= 1;
+      if (active === 0) setTimeout(whenIdle, IDLE_MS);
+    }
   }
 };
+
+// The first demo ran as soon as its own module was imported (gradclip.web imports lazily); the
+// other demo modules are imported once the worker has nothing to do, and the collector is
+// frozen again then (gradclip/web.py says why), so a later demo starts without the import.
+let active = 0;              // runs received and not finished
+let warmed = false;
+const IDLE_MS = 50;          // a page asks for all its demos at once: let the burst arrive first
+function whenIdle() {
+  if (warmed || active > 0 || !pythonAlive()) return;
+  warmed = true;
+  try {
+    pyodide.runPython("gradclip.web.idle()").destroy();
+  } catch (err) {
+    console.error(err);      // a broken demo module fails its own runs, not the runtime
+  }
+}

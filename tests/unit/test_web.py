@@ -67,7 +67,8 @@ def session():
 def test_the_worker_calls_this_module_and_nothing_else_in_python():
     js = (ROOT / "docs" / "javascripts" / "worker.js").read_text(encoding="utf-8")
     calls = [line.strip() for line in js.splitlines() if "runPython(" in line and "numpy" not in line]
-    assert calls == ['session = pyodide.runPython("import gradclip.web; gradclip.web.prepare()");']
+    assert calls == ['session = pyodide.runPython("import gradclip.web; gradclip.web.prepare()");',
+                     'pyodide.runPython("gradclip.web.idle()").destroy();']
     assert "session.stream(demo, JSON.stringify(params || {}))" in js
 
 
