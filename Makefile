@@ -58,7 +58,7 @@ bench: site browser
 	@set -o pipefail; { echo "date: $$(date -u +%Y-%m-%d)"; \
 	   echo "machine: $$(nproc) cores, $$(free -g | awk '/Mem:/{print $$2}') GiB, $$(uname -m), $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"; \
 	   echo "python: $$($(PY) -c 'import sys; print(sys.version.split()[0])'), chromium: $$( ($${GRADCLIP_CHROMIUM:-/usr/bin/chromium} --version 2>/dev/null || echo none) | head -1)"; \
-	   for b in bench/*.py; do echo; echo "== $$b"; GRADCLIP_SITE_DIR=$(CURDIR)/site $(PY) $$b || exit 1; done; } | tee bench/results/latest.txt
+	   for b in bench/[!_]*.py; do echo; echo "== $$b"; GRADCLIP_SITE_DIR=$(CURDIR)/site $(PY) $$b || exit 1; done; } | tee bench/results/latest.txt
 
 # One archive of the whole site (runtime included). Unpack it anywhere and run the line in
 # its README-OFFLINE.txt; opened straight from disk the pages still read, without live demos.

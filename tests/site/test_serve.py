@@ -36,3 +36,31 @@ def test_the_server_rewrites_the_sitemap_and_nothing_else(tmp_path):
         server.shutdown()
     assert f"<loc>{url}simulator/</loc>" in served
     assert other == SITEMAP
+
+
+def test_gzip_compresses_text_as_pages_does_and_leaves_archives(tmp_path):
+    import gzip
+
+    (tmp_path / "page.html").write_text("<p>hello</p>" * 200)
+    (tmp_path / "a.whl").write_bytes(b"PK" * 500)
+    (tmp_path / "sitemap.xml").write_text(SITEMAP)
+    server, url = start(tmp_path, gzip=True, rewrite_sitemap=False)
+    try:
+        def get(path, encoding):
+            req = urllib.request.Request(url + path, headers={"Accept-Encoding": encoding})
+            with urllib.request.urlopen(req) as r:
+                return r.headers, r.read()
+
+        h, body = get("page.html", "gzip, br")
+        assert h["Content-Encoding"] == "gzip" and h["Vary"] == "Accept-Encoding"
+        assert int(h["Content-Length"]) == len(body) < 2400
+        assert gzip.decompress(body).decode() == "<p>hello</p>" * 200
+        h, body = get("page.html", "identity")
+        assert h["Content-Encoding"] is None and body.decode() == "<p>hello</p>" * 200
+        h, body = get("a.whl", "gzip")
+        assert h["Content-Encoding"] is None and body == b"PK" * 500
+        h, body = get("sitemap.xml", "gzip")
+        assert gzip.decompress(body).decode() == SITEMAP   # not rewritten
+    finally:
+        server.shutdown()
+        server.server_close()

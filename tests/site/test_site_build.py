@@ -203,7 +203,7 @@ def test_performance_page_shows_every_benchmark(built_site):
     text = (built_site / "performance" / "index.html").read_text(encoding="utf-8")
     assert re.search(r"date: \d{4}-\d{2}-\d{2}", text)
     assert "machine: " in text
-    for script in sorted((ROOT / "bench").glob("*.py")):
+    for script in sorted((ROOT / "bench").glob("[!_]*.py")):   # _*.py: helpers, not benchmarks
         assert f"== bench/{script.name}" in text, f"{script.name} has no figures on the page"
 
 
