@@ -45,7 +45,7 @@ from _sitebench import (build_revision, ensure_site, first_line, fmt, goal_text,
                         settled_bytes, stop, summary, wait_ready, wait_service_worker)
 
 HOME = "#home-sim"
-SIMULATOR = ".gc-demo[data-demo=simulator]"
+SIMULATOR = "#sim"                      # the Simulator page's demo (the home page's is #home-sim)
 OTHER_PAGE = "simulator/"              # for the offline reload: a page the visit did not open
 THROTTLED = {"offline": False, "latency": 40,    # ms round trip; throughputs in bytes/s
              "downloadThroughput": 20e6 / 8, "uploadThroughput": 20e6 / 8}
