@@ -14,6 +14,8 @@
 //        {type: "fatal", id, culprit, message}         Python died (in this run, or before it);
 //                                                      the page replaces this worker
 
+import { PYODIDE_PACKAGES } from "./generated.js";
+
 let pyodide = null;
 let session = null;          // gradclip.web.Session: stream(demo, params_json) -> step()
 let ready = null;            // Promise, resolved once everything is loaded
@@ -113,22 +115,44 @@ async function fetchWheel(base) {
   return { manifest, bytes: await fetchSiteFile(url, (r) => r.arrayBuffer()) };
 }
 
+// The Pyodide packages the demos need, each with the name a reader knows it by.
+const PACKAGES = Object.fromEntries(PYODIDE_PACKAGES.map((name) => [name, name === "numpy" ? "NumPy" : name]));
+
 async function loadPython(pyodideURL, mod, watch) {
   // Pyodide reads its lock file with a bare JSON parse, so a missing one surfaces as "Unexpected
   // token '<'". The same file, read here beside it, gives the failure a name.
-  const lockCheck = fetchSiteFile(pyodideURL + "pyodide-lock.json", (r) => r.json()).then(() => null, (err) => err);
+  const lock = fetchSiteFile(pyodideURL + "pyodide-lock.json", (r) => r.json());
+  lock.catch(() => {});
+  // Whatever went wrong, the first file that cannot be had is the plainest explanation.
+  const named = async (fallback) => {
+    try { await lock; } catch (err) { return err; }
+    return (await missingPackage(pyodideURL, await lock)) || fallback;
+  };
   try {
     pyodide = await orFailure(watch, mod.loadPyodide({
-      indexURL: pyodideURL, packages: ["numpy", "contourpy"], stdout: () => {}, stderr: () => {},
+      indexURL: pyodideURL, packages: Object.keys(PACKAGES), stdout: () => {}, stderr: () => {},
     }));
   } catch (err) {
-    throw (await lockCheck) || err;
+    throw await named(err);
   }
   // A wheel that could not be fetched does not make loadPyodide fail: it is only missing.
-  if (!pyodide.loadedPackages.numpy) {
-    throw (await lockCheck) || new Error(`NumPy could not be downloaded from ${pyodideURL} (numpy wheel)`);
-  }
+  const absent = Object.keys(PACKAGES).find((name) => !pyodide.loadedPackages[name]);
+  if (absent) throw await named(new Error(`${PACKAGES[absent]} could not be downloaded from ${pyodideURL}`));
   pyodide.runPython("import numpy");
+}
+
+// The first package wheel of the lock file that cannot be downloaded, as an error naming it.
+async function missingPackage(pyodideURL, lock) {
+  for (const [name, label] of Object.entries(PACKAGES)) {
+    const file = lock.packages && lock.packages[name] && lock.packages[name].file_name;
+    if (!file) return new Error(`${label} is not in the runtime's package list (pyodide-lock.json)`);
+    try {
+      await fetchSiteFile(pyodideURL + file, (r) => r.arrayBuffer());
+    } catch (err) {
+      return new Error(`${label} could not be downloaded: ${err.message}`);
+    }
+  }
+  return null;
 }
 
 // One round through the event loop: messages already queued (a "cancel") are handled first.

@@ -81,7 +81,7 @@ def test_second_page_reuses_the_runtime(page, site_url):
     # A link in the text (Material's instant navigation rewrites hrefs to absolute URLs).
     page.locator(".md-content a", has_text="The Simulator").first.click()
     page.wait_for_url(re.compile(r"/simulator/$"))
-    demo_ready(page, ".gc-demo[data-demo=simulator]")
+    demo_ready(page, "#sim")   # the home page's demo is a simulator too
     assert len(wasm) == 1, wasm
     assert page.evaluate("globalThis.__gradclipRuntime.stage") == "ready"
 
