@@ -31,10 +31,11 @@ from typing import Any
 import numpy as np
 
 from gradclip.figures.display import Figure
+from gradclip.figures.helpers import nan_median
 from gradclip.landscapes import LANDSCAPES, Landscape
 
-__all__ = ["SurfaceStyle", "SIMULATOR_SURFACE", "TEACHING_SURFACE", "landscape_layers",
-           "add_landscape", "contour_paths", "log_excess"]
+__all__ = ["SurfaceStyle", "SIMULATOR_SURFACE", "TEACHING_SURFACE", "STYLES", "landscape_layers",
+           "add_landscape", "contour_paths", "log_excess", "stored_contours_key", "traced_contours"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ class SurfaceStyle:
 SIMULATOR_SURFACE = SurfaceStyle()
 TEACHING_SURFACE = SurfaceStyle(scale="log1p", shade_n=61, contour_n=61, levels=12,
                                 shade_decimals=2, contour_width=0.8, key=None)
+#: The styles the demos use: their contour lines are stored for every landscape.
+STYLES = (SIMULATOR_SURFACE, TEACHING_SURFACE)
 
 
 def log_excess(land: Landscape, Z: np.ndarray) -> np.ndarray:
@@ -69,7 +72,7 @@ def log_excess(land: Landscape, Z: np.ndarray) -> np.ndarray:
     [-2.0, 1.0, 3.0]
     """
     excess = np.clip(np.where(np.isfinite(Z), Z - land.min_value, np.nan), 0.0, None)
-    typical = np.nanmedian(excess)
+    typical = nan_median(excess)
     delta = max(1e-3 * typical, 1e-9)
     return np.log10(excess + delta)
 
@@ -98,7 +101,7 @@ def contour_paths(X: np.ndarray, Y: np.ndarray, field: np.ndarray,
     return paths
 
 
-def _log_excess_surface(land: Landscape, style: SurfaceStyle):
+def _log_excess_shade(land: Landscape, style: SurfaceStyle) -> np.ndarray:
     x0, x1, y0, y1 = land.view
     n = style.shade_n
     xs = x0 + (np.arange(n) + 0.5) * (x1 - x0) / n
@@ -106,22 +109,74 @@ def _log_excess_surface(land: Landscape, style: SurfaceStyle):
     with np.errstate(all="ignore"):
         S = log_excess(land, land.value(xs[None, :], ys[:, None]))
     lo, hi = np.nanmin(S), np.nanmax(S)
-    shade = (S - lo) / (hi - lo) if hi > lo else np.zeros_like(S)
+    return (S - lo) / (hi - lo) if hi > lo else np.zeros_like(S)
+
+
+def _log_excess_lines(land: Landscape, style: SurfaceStyle):
     X, Y, Z = land.grid(style.contour_n)
     with np.errstate(all="ignore"):
         L = log_excess(land, Z)
     lo, hi = np.nanmin(L), np.nanmax(L)
     levels = np.linspace(lo, hi, style.levels + 2)[1:-1]
-    return shade, contour_paths(X, Y, np.where(np.isfinite(L), L, hi), levels)
+    return contour_paths(X, Y, np.where(np.isfinite(L), L, hi), levels)
 
 
-def _log1p_surface(land: Landscape, style: SurfaceStyle):
+def _log1p_field(land: Landscape, style: SurfaceStyle):
     X, Y, Z = land.grid(style.contour_n)
     # log(1 + f) keeps the cliff's huge values from washing out the valley floor.
     S = np.log1p(np.where(np.isfinite(Z), np.maximum(Z - land.min_value, 0.0), np.nan))
     top = float(np.nanmax(S)) if np.isfinite(S).any() else 1.0
-    levels = np.linspace(0.0, top, style.levels + 2)[1:-1]
-    return S / (top or 1.0), contour_paths(X, Y, S, levels)
+    return X, Y, S, top
+
+
+def _log1p_shade(land: Landscape, style: SurfaceStyle) -> np.ndarray:
+    _, _, S, top = _log1p_field(land, style)
+    return S / (top or 1.0)
+
+
+def _log1p_lines(land: Landscape, style: SurfaceStyle):
+    X, Y, S, top = _log1p_field(land, style)
+    return contour_paths(X, Y, S, np.linspace(0.0, top, style.levels + 2)[1:-1])
+
+
+# style.scale -> (shading in [0, 1], contour polylines)
+_SURFACES = {"log_excess": (_log_excess_shade, _log_excess_lines), "log1p": (_log1p_shade, _log1p_lines)}
+
+
+def stored_contours_key(name: str, style: SurfaceStyle) -> str:
+    """The name of a landscape's contour item in ``_contour_data.STORED``: the landscape and every
+    style field the lines depend on.
+
+    >>> stored_contours_key("cliff", SIMULATOR_SURFACE)
+    'cliff/log_excess/n72/levels9/width1.0'
+    """
+    return f"{name}/{style.scale}/n{style.contour_n}/levels{style.levels}/width{style.contour_width}"
+
+
+def traced_contours(name: str, style: SurfaceStyle) -> dict[str, Any] | None:
+    """The contour item of landscape ``name``, traced now with contourpy (``None`` without it).
+
+    >>> traced_contours("ravine", TEACHING_SURFACE)["t"]
+    'contours'
+    """
+    paths = _SURFACES[style.scale][1](LANDSCAPES[name], style)
+    if paths is None:
+        return None
+    return Figure().contours(paths, color="grid", width=style.contour_width, decimals=3).items[0]
+
+
+def _contours(name: str, style: SurfaceStyle) -> dict[str, Any] | None:
+    """The stored contour item when there is one, else a freshly traced one.
+
+    Tracing needs contourpy, and contourpy imports ``numpy.ma``: in the browser that would be
+    the slowest part of the first figure, so the lines of the built-in landscapes are traced
+    once, when the package is made (``python -m site_hooks.contours``), and stored; a test
+    traces them again and compares.
+    """
+    from gradclip.figures._contour_data import STORED
+
+    stored = STORED.get(stored_contours_key(name, style))
+    return dict(stored) if stored is not None else traced_contours(name, style)
 
 
 @functools.lru_cache(maxsize=64)
@@ -131,26 +186,23 @@ def landscape_layers(name: str, style: SurfaceStyle = SIMULATOR_SURFACE
 
     Cached by ``(name, style)``: a landscape's view is fixed and the style holds the
     resolution, so that is the key (landscape, view, resolution). The surface never changes,
-    and tracing the contour lines is the most expensive part of a figure. The items are
+    and tracing the contour lines is the most expensive part of a figure (the built-in
+    landscapes' lines are stored: :func:`_contours`). The items are
     shared: copy them before changing them (:func:`add_landscape` does). The contour item is
-    ``None`` without contourpy.
+    ``None`` without contourpy for a landscape whose lines are not stored.
 
     >>> r, c = landscape_layers("cliff")
     >>> r["key"].startswith("simulator.cliff.shade."), len(r["values"]), c["width"]
     (True, 48, 1.0)
     """
-    if style.scale not in ("log_excess", "log1p"):
+    if style.scale not in _SURFACES:
         raise ValueError(f"style.scale must be 'log_excess' or 'log1p', got {style.scale!r}")
     land = LANDSCAPES[name]
-    build = _log_excess_surface if style.scale == "log_excess" else _log1p_surface
-    shade, paths = build(land, style)
+    shade = _SURFACES[style.scale][0](land, style)
     x0, x1, y0, y1 = land.view
     raster = Figure().raster(shade, x_range=(x0, x1), y_range=(y0, y1), cmap="loss",
                              decimals=style.shade_decimals).items[0]
-    contours = None
-    if paths is not None:
-        contours = Figure().contours(paths, color="grid", width=style.contour_width,
-                                     decimals=3).items[0]
+    contours = _contours(name, style)
     if style.key is not None:
         from gradclip.demos import layer_key  # the demos' content-key scheme
         raster["key"] = layer_key(f"{style.key}.{name}.shade", raster)
