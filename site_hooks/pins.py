@@ -1,6 +1,6 @@
 """Pinned versions and sha256 values of every third-party file the site serves or its tests run.
 
-The site ships its own copy of the Pyodide runtime and of the NumPy and contourpy wheels built for it,
+The site ships its own copy of the Pyodide runtime and of the NumPy wheel built for it,
 so the demos work without a CDN. Every such file is checked against a value here before it is copied
 into the built site; a mismatch stops the build (see ``site_hooks/vendor.py``).
 
@@ -38,15 +38,16 @@ LOCK_SHA256 = "9c45b916001a750f4102fc287494f3eab215909c7535c626a20db80fd6333e2c"
 #: Package files (name -> sha256), equal to the entries of the official lock.
 PACKAGE_SHA256: dict[str, str] = {
     "numpy-2.0.2-cp312-cp312-pyodide_2024_0_wasm32.whl": "ebb61241d962b98b21597d7ce43b67668a6d5bab3acec4fbe958657320d7cd08",
-    "contourpy-1.3.0-cp312-cp312-pyodide_2024_0_wasm32.whl": "f6ca0437a039c40691be53ff5bd3c9774868add8d5c2d032167495c6ff1f1c4b",
-    # Not served (the gradclip wheel is unpacked directly, so micropip is not needed); pinned so that
+    # Not served: contourpy, because the contour lines of the built-in landscapes are traced at build
+    # time (site_hooks/contours.py), and micropip/packaging (the gradclip wheel is unpacked directly, so micropip is not needed); pinned so that
     # serving them later is a one-word change to ``packages``.
+    "contourpy-1.3.0-cp312-cp312-pyodide_2024_0_wasm32.whl": "f6ca0437a039c40691be53ff5bd3c9774868add8d5c2d032167495c6ff1f1c4b",
     "micropip-0.9.0-py3-none-any.whl": "034f22763607744f982d2911170c50b496a38b8ba0535e5a09618475b1d7b051",
     "packaging-24.2-py3-none-any.whl": "fbf6a5ace596eb8e28fe0089ecfc0bca2eb3930563e9ca06acb98ea5302b99f7",
 }
 
 #: The Pyodide packages the site loads with ``pyodide.loadPackage``.
-SERVED_PACKAGES: tuple[str, ...] = ("numpy", "contourpy")
+SERVED_PACKAGES: tuple[str, ...] = ("numpy",)
 
 # --- sources (package-client specs; the clients pick the registry) ---
 

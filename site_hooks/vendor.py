@@ -1,4 +1,4 @@
-"""Vendor the Pyodide runtime and its NumPy/contourpy wheels into the built site.
+"""Vendor the Pyodide runtime and its NumPy wheel into the built site.
 
 The demos load Pyodide from the site itself (``assets/pyodide/``), so the site works offline and no
 request leaves its origin. :func:`vendor_pyodide` puts there:

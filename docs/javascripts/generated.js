@@ -33,4 +33,4 @@ export const FILE_LIMIT = 67108864;
 export const TAU_MAX = 1000000.0;
 
 // The Pyodide packages the site serves and the worker loads (site_hooks.pins.SERVED_PACKAGES).
-export const PYODIDE_PACKAGES = ["numpy", "contourpy"];
+export const PYODIDE_PACKAGES = ["numpy"];

@@ -39,11 +39,12 @@ def test_runtime_and_package_are_vendored(built_site):
                  "pyodide-lock.json"):
         assert (pyo / name).stat().st_size > 0, name
     lock = json.loads((pyo / "pyodide-lock.json").read_text())
-    for pkg in ("numpy", "contourpy"):
+    for pkg in ("numpy",):
         assert (pyo / lock["packages"][pkg]["file_name"]).exists(), pkg
     manifest = json.loads((built_site / "assets" / "wheels" / "manifest.json").read_text())
     assert (built_site / "assets" / "wheels" / manifest["wheel"]).exists()
-    assert manifest["wheel"].startswith("gradclip-") and manifest["wheel"].endswith("-py3-none-any.whl")
+    # Bytecode for Pyodide's Python 3.12 when pyodide-build could run, else the pure-Python wheel.
+    assert re.fullmatch(r"gradclip-[\d.]+-(py3|cp312)-none-any\.whl", manifest["wheel"]), manifest["wheel"]
 
 
 def test_no_unexpanded_markers(built_site):

@@ -1,6 +1,6 @@
 """The built site carries its own verified Pyodide runtime and the gradclip wheel.
 
-``vendor_pyodide`` places the runtime, the NumPy/contourpy wheels and a trimmed lock, checking every
+``vendor_pyodide`` places the runtime, the NumPy wheel and a trimmed lock, checking every
 file against a pinned sha256 first; ``build_wheel`` builds the package wheel the browser unpacks.
 These tests use the real cache (``$GRADCLIP_CACHE`` or ``~/.cache/gradclip``), so only the first run
 on a machine downloads anything; tampering is always done on copies.
@@ -95,7 +95,7 @@ def test_lock_lists_numpy_with_the_served_file_and_its_hash(vendored):
 def test_trimmed_lock_lists_only_what_the_site_serves(vendored):
     dest, report = vendored
     lock = json.loads((dest / "pyodide-lock.json").read_text())
-    assert set(lock["packages"]) == {"numpy", "contourpy"} == set(report.packages)
+    assert set(lock["packages"]) == {"numpy"} == set(report.packages)
     assert lock["info"]["version"] == pins.PYODIDE_VERSION  # Pyodide refuses a lock of another release
     for name, entry in lock["packages"].items():
         assert sha(dest / entry["file_name"]) == entry["sha256"], name
@@ -107,8 +107,7 @@ def test_destination_holds_exactly_the_reported_files(vendored):
     served = {p.name for p in dest.iterdir()}
     assert served == {f.name for f in report.files}
     assert served == {*pins.RUNTIME_SHA256, pins.LOCK_FILE,
-                      "numpy-2.0.2-cp312-cp312-pyodide_2024_0_wasm32.whl",
-                      "contourpy-1.3.0-cp312-cp312-pyodide_2024_0_wasm32.whl"}
+                      "numpy-2.0.2-cp312-cp312-pyodide_2024_0_wasm32.whl"}
     assert report.total_bytes == sum(p.stat().st_size for p in dest.iterdir())
     for f in report.files:
         assert sha(dest / f.name) == f.sha256
@@ -187,7 +186,7 @@ def test_bytecode_build_serves_compiled_stdlib_and_wheels_with_a_matching_lock(v
     for name in ("pyodide.asm.wasm", "pyodide.asm.js", "pyodide.mjs", "pyodide.js"):  # untouched runtime
         assert sha(dest / name) == pins.RUNTIME_SHA256[name]
     lock = json.loads((dest / "pyodide-lock.json").read_text())
-    assert set(lock["packages"]) == {"numpy", "contourpy"}
+    assert set(lock["packages"]) == {"numpy"}
     for entry in lock["packages"].values():
         assert sha(dest / entry["file_name"]) == entry["sha256"] != pins.PACKAGE_SHA256.get(entry["file_name"])
     for archive in ("python_stdlib.zip", NUMPY_WHEEL):
