@@ -7,7 +7,7 @@ does what the site's ``worker.js`` does: ``loadPyodide({indexURL})``, ``loadPack
 
     plain         sources everywhere (what the site serves by default)
     gradclip-pyc  only the gradclip wheel compiled: ``build_wheel(py_compile=True)``
-    runtime-pyc   stdlib zip + NumPy/contourpy wheels compiled: ``vendor_pyodide(py_compile=True)``
+    runtime-pyc   stdlib zip + NumPy wheel compiled: ``vendor_pyodide(py_compile=True)``
     all-pyc       both flags on
 
 Each browser run uses a fresh context (empty HTTP cache); variants are interleaved so that noise from
@@ -45,7 +45,7 @@ from site_hooks.cache import default_cache_dir  # noqa: E402
 from site_hooks.vendor import vendor_pyodide  # noqa: E402
 from site_hooks.wheel import build_wheel  # noqa: E402
 
-STAGES = ("runtime", "numpy_load", "numpy_import", "wheel_unpack", "gradclip_import", "contourpy", "total")
+STAGES = ("runtime", "numpy_load", "numpy_import", "wheel_unpack", "gradclip_import", "total")
 
 PAGE = """<!doctype html><meta charset="utf-8"><title>py-compile bench</title>
 <script type="module">
@@ -93,9 +93,6 @@ for m in pkgutil.walk_packages(gradclip.__path__, "gradclip."):
 json.dumps({"file": gradclip.__file__, "version": gradclip.__version__,
             "modules": len(mods) + 1, "failed": failed})`);
     lap("gradclip_import");
-    await pyodide.loadPackage("contourpy", {messageCallback: () => {}});
-    pyodide.runPython("import contourpy");
-    lap("contourpy");
     t.total = performance.now() - t0;
     self.postMessage({times: t, info: JSON.parse(info)});
   } catch (err) {
