@@ -57,7 +57,9 @@ __all__ = [
 
 Array = np.ndarray
 GradFn = Callable[[Array, Array], tuple[Array, Array]]
-NoiseFn = Callable[[np.random.Generator, tuple[int, ...]], tuple[Array, Array]]
+# A string, so that naming the type does not import numpy.random (its compiled modules take
+# 80 ms to start under Pyodide) before a noisy landscape needs it.
+NoiseFn = Callable[["np.random.Generator", tuple[int, ...]], tuple[Array, Array]]
 
 
 @dataclass(frozen=True)
