@@ -56,9 +56,11 @@ function setup() {
     root.dataset.offline = "unsupported";
     return;
   }
-  const hadController = Boolean(navigator.serviceWorker.controller);
+  // The first worker taking control only adds a cache; a later one is a newer build.
+  let controlled = Boolean(navigator.serviceWorker.controller);
   navigator.serviceWorker.addEventListener("controllerchange", () => {
-    if (hadController) fullLoadsFromNowOn();
+    if (controlled) fullLoadsFromNowOn();
+    controlled = true;
   });
   const runtime = getRuntime();
   const whenIdle = () => (window.requestIdleCallback ? requestIdleCallback(register, { timeout: 2000 }) : setTimeout(register, 200));

@@ -174,7 +174,14 @@ def test_a_new_build_replaces_the_old_cleanly_and_switching_off_removes_it(brows
         _until(page, "name => caches.keys().then(k => k.length === 2 && !k.includes(name))", old_site)
         new = page.evaluate(CACHE_NAMES)
         assert [n for n in new if "runtime" in n] == [n for n in old if "runtime" in n]   # 18 MB kept
-        page.reload()
+        # The open page runs the old build's scripts: from now on a click loads the next page
+        # whole (its own build's scripts) instead of swapping it in.
+        page.evaluate("window.__oldPage = true")
+        page.locator(".md-nav a[href$='simulator/']").first.click()
+        page.wait_for_url("**/simulator/")
+        page.wait_for_load_state("load")
+        assert page.evaluate("window.__oldPage === undefined")
+        page.goto(url + "performance/")
         assert page.locator("#new-build").count() == 1
 
         # Switched off: the next build's worker removes every cache and itself.
