@@ -14,7 +14,6 @@ build warns (so ``--strict`` fails). Regenerate it with ``python -m site_hooks.c
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -43,18 +42,9 @@ def contour_data() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--check", action="store_true", help="exit 1 if the committed file is stale")
-    args = ap.parse_args(argv)
-    text = contour_data()
-    current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
-    if args.check:
-        print("current" if current == text else f"{TARGET} is stale: run python -m site_hooks.contours")
-        return 0 if current == text else 1
-    if current != text:
-        TARGET.write_text(text, encoding="utf-8")
-    print(TARGET)
-    return 0
+    from site_hooks.committed import main as write_or_check
+
+    return write_or_check(TARGET, contour_data, "python -m site_hooks.contours", __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":

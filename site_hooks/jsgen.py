@@ -17,7 +17,6 @@ True
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -76,18 +75,9 @@ def generated_js() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--check", action="store_true", help="exit 1 if the committed file is stale")
-    args = ap.parse_args(argv)
-    text = generated_js()
-    current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
-    if args.check:
-        print("current" if current == text else f"{TARGET} is stale: run python -m site_hooks.jsgen")
-        return 0 if current == text else 1
-    if current != text:
-        TARGET.write_text(text, encoding="utf-8")
-    print(TARGET)
-    return 0
+    from site_hooks.committed import main as write_or_check
+
+    return write_or_check(TARGET, generated_js, "python -m site_hooks.jsgen", __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":
