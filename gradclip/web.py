@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import gc
 import json
-import sys
 from typing import Any, Callable, Iterator
 
 from gradclip import demos
@@ -120,27 +119,12 @@ def idle() -> list[str]:
     >>> _ = idle(); idle()
     []
     """
-    missing = [m for m in demos.MODULES if not _loaded(m)]
-    for module in missing:
-        _try_import(module)
-    imported = [m for m in missing if _loaded(m)]
+    imported = demos._load_all(strict=False)
     if imported:
         gc.unfreeze()
         gc.collect()
         gc.freeze()
     return imported
-
-
-def _loaded(module: str) -> bool:
-    return f"{demos.__name__}.{module}" in sys.modules
-
-
-def _try_import(module: str) -> None:
-    """Import demo module ``module``; a broken one fails its own runs, not the worker."""
-    try:
-        demos._import(module)
-    except Exception:  # noqa: BLE001 - its demos' runs raise the same error, where the page shows it
-        pass
 
 
 def run_json(name: str, params_json: str) -> str:
