@@ -13,14 +13,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from support import READY_TIMEOUT_MS
+from support import build_site, offline_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 SW_TIMEOUT_MS = 60_000
-
-
-class Failed(Exception):
-    """A measure that could not be taken; its message is printed in place of the figure."""
 
 
 # ------------------------------------------------------------------ sites and servers
@@ -31,10 +27,11 @@ def has_service_worker(site: Path) -> bool:
 
 
 def ensure_site(site: Path) -> None:
+    """Build the site into ``site`` unless it is built (the tests' strict build)."""
     if not (site / "index.html").exists():
-        env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-        subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-d", str(site)], cwd=ROOT,
-                       env=env, check=True)
+        proc = build_site(site)
+        if proc.returncode != 0:
+            sys.exit(f"site build failed:\n{proc.stdout}\n{proc.stderr}")
 
 
 def build_revision(rev: str) -> Path:
@@ -55,29 +52,12 @@ def build_revision(rev: str) -> Path:
     return dest
 
 
-def stop(server) -> None:
-    """Really stop a server from ``site_hooks.serve.start`` (its port closed); twice is harmless."""
-    server.shutdown()
-    server.server_close()
-
-
 # ------------------------------------------------------------------ waiting in the page
 
-def wait_ready(page, selector: str, timeout: float = READY_TIMEOUT_MS) -> None:
-    """Wait until the demo is ready; a demo that ends in ``error`` fails the measure."""
-    page.wait_for_selector(f"{selector}[data-state=ready], {selector}[data-state=error]", timeout=timeout)
-    if page.get_attribute(selector, "data-state") != "ready":
-        raise Failed(f"demo error: {page.text_content(f'{selector} .gc-status')}")
-
-
 def wait_service_worker(page, site: Path) -> None:
-    """When the site has a service worker: wait until ``navigator.serviceWorker.ready`` (precached)."""
-    if not has_service_worker(site):
-        return
-    ok = page.evaluate("""ms => Promise.race([navigator.serviceWorker.ready.then(() => true),
-                                             new Promise(r => setTimeout(() => r(false), ms))])""", SW_TIMEOUT_MS)
-    if not ok:
-        raise Failed(f"service worker not ready after {SW_TIMEOUT_MS // 1000} s")
+    """When the site has a service worker: wait until it has precached the build and is active."""
+    if has_service_worker(site):
+        offline_ready(page, timeout=SW_TIMEOUT_MS)
 
 
 def settled_bytes(page, server, site: Path, cap: float = 60.0) -> int:

@@ -40,10 +40,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from support import launch_options  # noqa: E402
-from site_hooks.serve import start  # noqa: E402
+from support import demo_ready, launch_options  # noqa: E402
+from site_hooks.serve import start, stop  # noqa: E402
 from _sitebench import (build_revision, ensure_site, first_line, fmt, goal_text, p95,  # noqa: E402
-                        settled_bytes, stop, summary, wait_ready, wait_service_worker)
+                        settled_bytes, summary, wait_service_worker)
 
 HOME = "#home-sim"
 SIMULATOR = "#sim"                      # the Simulator page's demo (the home page's is #home-sim)
@@ -88,26 +88,26 @@ def localhost_visit(browser, site: Path) -> dict[str, float]:
         page.goto(url, wait_until="commit")
         page.wait_for_selector(f"{HOME} .gc-static svg", state="visible")
         out = {"figure": time.perf_counter() - t0}
-        wait_ready(page, HOME)
+        demo_ready(page, HOME)
         out["ready"] = time.perf_counter() - t0
         out["bytes_plain"] = settled_bytes(page, server, site)
 
         t0 = time.perf_counter()
         page.reload(wait_until="commit")
-        wait_ready(page, HOME)
+        demo_ready(page, HOME)
         out["warm"] = time.perf_counter() - t0
 
         # Once more: compiled code (V8 keeps it for a script or wasm met again) and a
         # service worker's copies have settled, as on any later visit.
         t0 = time.perf_counter()
         page.reload(wait_until="commit")
-        wait_ready(page, HOME)
+        demo_ready(page, HOME)
         out["warm_again"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
         # A link in the text; instant navigation has made its href absolute.
         page.locator(".md-content a", has_text="The Simulator").first.click()
-        wait_ready(page, SIMULATOR)
+        demo_ready(page, SIMULATOR)
         out["second"] = time.perf_counter() - t0
         return out
     finally:
@@ -121,11 +121,11 @@ def generic_host_click(browser, site: Path) -> dict[str, float]:
     server, url, ctx, page = cold_home(browser, site, rewrite_sitemap=False)
     try:
         page.goto(url)
-        wait_ready(page, HOME)
+        demo_ready(page, HOME)
         wait_service_worker(page, site)
         t0 = time.perf_counter()
         page.locator(".md-content a", has_text="The Simulator").first.click()
-        wait_ready(page, SIMULATOR)
+        demo_ready(page, SIMULATOR)
         return {"second_generic": time.perf_counter() - t0}
     finally:
         ctx.close()
@@ -137,14 +137,14 @@ def offline_reload(browser, site: Path) -> dict[str, float | str]:
     server, url, ctx, page = cold_home(browser, site)
     try:
         page.goto(url)
-        wait_ready(page, HOME)
+        demo_ready(page, HOME)
         wait_service_worker(page, site)
         stop(server)
         t0 = time.perf_counter()
         try:
             page.goto(url + OTHER_PAGE, wait_until="commit", timeout=OFFLINE_TIMEOUT_MS)
             left = OFFLINE_TIMEOUT_MS - (time.perf_counter() - t0) * 1000
-            wait_ready(page, SIMULATOR, timeout=max(left, 1))
+            demo_ready(page, SIMULATOR, timeout=max(left, 1))
         except Exception as e:   # the expected result without a service worker
             return {"offline": f"fails ({first_line(e)})"}
         return {"offline": time.perf_counter() - t0}
@@ -162,7 +162,7 @@ def throttled_visit(browser, site: Path) -> dict[str, float]:
         cdp.send("Network.emulateNetworkConditions", THROTTLED)
         t0 = time.perf_counter()
         page.goto(url, wait_until="commit")
-        wait_ready(page, HOME)
+        demo_ready(page, HOME)
         ready = time.perf_counter() - t0
         return {"throttled": ready, "bytes_gzip_ready": server.bytes_sent,
                 "rate": server.bytes_sent * 8 / ready / 1e6,
@@ -193,7 +193,7 @@ def redraw_latency(browser, site: Path, changes: int) -> list[float]:
     server, url, ctx, page = cold_home(browser, site)
     try:
         page.goto(url + "?steps=500")
-        wait_ready(page, HOME)
+        demo_ready(page, HOME)
         page.wait_for_function("sel => !document.querySelector(sel).hasAttribute('data-busy')", arg=HOME)
         steps = page.eval_on_selector(HOME, "el => el.gcDemo.params.steps")
         if steps != 500:   # the home demo keeps no URL state: set steps through its control

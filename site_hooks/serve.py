@@ -24,7 +24,7 @@ import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-__all__ = ["start", "main"]
+__all__ = ["start", "stop", "main"]
 
 TYPES = {".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm",
          ".json": "application/json", ".whl": "application/zip", ".zip": "application/zip",
@@ -218,6 +218,12 @@ def start(directory: str | Path, port: int = 0, headers: dict[str, str] | None =
     server.bytes_sent, server.bytes_lock = 0, threading.Lock()   # see _Counting
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://{host}:{server.server_address[1]}/"
+
+
+def stop(server: ThreadingHTTPServer) -> None:
+    """Stop a server from :func:`start` and close its port (the network really gone); twice is harmless."""
+    server.shutdown()
+    server.server_close()
 
 
 def main() -> None:

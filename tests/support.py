@@ -55,6 +55,15 @@ def wait_idle(page, selector: str = ".gc-demo", timeout: int = 30_000) -> None:
         arg=selector, timeout=timeout)
 
 
+def offline_ready(page, timeout: int = READY_TIMEOUT_MS) -> None:
+    """Wait until the site's service worker has precached this build and is active
+    (``<html data-offline>``, set by offline.js); a failed install fails here, naming it."""
+    page.wait_for_function("() => ['ready', 'failed'].includes(document.documentElement.dataset.offline)",
+                           timeout=timeout)
+    state = page.evaluate("document.documentElement.dataset.offline")
+    assert state == "ready", f"the service worker did not install: data-offline={state}"
+
+
 def canvas_ink(page, selector: str) -> int:
     """How many pixels of a canvas differ from its top-left pixel: 0 means blank."""
     return page.eval_on_selector(selector, """c => {

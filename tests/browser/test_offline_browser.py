@@ -21,13 +21,13 @@ import time
 
 import pytest
 
-from support import ROOT, assert_matches_cpython, build_site, demo_ready
+from support import ROOT, assert_matches_cpython, build_site, demo_ready, offline_ready
 
 pytestmark = pytest.mark.browser
 
 sys.path.insert(0, str(ROOT))
 from site_hooks import offline  # noqa: E402
-from site_hooks.serve import sitemap_for, start  # noqa: E402
+from site_hooks.serve import sitemap_for, start, stop  # noqa: E402
 
 CACHE_NAMES = "async () => (await caches.keys()).sort()"
 
@@ -46,13 +46,6 @@ def _runtime_started_at(page) -> float:
     return page.evaluate("globalThis.__gradclipRuntime.startedAt")
 
 
-def _installed(page) -> None:
-    """Wait until this build's service worker has precached everything and is active."""
-    page.wait_for_function("() => ['ready', 'failed'].includes(document.documentElement.dataset.offline)",
-                           timeout=120_000)
-    assert page.evaluate("document.documentElement.dataset.offline") == "ready"
-
-
 def _until(page, predicate: str, arg=None, timeout: float = 120.0) -> None:
     """Poll an async predicate (``wait_for_function`` takes a returned Promise as true at once)."""
     deadline = time.monotonic() + timeout
@@ -66,8 +59,7 @@ def own_server(built_site):
     """The built site on a server of its own, which a test may stop (the network gone)."""
     server, url = start(built_site)
     yield url, server
-    server.shutdown()
-    server.server_close()
+    stop(server)
 
 
 @pytest.fixture
@@ -104,8 +96,7 @@ def test_a_fork_under_a_sub_path_keeps_one_runtime_across_a_click(browser, tmp_p
         assert _runtime_started_at(page) == started, "the click reloaded the page and started Python again"
     finally:
         ctx.close()
-        server.shutdown()
-        server.server_close()
+        stop(server)
 
 
 def test_after_one_visit_a_page_never_opened_is_live_with_no_network(browser, own_server):
@@ -117,9 +108,8 @@ def test_after_one_visit_a_page_never_opened_is_live_with_no_network(browser, ow
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.goto(url)
         demo_ready(page, "#home-sim")
-        _installed(page)
-        server.shutdown()
-        server.server_close()
+        offline_ready(page)
+        stop(server)
         page.goto(url + "learn/theory/")             # a full load, not instant navigation
         demo_ready(page, "#vector-main")
         assert_matches_cpython(page, "#vector-main")
@@ -138,7 +128,7 @@ def test_the_service_worker_gives_instant_navigation_on_a_plain_static_server(br
         page = ctx.new_page()
         page.goto(url)
         demo_ready(page, "#home-sim")
-        _installed(page)
+        offline_ready(page)
         page.reload()                                  # Material reads the sitemap at load
         demo_ready(page, "#home-sim")
         started = _runtime_started_at(page)
@@ -151,8 +141,7 @@ def test_the_service_worker_gives_instant_navigation_on_a_plain_static_server(br
         assert _locs(served) == _locs(sitemap_for(built, url))
     finally:
         ctx.close()
-        server.shutdown()
-        server.server_close()
+        stop(server)
 
 
 def test_a_new_build_replaces_the_old_cleanly_and_switching_off_removes_it(browser, site_copy, monkeypatch):
@@ -161,7 +150,7 @@ def test_a_new_build_replaces_the_old_cleanly_and_switching_off_removes_it(brows
     try:
         page = ctx.new_page()
         page.goto(url + "performance/")
-        _installed(page)
+        offline_ready(page)
         old = page.evaluate(CACHE_NAMES)
         assert len(old) == 2 and any(n.startswith("gradclip-runtime-") for n in old)
 
@@ -192,5 +181,4 @@ def test_a_new_build_replaces_the_old_cleanly_and_switching_off_removes_it(brows
         assert page.evaluate(CACHE_NAMES) == []
     finally:
         ctx.close()
-        server.shutdown()
-        server.server_close()
+        stop(server)
