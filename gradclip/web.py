@@ -1,6 +1,6 @@
 """The Python side of the site's Web Worker (``docs/javascripts/worker.js``).
 
-The worker starts Pyodide, unpacks the gradclip wheel and then makes three kinds of call:
+The worker starts Pyodide, unpacks the gradclip wheel and then makes these calls:
 
 1. ``gradclip.web.prepare()`` once, at load: cheap, it imports no demo and returns the
    visit's :class:`Session`;
@@ -8,7 +8,10 @@ The worker starts Pyodide, unpacks the gradclip wheel and then makes three kinds
    ``None``; the first request for a demo imports only the module that registers it, so the
    first figure on a page waits for its own module and no other;
 3. ``gradclip.web.idle()`` once the first result is posted and no request is waiting: it
-   imports the remaining demo modules, so a later request does not pay for its import.
+   imports the remaining demo modules, so a later request does not pay for its import;
+4. ``session.cell(payload_json, write)`` when a reader runs a code cell
+   (:mod:`gradclip.cells`): its output streams through ``write`` and the result comes back as
+   JSON.
 
 Keeping this glue in the package (not as a string inside the JavaScript) means the CPython
 tests run exactly the code the browser runs (``tests/unit/test_web.py``).
@@ -54,6 +57,27 @@ class Session:
 
     def __init__(self) -> None:
         self.sent: set[str] = set()
+        self.notebook = None      # gradclip.cells.Notebook, made by the first cell run
+
+    def cell(self, payload_json: str, write: Callable[[str, str], None] | None = None) -> str:
+        """Run a code cell of a page: ``payload_json`` holds ``page``, ``view``, ``source``
+        and optionally ``scope``, ``mode``, ``name`` and ``defined_earlier`` (see
+        :func:`gradclip.cells.run_cell`); returns the :class:`gradclip.cells.CellResult` as JSON.
+
+        >>> s = Session()
+        >>> out = s.cell('{"page": "p/", "view": "1", "source": "print(2 + 2)"}')
+        >>> json.loads(out)["stdout"]
+        '4\\n'
+        """
+        from gradclip import cells   # not at load: the first figure does not wait for it
+
+        if self.notebook is None:
+            self.notebook = cells.Notebook()
+        p = json.loads(payload_json)
+        namespace = self.notebook.namespace(str(p["page"]), str(p["view"]), str(p.get("scope") or ""))
+        result = cells.run_cell(p["source"], namespace, mode=p.get("mode", "last"), write=write,
+                                defined_earlier=p.get("defined_earlier") or {}, name=p.get("name", ""))
+        return result.to_json()
 
     def stream(self, name: str, params_json: str) -> Callable[[], str | None]:
         """Start demo ``name`` with the JSON parameters; returns ``step()`` for its outputs.

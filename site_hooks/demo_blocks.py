@@ -194,7 +194,7 @@ def _control(block_id: str, p: Param, value: Any) -> str:
     return ""  # hidden: state that only figures set (a dragged point)
 
 
-def _figure_html(block_id: str, name: str, caption: str, fig: dict[str, Any] | None) -> str:
+def figure_html(block_id: str, name: str, caption: str, fig: dict[str, Any] | None) -> str:
     from gradclip.figures.svg import figure_to_svg
 
     static = figure_to_svg(fig, id_prefix=f"{block_id}-{name}") if fig else ""
@@ -217,7 +217,7 @@ def render_block(block: DemoBlock, block_id: str) -> str:
     controls = "".join(_control(block_id, spec.param(n), clean[n]) for n in shown)
     figure_names = block.figures or [f for f, _ in spec.figures]
     captions = dict(spec.figures)
-    figures = "".join(_figure_html(block_id, n, captions[n], out["figures"].get(n)) for n in figure_names)
+    figures = "".join(figure_html(block_id, n, captions[n], out["figures"].get(n)) for n in figure_names)
     labels = dict(spec.results)
     result_names = block.results or [r for r, _ in spec.results]
     results = "".join(

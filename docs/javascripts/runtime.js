@@ -22,6 +22,7 @@ class Runtime {
     // worker sent them: it sends each once per visit, then {t, key, ref: true} in its place.
     // The worker and this map live exactly as long as each other (the whole visit).
     this.layers = new Map();
+    this.interruptBuffer = null;  // Int32Array on a SharedArrayBuffer, when the page is isolated
   }
 
   // The site root: this file is <root>/javascripts/runtime.js.
@@ -60,10 +61,7 @@ class Runtime {
       err.why = why;
       p.reject(err);
     }
-    this.pending.clear();
-    this.worker.terminate();
-    this.worker = null;
-    this.layers.clear();            // the fresh worker sends every keyed layer again
+    this.replaceWorker();
     if (!this.healthy) {
       this.fail(`Python stopped twice in a row (${why}), so it was not started a third time. Reloading the page starts it afresh.`);
       return;
@@ -96,6 +94,7 @@ class Runtime {
 
   onMessage(msg) {
     if (msg.type === "status") {
+      if (msg.interrupt) this.interruptBuffer = msg.interrupt;
       if (msg.stage === "error") this.fail(msg.detail);
       else this.setStage(msg.stage, msg.detail);
       return;
@@ -139,21 +138,79 @@ class Runtime {
 
   // Compute a demo. Returns {id, promise, cancel()}; onPartial receives streamed outputs.
   request(demo, params, onPartial) {
+    const job = this.send({ type: "run", demo, params }, onPartial);
+    const cancel = () => {
+      if (!this.pending.has(job.id)) return;
+      this.pending.delete(job.id);
+      this.worker.postMessage({ type: "cancel", id: job.id });
+    };
+    return { ...job, cancel };
+  }
+
+  // Run a code cell (gradclip/cells.py through gradclip/web.py's Session.cell). onStream
+  // receives {stream, text} as the cell prints. Returns {id, promise}; stopCell(id) stops it.
+  runCell(payload, onStream) {
+    return this.send({ type: "cell", payload }, onStream);
+  }
+
+  send(message, onPartial) {
     this.start();
     const id = this.nextId++;
     const promise = new Promise((resolve, reject) => {
       if (this.stage === "error") { reject(new Error(this.detail)); return; }
       this.pending.set(id, { resolve, reject, onPartial });
-      this.worker.postMessage({ type: "run", id, demo, params });
+      this.worker.postMessage({ ...message, id });
     });
-    const cancel = () => {
-      if (!this.pending.has(id)) return;
+    return { id, promise };
+  }
+
+  // Stop a running cell. With cross-origin isolation (the service worker gives the pages it
+  // serves COOP and COEP headers, which GitHub Pages cannot send) the worker shares an
+  // interrupt buffer: Python raises KeyboardInterrupt at its next bytecode and keeps every
+  // variable. Without one, or if Python does not answer within STOP_GRACE_MS (a long NumPy
+  // call checks no buffer), the only way is a fresh worker: the cells' variables are lost and
+  // the demos recompute.
+  stopCell(id) {
+    if (!this.pending.has(id)) return "done";
+    if (this.stage !== "ready") {          // still waiting for Python: it simply never runs
+      const p = this.pending.get(id);
       this.pending.delete(id);
-      this.worker.postMessage({ type: "cancel", id });
-    };
-    return { id, promise, cancel };
+      if (this.worker) this.worker.postMessage({ type: "cancel", id });
+      p.reject(Object.assign(new Error("cancelled before it ran"), { stopped: "cancelled" }));
+      return "cancelled";
+    }
+    if (this.interruptBuffer) {
+      Atomics.store(this.interruptBuffer, 0, SIGINT);
+      setTimeout(() => { if (this.pending.has(id)) this.restart(id); }, STOP_GRACE_MS);
+      return "interrupt";
+    }
+    this.restart(id);
+    return "restart";
+  }
+
+  restart(id) {
+    const why = "to stop a running code cell";
+    for (const [pid, p] of this.pending) {
+      const err = new Error(`Python was restarted ${why}`);
+      err.stopped = pid === id ? "culprit" : "waiting";
+      p.reject(err);
+    }
+    this.replaceWorker();
+    this.setStage("restarting", `Python was restarted ${why}; the live demos were recomputed with their current settings.`);
+    this.start();
+  }
+
+  replaceWorker() {
+    this.pending.clear();
+    this.worker.terminate();
+    this.worker = null;
+    this.interruptBuffer = null;
+    this.layers.clear();            // the fresh worker sends every keyed layer again
   }
 }
+
+const SIGINT = 2;              // what Pyodide's interrupt buffer takes for KeyboardInterrupt
+const STOP_GRACE_MS = 1000;
 
 // What killed Python, in words a reader can use.
 function plainCause(message) {

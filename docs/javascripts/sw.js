@@ -8,7 +8,8 @@
 // * activate: delete every other cache of this site (older builds), take over open pages.
 // * fetch: a file of this build comes from the cache, as the Response the cache holds (never
 //   rebuilt from bytes: V8 keeps compiled WebAssembly only for a response it can trace to a
-//   cache entry); anything else goes to the network. sitemap.xml is written for this worker's
+//   cache entry); anything else goes to the network. Pages and scripts are stored with COOP and
+//   COEP headers added (cross-origin isolation: a running code cell can be interrupted). sitemap.xml is written for this worker's
 //   own scope, so Material's instant navigation applies wherever the site is served.
 //
 // Classic script (not a module): module service workers are not supported everywhere yet.
@@ -81,7 +82,22 @@ async function store(cache, rel, sha) {
   const digest = await crypto.subtle.digest("SHA-256", await response.clone().arrayBuffer());
   const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
   if (hex !== sha) throw new Error(`${rel} is not the file of this build (sha256 ${hex})`);
-  await cache.put(url, response);
+  await cache.put(url, ISOLATE.test(rel) ? isolated(response) : response);
+}
+
+// Cross-origin isolation, which a static host such as GitHub Pages cannot switch on: the pages
+// and scripts kept here carry COOP and COEP headers, so a page this worker serves gets shared
+// memory, and a running code cell can be interrupted (Pyodide's interrupt buffer) instead of
+// Python being restarted. Every file is from this origin, so require-corp blocks nothing. The
+// worker script needs the header too: a dedicated worker of an isolated page must have it.
+// Everything else (the wasm above all) is stored as it came.
+const ISOLATE = /(^|\/)$|\.html$|\.m?js$/;
+
+function isolated(response) {
+  const headers = new Headers(response.headers);
+  headers.set("Cross-Origin-Opener-Policy", "same-origin");
+  headers.set("Cross-Origin-Embedder-Policy", "require-corp");
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
 
 async function cachedOrNetwork(request) {

@@ -5,8 +5,12 @@
 //   in:  {type: "init", base}                         base = the site's root URL
 //        {type: "run", id, demo, params}               compute a demo (streams if the demo does)
 //        {type: "cancel", id}                          stop a streaming run between two chunks
-//   out: {type: "status", stage, detail}              runtime | gradclip | ready | error
-//        {type: "partial" | "result", id, output}      output = gradclip.demos.run() as a dict
+//        {type: "cell", id, payload}                   run a code cell (gradclip/web.py Session.cell)
+//   out: {type: "status", stage, detail, interrupt?}  runtime | gradclip | ready | error; with
+//                                                      cross-origin isolation, "ready" carries the
+//                                                      interrupt buffer (an Int32Array on shared memory)
+//        {type: "partial" | "result", id, output}      output = gradclip.demos.run() as a dict, or for a
+//                                                      cell {stream, text} chunks, then its CellResult
 //                                                      (from gradclip/web.py's Session.stream);
 //                                                      a figure item with a `key` sent before is
 //                                                      {t, key, ref: true} (runtime.js restores it)
@@ -19,6 +23,7 @@ import { PYODIDE_PACKAGES } from "./generated.js";
 let pyodide = null;
 let session = null;          // gradclip.web.Session: stream(demo, params_json) -> step()
 let ready = null;            // Promise, resolved once everything is loaded
+let interrupt = null;        // Pyodide's interrupt buffer, where shared memory exists
 const cancelled = new Set();
 
 const post = (msg) => self.postMessage(msg);
@@ -105,7 +110,18 @@ async function load(base) {
   // The Python side (layer de-duplication, which demo modules to import when) is
   // gradclip/web.py, so the CPython tests run exactly what this worker runs.
   session = pyodide.runPython("import gradclip.web; gradclip.web.prepare()");
-  status("ready", `gradclip ${manifest.version} is running in your browser.`);
+  interrupt = interruptBuffer();
+  post({ type: "status", stage: "ready", detail: `gradclip ${manifest.version} is running in your browser.`, interrupt });
+}
+
+// Shared memory exists only in a cross-origin isolated context (a page served with COOP and
+// COEP headers, which the service worker adds where the host cannot). There, the page can stop
+// a running cell by writing SIGINT into this buffer, which Python checks between bytecodes.
+function interruptBuffer() {
+  if (!self.crossOriginIsolated || typeof SharedArrayBuffer === "undefined") return null;
+  const buffer = new Int32Array(new SharedArrayBuffer(4));
+  pyodide.setInterruptBuffer(buffer);
+  return buffer;
 }
 
 async function fetchWheel(base) {
@@ -185,6 +201,7 @@ async function run({ id, demo, params }) {
   let step;
   let failure = null;
   try {
+    if (interrupt) interrupt[0] = 0;     // a Stop that came too late for its cell is not this run's
     step = session.stream(demo, JSON.stringify(params || {}));
     for (;;) {
       if (cancelled.has(id)) { cancelled.delete(id); return; }
@@ -210,6 +227,30 @@ async function run({ id, demo, params }) {
   }
 }
 
+// A code cell runs to its end in one call; what it prints is posted as it goes (the Python side
+// batches it), so a long cell shows its progress. Stopping it is the page's job (the interrupt
+// buffer, or a fresh worker).
+async function runCell({ id, payload }) {
+  if (cancelled.has(id)) { cancelled.delete(id); return; }
+  if (!pythonAlive()) {
+    post({ type: "fatal", id, culprit: false, message: "an earlier fatal error" });
+    return;
+  }
+  let failure = null;
+  try {
+    if (interrupt) interrupt[0] = 0;
+    const write = (stream, text) => post({ type: "partial", id, output: { stream, text } });
+    const json = session.cell(JSON.stringify(payload), write);
+    post({ type: "result", id, output: JSON.parse(json) });
+  } catch (err) {
+    console.error(err);
+    failure = err;
+  } finally {
+    if (!pythonAlive()) post({ type: "fatal", id, culprit: true, message: failure ? lastLine(failure) : "a fatal error" });
+    else if (failure) post({ type: "error", id, message: lastLine(failure) });
+  }
+}
+
 // A handle for debugging from the browser's console (and for the tests that break Python on
 // purpose): self.gradclip.pyodide is this worker's Pyodide, self.gradclip.ready its loading.
 self.gradclip = {
@@ -229,11 +270,11 @@ self.onmessage = async (event) => {
     return;
   }
   if (msg.type === "cancel") { cancelled.add(msg.id); return; }
-  if (msg.type === "run") {
+  if (msg.type === "run" || msg.type === "cell") {
     active += 1;
     try {
       try { await ready; } catch { post({ type: "error", id: msg.id, message: "the Python runtime did not load" }); return; }
-      await run(msg);
+      await (msg.type === "run" ? run(msg) : runCell(msg));
     } finally {
       active -= 1;
       if (active === 0) setTimeout(whenIdle, IDLE_MS);
