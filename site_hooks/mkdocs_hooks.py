@@ -1,7 +1,7 @@
 """MkDocs hooks: thin calls into the plain functions of ``site_hooks``.
 
 All build logic lives in ordinary modules (``vendor.py``, ``wheel.py``, ``demo_blocks.py``,
-``math.py``, ``jsgen.py``) that tests can call without MkDocs. This file only says *when*.
+``math.py``, ``jsgen.py``, ``editor.py``) that tests can call without MkDocs. This file only says *when*.
 """
 
 from __future__ import annotations
@@ -101,6 +101,17 @@ def _stored_contours_fresh() -> None:
         log.warning("%s is stale; run: python -m site_hooks.contours", TARGET.relative_to(ROOT))
 
 
+def _editor(site: Path) -> None:
+    """Bundle the code cells' editor (CodeMirror 6, ``editor/``) into ``javascripts/editor.js``.
+
+    Before the CSP and the service worker steps: the worker's precache list hashes every file.
+    An :class:`~site_hooks.editor.EditorError` (no npm, a failed install or bundle) fails the build.
+    """
+    from site_hooks.editor import editor_build
+
+    log.info("%s", editor_build(site / "javascripts").summary())
+
+
 def on_post_build(config, **kwargs) -> None:
     """Put the runtime and the package next to the pages: the site is complete and offline."""
     site = Path(config["site_dir"])
@@ -112,6 +123,7 @@ def on_post_build(config, **kwargs) -> None:
     report = _vendor(site)
     t2 = time.perf_counter()
     log.info("%s in %.1f s; %s in %.1f s", wheel, t1 - t0, report, t2 - t1)
+    _editor(site)
     from site_hooks.offline import write_service_worker, write_web_manifest
 
     write_web_manifest(site, config["site_name"], config.get("site_description") or "")
