@@ -49,7 +49,7 @@ class Cell {
 
   get source() { return this.editor ? this.editor.getDoc() : this.original; }
 
-  // The static code stays until the reader reaches for it: a click, a tap or Tab turns it into
+  // The static code stays until the reader reaches for it: a click, a tap or Tab (focus) turns it into
   // the editor, in the same place and at the same size (the editor copies the theme's code style).
   makeEditable() {
     const code = this.codeEl;
@@ -57,8 +57,9 @@ class Cell {
     code.setAttribute("role", "button");
     code.setAttribute("aria-label", `Edit the code of ${this.label}`);
     const open = () => this.openEditor(true);
-    code.addEventListener("pointerdown", open, { once: true });
-    code.addEventListener("focus", open, { once: true });
+    // Focus, not pointerdown: a click focuses this element first (tabindex), and swapping the
+    // code for the editor before the browser's own mousedown focusing would leave focus nowhere.
+    code.addEventListener("focusin", open, { once: true });
     code.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); open(); } }, { once: true });
   }
 
@@ -113,9 +114,12 @@ class Cell {
   setState(state) {
     this.root.dataset.state = state;
     const running = state === "running";
-    this.buttons.run.hidden = running;
-    this.buttons.stop.hidden = !running;
-    if (running) this.buttons.stop.focus({ preventScroll: true });
+    const { run, stop } = this.buttons;
+    const hadFocus = document.activeElement === (running ? run : stop);
+    run.hidden = running;
+    stop.hidden = !running;
+    // The key that ran the cell can stop it, and the one that stopped it can run it again.
+    if (hadFocus) (running ? stop : run).focus({ preventScroll: true });
   }
 
   run() {
@@ -166,8 +170,7 @@ class Cell {
     result.figures.forEach((fig) => this.addFigure(fig));
     if (result.error) out.append(errorBlock(result.error));
     this.stream = null;
-    const failed = result.error && !result.error.interrupted;
-    this.setState(failed ? "error" : "done");
+    this.setState(result.error ? "error" : "done");
     this.say(result.error ? `${this.label}: ${result.error.summary}` : `${this.label} ran${describe(result)}.`);
   }
 
