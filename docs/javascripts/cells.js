@@ -49,18 +49,16 @@ class Cell {
 
   get source() { return this.editor ? this.editor.getDoc() : this.original; }
 
-  // The static code stays until the reader reaches for it: a click, a tap or Tab (focus) turns it into
-  // the editor, in the same place and at the same size (the editor copies the theme's code style).
+  // The static code stays until the reader reaches for it, then becomes the editor in the same
+  // place and at the same size (the editor copies the theme's code style).
   makeEditable() {
     const code = this.codeEl;
-    code.tabIndex = 0;
-    code.setAttribute("role", "button");
-    code.setAttribute("aria-label", `Edit the code of ${this.label}`);
-    const open = () => this.openEditor(true);
-    // Focus, not pointerdown: a click focuses this element first (tabindex), and swapping the
-    // code for the editor before the browser's own mousedown focusing would leave focus nowhere.
-    code.addEventListener("focusin", open, { once: true });
-    code.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); open(); } }, { once: true });
+    // The theme makes each code block focusable (it may scroll sideways); focusing it, with Tab,
+    // a click or a tap, opens the editor in its place. Focus, not pointerdown: swapping the code
+    // for the editor before the browser's own mousedown focusing would leave focus nowhere.
+    const target = code.querySelector("code") || code;
+    if (!target.hasAttribute("tabindex")) target.tabIndex = 0;
+    code.addEventListener("focusin", () => this.openEditor(true), { once: true });
   }
 
   async openEditor(focus) {
@@ -75,9 +73,6 @@ class Cell {
       }
       const text = this.original;
       const height = this.codeEl.offsetHeight;
-      this.codeEl.removeAttribute("role");
-      this.codeEl.removeAttribute("aria-label");
-      this.codeEl.removeAttribute("tabindex");
       this.codeEl.style.minHeight = `${height}px`;   // no jump while the editor lays itself out
       this.codeEl.textContent = "";
       this.editor = mod.createEditor({
