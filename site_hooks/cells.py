@@ -43,6 +43,7 @@ from markdown import Extension
 from markdown.preprocessors import Preprocessor
 
 from gradclip import cells
+from site_hooks.fences import Fence, find_fences, replace_fences
 
 __all__ = ["Block", "CellBlockError", "find_blocks", "runnable", "PageCells", "CellsExtension",
            "makeExtension", "BROWSER_MODULES"]
@@ -96,31 +97,16 @@ def _options(text: str) -> dict[str, str]:
 def find_blocks(lines: list[str]) -> list[Block]:
     """Every fenced ``python``/``py``/``pycon`` block of a page, in order (nested ones included:
     a block inside a tab or an admonition is indented)."""
-    blocks: list[Block] = []
-    i = 0
-    while i < len(lines):
-        m = _OPEN.match(lines[i])
-        if not m:
-            i += 1
-            continue
-        indent, fence = m.group("indent"), m.group("fence")
-        close = re.compile(rf"^{re.escape(indent)}{re.escape(fence[0])}{{{len(fence)},}}\s*$")
-        j = next((k for k in range(i + 1, len(lines)) if close.match(lines[k])), None)
-        if j is None:
-            raise CellBlockError(f"line {i + 1}: this code block is never closed")
-        body = "\n".join(line[len(indent):] if line.startswith(indent) else line.lstrip()
-                         for line in lines[i + 1:j])
-        blocks.append(_block(i, j + 1, indent, m.group("lang"), body, _options(m.group("opts"))))
-        i = j + 1
-    return blocks
+    return [_block(f) for f in find_fences(lines, _OPEN, "code", CellBlockError)]
 
 
-def _block(start: int, end: int, indent: str, lang: str, body: str, options: dict[str, str]) -> Block:
+def _block(f: Fence) -> Block:
+    lang, body, options = f.match.group("lang"), "\n".join(f.body), _options(f.match.group("opts"))
     if lang != "pycon":
-        return Block(start, end, indent, lang, body, options)
+        return Block(f.start, f.end, f.indent, lang, body, options)
     examples = doctest.DocTestParser().get_examples(body)
     source = "".join(e.source for e in examples).rstrip("\n")
-    return Block(start, end, indent, lang, source, options, transcript=body)
+    return Block(f.start, f.end, f.indent, lang, source, options, transcript=body)
 
 
 # --- can it run in the browser? ------------------------------------------------------------------
@@ -377,24 +363,18 @@ def run_command(line: str) -> str:
     return f"{line}\n{out.getvalue().rstrip()}"
 
 
-def console_blocks(lines: list[str]) -> list[tuple[int, int, str, list[str]]]:
-    """``console`` blocks holding only ``$ gradclip …`` lines: (start, end, indent, commands).
-    Typed output under such a command is refused: it is computed when the page is built."""
+def console_blocks(lines: list[str]) -> list[Fence]:
+    """``console`` blocks holding only ``$ gradclip …`` lines. Typed output under such a command is
+    refused: it is computed when the page is built."""
     found = []
-    for i, line in enumerate(lines):
-        m = _CONSOLE.match(line)
-        if not m:
+    for f in find_fences(lines, _CONSOLE, "console", CellBlockError):
+        if not f.body or not f.body[0].startswith("$ gradclip"):
             continue
-        indent, fence = m.group("indent"), m.group("fence")
-        j = next((k for k in range(i + 1, len(lines)) if lines[k].strip() == fence), None)
-        body = [l[len(indent):] for l in lines[i + 1:j]] if j else []
-        if not body or not body[0].startswith("$ gradclip"):
-            continue
-        typed = [l for l in body if l.strip() and not l.startswith("$ gradclip")]
+        typed = [ln for ln in f.body if ln.strip() and not ln.startswith("$ gradclip")]
         if typed:
-            raise CellBlockError(f"line {i + 1}: the output of a gradclip command is computed when the page "
+            raise CellBlockError(f"line {f.line}: the output of a gradclip command is computed when the page "
                                  f"is built; remove the typed lines ({typed[0]!r}, …)")
-        found.append((i, j + 1, indent, body))
+        found.append(f)
     return found
 
 
@@ -414,18 +394,13 @@ class _CellPreprocessor(Preprocessor):
 
     def run(self, lines: list[str]) -> list[str]:
         page = PageCells()
-        found = [(b.start, b.end, b.indent, lambda b=b: page.render(b, self.scoped)) for b in find_blocks(lines)]
-        found += [(s, e, ind, lambda c=c: console_html(c)) for s, e, ind, c in console_blocks(lines)]
-        if not found:
-            return lines
-        out: list[str] = []
-        pos = 0
-        for start, end, indent, render in sorted(found, key=lambda f: f[0]):
-            out.extend(lines[pos:start])
-            out.extend(["", indent + self.md.htmlStash.store(render()), ""])
-            pos = end
-        out.extend(lines[pos:])
-        return out
+        code = find_fences(lines, _OPEN, "code", CellBlockError)
+        blocks = {f.start: _block(f) for f in code}
+
+        def render(f: Fence) -> str:   # in page order: the cells share one namespace
+            return page.render(blocks[f.start], self.scoped) if f.start in blocks else console_html(f.body)
+
+        return replace_fences(self.md, lines, sorted([*code, *console_blocks(lines)], key=lambda f: f.start), render)
 
 
 class CellsExtension(Extension):

@@ -39,6 +39,7 @@ from markdown.preprocessors import Preprocessor
 
 from gradclip import demos
 from gradclip.demos import DemoSpec, Param
+from site_hooks.fences import Fence, find_fences, replace_fences
 
 __all__ = ["DemoBlock", "DemoBlockError", "parse_block", "find_blocks", "render_block",
            "DemoBlockExtension", "makeExtension"]
@@ -100,22 +101,11 @@ def parse_block(body: list[str], line: int = 0) -> DemoBlock:
 
 def find_blocks(lines: list[str]) -> list[tuple[int, int, DemoBlock, str]]:
     """Every block in a page: (first line index, index after the closing fence, block, indent)."""
-    found = []
-    i = 0
-    while i < len(lines):
-        m = _OPEN.match(lines[i])
-        if not m:
-            i += 1
-            continue
-        fence, indent = m.group("fence"), m.group("indent")
-        j = i + 1
-        while j < len(lines) and lines[j].strip() != fence:
-            j += 1
-        if j == len(lines):
-            raise DemoBlockError(f"line {i + 1}: the {FENCE_NAME} block is never closed with {fence}")
-        found.append((i, j + 1, parse_block(lines[i + 1 : j], line=i + 1), indent))
-        i = j + 1
-    return found
+    return _blocks(find_fences(lines, _OPEN, FENCE_NAME, DemoBlockError))
+
+
+def _blocks(fences: list[Fence]) -> list[tuple[int, int, DemoBlock, str]]:
+    return [(f.start, f.end, parse_block(f.body, line=f.line), f.indent) for f in fences]
 
 
 def _check(block: DemoBlock, spec: DemoSpec) -> dict[str, Any]:
@@ -354,19 +344,13 @@ class _ValuePreprocessor(Preprocessor):
 
 class _DemoPreprocessor(Preprocessor):
     def run(self, lines: list[str]) -> list[str]:
-        blocks = find_blocks(lines)
-        if not blocks:
+        fences = find_fences(lines, _OPEN, FENCE_NAME, DemoBlockError)
+        if not fences:
             return lines
+        blocks = _blocks(fences)
         check_names(blocks)
-        out: list[str] = []
-        pos = 0
-        for (start, end, block, indent), block_id in zip(blocks, block_ids(blocks)):
-            out.extend(lines[pos:start])
-            placeholder = self.md.htmlStash.store(_render_or_report(block, block_id))
-            out.extend(["", indent + placeholder, ""])
-            pos = end
-        out.extend(lines[pos:])
-        return out
+        rendered = iter([_render_or_report(b[2], block_id) for b, block_id in zip(blocks, block_ids(blocks))])
+        return replace_fences(self.md, lines, fences, lambda f: next(rendered))
 
 
 class DemoBlockExtension(Extension):

@@ -52,6 +52,8 @@ from dataclasses import dataclass
 from markdown import Extension, Markdown
 from markdown.preprocessors import Preprocessor
 
+from site_hooks.fences import Fence, find_fences, replace_fences
+
 __all__ = ["Predict", "PredictExtension", "Table", "parse_block", "render", "render_table", "TABLES",
            "rest_roles", "makeExtension"]
 
@@ -200,27 +202,11 @@ class _PredictBlocks(Preprocessor):
 
     def run(self, lines: list[str]) -> list[str]:
         demo_ids = _declared_demo_ids(lines)
-        out: list[str] = []
-        i = 0
         seen: set[str] = set()
-        while i < len(lines):
-            m = _OPEN.match(lines[i])
-            if not m:
-                out.append(lines[i])
-                i += 1
-                continue
-            start, indent, fence = i, m.group("indent"), m.group("fence")
-            where = f"gradclip-predict block at line {start + 1}"
-            body: list[str] = []
-            i += 1
-            while i < len(lines) and lines[i].strip() != fence:
-                line = lines[i]
-                body.append(line[len(indent):] if line.startswith(indent) else line.lstrip())
-                i += 1
-            if i == len(lines):
-                raise ValueError(f"{where} is never closed with {fence}")
-            i += 1  # the closing fence
-            p = parse_block(body, where)
+
+        def render_one(f: Fence) -> str:
+            where = f"gradclip-predict block at line {f.line}"
+            p = parse_block(f.body, where)
             if p.demo not in demo_ids:
                 known = ", ".join(sorted(demo_ids)) or "none"
                 raise ValueError(f"{where}: demo: {p.demo!r} is not the id: of a gradclip-demo "
@@ -228,8 +214,9 @@ class _PredictBlocks(Preprocessor):
             if p.demo in seen:
                 raise ValueError(f"{where}: demo {p.demo!r} already has a prediction on this page")
             seen.add(p.demo)
-            out.extend(["", indent + self.md.htmlStash.store(render(p, self._child)), ""])
-        return out
+            return render(p, self._child)
+
+        return replace_fences(self.md, lines, find_fences(lines, _OPEN, "gradclip-predict"), render_one)
 
 
 @dataclass(frozen=True)
@@ -278,29 +265,15 @@ def render_table(name: str) -> str:
 
 class _TableBlocks(Preprocessor):
     def run(self, lines: list[str]) -> list[str]:
-        out: list[str] = []
-        i = 0
-        while i < len(lines):
-            m = _TABLE_OPEN.match(lines[i])
-            if not m:
-                out.append(lines[i])
-                i += 1
-                continue
-            where = f"gradclip-table block at line {i + 1}"
-            fence, indent = m.group("fence"), m.group("indent")
-            j = i + 1
-            while j < len(lines) and lines[j].strip() != fence:
-                j += 1
-            if j == len(lines):
-                raise ValueError(f"{where} is never closed with {fence}")
-            body = [ln.strip() for ln in lines[i + 1:j] if ln.strip()]
+        def render_one(f: Fence) -> str:
+            body = [ln.strip() for ln in f.body if ln.strip()]
             km = _KEY.match(body[0]) if len(body) == 1 else None
             if not km or km.group("key") != "table" or km.group("value").strip() not in TABLES:
-                raise ValueError(f"{where}: expected one line 'table: <name>' with a name from "
-                                 f"{', '.join(TABLES)}; found {body!r}")
-            out.extend(["", indent + self.md.htmlStash.store(render_table(km.group("value").strip())), ""])
-            i = j + 1
-        return out
+                raise ValueError(f"gradclip-table block at line {f.line}: expected one line 'table: <name>' "
+                                 f"with a name from {', '.join(TABLES)}; found {body!r}")
+            return render_table(km.group("value").strip())
+
+        return replace_fences(self.md, lines, find_fences(lines, _TABLE_OPEN, "gradclip-table"), render_one)
 
 
 _MATH_ROLE = re.compile(r":math:`([^`]+)`")
