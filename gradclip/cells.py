@@ -47,7 +47,7 @@ from typing import Any, Callable
 
 from gradclip.checks import choice
 
-__all__ = ["SOURCE_LIMIT", "OUTPUT_LIMIT", "CellError", "CellResult", "Notebook", "run_cell"]
+__all__ = ["SOURCE_LIMIT", "OUTPUT_LIMIT", "FIGURE_LIMIT", "FIGURE_BYTES", "CellError", "CellResult", "Notebook", "run_cell"]
 
 #: The longest cell accepted, in characters (a pasted notebook, not a pasted data file).
 SOURCE_LIMIT = 100_000
@@ -57,6 +57,10 @@ OUTPUT_LIMIT = 100_000
 #: How often streamed output is handed on while a cell runs (seconds); a write per print call
 #: would post a message per line.
 FLUSH_EVERY = 0.05
+#: Figures one run may draw, and the size of one as JSON: a loop that draws a thousand, or a
+#: line of ten million points, would stall the page that paints them.
+FIGURE_LIMIT = 20
+FIGURE_BYTES = 4_000_000
 
 Write = Callable[[str, str], None]
 
@@ -178,17 +182,26 @@ def _figure_dict(figure: Any, argument: str = "figure") -> dict[str, Any]:
         raise TypeError(f"{argument} must be a gradclip.Figure, got {type(figure).__name__}")
     data = figure.to_dict()
     try:
-        json.dumps(data, allow_nan=False)
+        size = len(json.dumps(data, allow_nan=False))
     except ValueError:
         raise ValueError(f"{argument} holds NaN or infinity where a number must be finite "
                          "(its x_range or y_range?); lines may hold them, as breaks") from None
+    if size > FIGURE_BYTES:
+        raise ValueError(f"{argument} must be at most {FIGURE_BYTES:,} bytes as JSON, got {size:,}: "
+                         "plot fewer points (every 10th, say)")
     return data
+
+
+def _add_figure(figures: list[dict[str, Any]], figure: Any, argument: str) -> None:
+    if len(figures) >= FIGURE_LIMIT:
+        raise ValueError(f"a cell may draw at most {FIGURE_LIMIT} figures; this is figure {len(figures) + 1}")
+    figures.append(_figure_dict(figure, argument))
 
 
 def _show_for(figures: list[dict[str, Any]]) -> Callable[[Any], None]:
     def show(figure: Any) -> None:
         """Draw ``figure`` (a :class:`gradclip.Figure`) under the cell."""
-        figures.append(_figure_dict(figure))
+        _add_figure(figures, figure, "figure")
 
     show._gradclip_show = True   # type: ignore[attr-defined]  # ours to replace on the next run
     return show
@@ -309,6 +322,9 @@ def run_cell(source: str, namespace: dict[str, Any], *, mode: str = "last", writ
     _install_show(namespace, result.figures)
     try:
         _execute(source, namespace, mode, filename, output, result, defined_earlier or {})
+        if result.value is not None and len(result.value) > OUTPUT_LIMIT:
+            output.dropped += len(result.value) - OUTPUT_LIMIT
+            result.value = result.value[:OUTPUT_LIMIT]
     except BaseException as exc:   # the reader's code may raise anything, SystemExit included
         result.error = _error(exc, filename, defined_earlier or {})
     finally:
@@ -378,7 +394,7 @@ def _run_last(tree: ast.Module, namespace: dict[str, Any], filename: str,
     from gradclip.figures import Figure
 
     if isinstance(value, Figure):
-        figures.append(_figure_dict(value, "the cell's value"))
+        _add_figure(figures, value, "the cell's value")
         return None
     return None if value is None else repr(value)
 

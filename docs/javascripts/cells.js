@@ -201,7 +201,10 @@ class Cell {
     this.say(`${this.label} could not run: ${err.message}`);
   }
 
+  // The page is gone (instant navigation): a cell still running would hold Python, and every
+  // demo of the next page would wait behind it, with no Stop button left to press.
   destroy() {
+    if (this.job) runtime.stopCell(this.job.id);
     for (const f of this.figures) f.destroy();
     if (this.editor) this.editor.destroy();
   }
@@ -233,7 +236,13 @@ function bindAll() {
   live = live.filter((c) => c.root.isConnected);
   const roots = document.querySelectorAll(".gc-cell:not([data-bound])");
   if (!roots.length) return;
-  if (!window.WebAssembly || location.protocol === "file:") return;   // the build's output stays
+  if (!window.WebAssembly || location.protocol === "file:") {          // the build's output stays
+    const why = location.protocol === "file:"
+      ? "Running the code needs the site served (pages opened straight from disk cannot load WebAssembly): python -m http.server --directory site"
+      : "Running the code needs WebAssembly, which this browser does not have.";
+    for (const root of roots) root.querySelector(".gc-cell-status").textContent = `Output computed when this page was built. ${why}`;
+    return;
+  }
   const page = { path: location.pathname, view: String(++views) };
   for (const root of roots) {
     root.dataset.bound = "true";

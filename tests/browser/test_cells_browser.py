@@ -72,6 +72,28 @@ def test_an_edited_cell_prints_what_cpython_prints(page, site_url, console_error
     assert console_errors == []
 
 
+def test_output_streams_while_the_cell_runs(page, site_url):
+    page.goto(site_url + PYTHON)
+    demo_ready(page, "#python-call")
+    sel = cell(page, 1)
+    code = ("import time\nfor i in range(3):\n    print('line', i)\n    t = time.perf_counter()\n"
+            "    while time.perf_counter() - t < 0.4:\n        pass")
+    start(page, sel, code)
+    # The first line is on the page while the cell is still busy with the rest.
+    page.wait_for_function("s => document.querySelector(s + ' .gc-cell-stream').textContent.startsWith('line 0')"
+                           " && document.querySelector(s).dataset.state === 'running'", arg=sel)
+    assert settle(page, sel) == "done"
+    assert shown(page, sel)["stream"] == "line 0\nline 1\nline 2\n"
+
+
+def test_leaving_a_page_stops_its_running_cell(page, site_url):
+    page.goto(site_url + PYTHON)
+    demo_ready(page, "#python-call")
+    start(page, cell(page, 1), "while True:\n    pass")
+    instant_goto(page, site_url)
+    demo_ready(page, "#home-sim")                      # Python is free for the next page's demo
+
+
 def test_bad_code_shows_the_last_line_and_the_full_traceback_one_click_away(page, site_url):
     page.goto(site_url + PYTHON)
     sel = cell(page, 1)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import gradclip
-from gradclip.cells import OUTPUT_LIMIT, SOURCE_LIMIT, Notebook, fresh_namespace, run_cell
+from gradclip.cells import FIGURE_BYTES, FIGURE_LIMIT, OUTPUT_LIMIT, SOURCE_LIMIT, Notebook, fresh_namespace, run_cell
 from gradclip.web import Session
 
 
@@ -67,6 +67,11 @@ def test_a_flood_of_output_is_cut_at_the_limit_and_counted():
     r = run_cell(f"print('x' * {OUTPUT_LIMIT + 500})", fresh_namespace())
     assert len(r.stdout) == OUTPUT_LIMIT
     assert r.truncated == 501          # the rest of the x's and the newline
+
+
+def test_a_huge_value_is_cut_at_the_limit_too():
+    r = run_cell("'y' * 300_000", fresh_namespace())
+    assert len(r.value) == OUTPUT_LIMIT and r.truncated == 300_002 - OUTPUT_LIMIT   # repr adds the quotes
 
 
 def test_an_error_keeps_the_cells_own_frames_and_quotes_its_lines():
@@ -127,6 +132,15 @@ def test_show_refuses_what_the_painter_cannot_draw():
     assert run_cell("show(3)", ns).error.summary == "TypeError: figure must be a gradclip.Figure, got int"
     r = run_cell("import gradclip\nshow(gradclip.Figure(y_range=(0, float('nan'))))", ns)
     assert r.error.kind == "ValueError" and "NaN or infinity" in r.error.summary
+
+
+def test_too_many_or_too_large_figures_are_refused_with_the_limit():
+    ns = fresh_namespace()
+    r = run_cell("import gradclip\nfor i in range(50):\n    show(gradclip.Figure())", ns)
+    assert len(r.figures) == FIGURE_LIMIT
+    assert r.error.summary == f"ValueError: a cell may draw at most {FIGURE_LIMIT} figures; this is figure {FIGURE_LIMIT + 1}"
+    r = run_cell("import numpy as np\ngradclip.Figure().line(np.arange(1e6), np.arange(1e6))", ns)
+    assert r.error.kind == "ValueError" and f"at most {FIGURE_BYTES:,} bytes" in r.error.summary
 
 
 def test_a_readers_own_show_is_left_alone():
