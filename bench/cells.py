@@ -144,7 +144,7 @@ def main() -> None:
     site = site_or_build(args.site)
     editor = (site / "javascripts" / "editor.js").read_bytes()
     print(f"editor bundle (javascripts/editor.js): {len(editor):,} bytes, {len(gzip.compress(editor, 9)):,} gzipped; "
-          "loaded on the first touch of a cell or once Python is ready, never before")
+          "fetched on the first touch of a cell, or in the background once Python is ready and the page has settled")
 
     from playwright.sync_api import sync_playwright
 

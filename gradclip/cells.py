@@ -161,6 +161,20 @@ class _Stream:
         return False
 
 
+class _NoInput:
+    """``sys.stdin`` while a cell runs: a page has no terminal to type into, so ``input()`` says so
+    (under Pyodide it would otherwise read nothing, or block on a prompt a worker cannot show)."""
+
+    def readline(self, *args: Any) -> str:
+        raise OSError("input() cannot read in a code cell: there is no terminal; "
+                      "set the value in the code instead")
+
+    read = readline
+
+    def isatty(self) -> bool:
+        return False
+
+
 def _merged(chunks: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """Adjacent chunks of the same stream joined: ``[("stdout", "a"), ("stdout", "b")]`` -> one."""
     out: list[tuple[str, list[str]]] = []
@@ -347,16 +361,16 @@ def _execute(source: str, namespace: dict[str, Any], mode: str, filename: str,
     # cell) so that tracebacks quote the cell's own lines.
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     tree = ast.parse(source, filename, "exec")
-    saved = sys.stdout, sys.stderr, sys.displayhook
+    saved = sys.stdout, sys.stderr, sys.displayhook, sys.stdin
     sys.stdout, sys.stderr = _Stream("stdout", output), _Stream("stderr", output)
-    sys.displayhook = _displayhook
+    sys.displayhook, sys.stdin = _displayhook, _NoInput()
     try:
         if mode == "all":
             _run_all(tree, namespace, filename, defined_earlier)
         else:
             result.value = _run_last(tree, namespace, filename, result.figures)
     finally:
-        sys.stdout, sys.stderr, sys.displayhook = saved
+        sys.stdout, sys.stderr, sys.displayhook, sys.stdin = saved
 
 
 def _run_all(tree: ast.Module, namespace: dict[str, Any], filename: str,

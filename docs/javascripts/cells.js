@@ -252,11 +252,20 @@ function bindAll() {
       console.error(err);
     }
   }
-  // Once Python is up the editor module is fetched in the background, so the first touch of a
-  // cell opens the editor at once.
-  if (!prefetching) prefetching = runtime.onStatus((stage) => { if (stage === "ready") loadEditor().catch(() => {}); });
+  // The editor module is fetched in the background once Python is up and the page has settled
+  // (its first figures are computed then), so the first touch of a cell opens the editor at once
+  // and the download never competes with the page's own start.
+  if (!prefetching) prefetching = runtime.onStatus((stage) => { if (stage === "ready") whenSettled(prefetchEditor); });
 }
 
 let prefetching = null;
+const SETTLE_MS = 1000;
+
+function whenSettled(fn) {
+  const idle = globalThis.requestIdleCallback || ((f) => setTimeout(f, 0));
+  setTimeout(() => idle(fn, { timeout: 5000 }), SETTLE_MS);
+}
+
+function prefetchEditor() { loadEditor().catch(() => {}); }
 
 onEveryPage(bindAll);

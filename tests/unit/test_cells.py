@@ -111,10 +111,16 @@ def test_exiting_or_interrupting_ends_the_cell_not_the_runtime(source, kind):
 def test_the_streams_are_restored_after_any_run():
     import sys
 
-    before = sys.stdout, sys.stderr, sys.displayhook
+    before = sys.stdout, sys.stderr, sys.displayhook, sys.stdin
     run_cell("1/0", fresh_namespace())
     run_cell("1\n2", fresh_namespace(), mode="all")
-    assert (sys.stdout, sys.stderr, sys.displayhook) == before
+    assert (sys.stdout, sys.stderr, sys.displayhook, sys.stdin) == before
+
+
+def test_input_says_a_cell_has_no_terminal():
+    r = run_cell("name = input('Your name? ')", fresh_namespace())
+    assert r.error.summary.startswith("OSError: input() cannot read in a code cell")
+    assert r.stdout == "Your name? "
 
 
 def test_a_figure_as_the_last_value_or_through_show_is_drawn():
