@@ -191,17 +191,32 @@ function pythonAlive() {
   try { return pyodide.globals !== undefined; } catch { return false; }
 }
 
-async function run({ id, demo, params }) {
-  // Python is asked before and after each run: the page replaces a worker whose Python died,
-  // and `culprit` says whether this run killed it (so the same input is not simply sent again).
+// Every request (a demo's run, a code cell) goes through here. Python is asked before and after
+// it: the page replaces a worker whose Python died, and `culprit` says whether this request killed
+// it (so the same input is not simply sent again). `body` posts the outputs; `cleanup` frees
+// what it made, if Python is still there to free it.
+async function guarded(id, body, cleanup = () => {}) {
   if (!pythonAlive()) {
     post({ type: "fatal", id, culprit: false, message: "an earlier fatal error" });
     return;
   }
-  let step;
   let failure = null;
   try {
     if (interrupt) interrupt[0] = 0;     // a Stop that came too late for its cell is not this run's
+    await body();
+  } catch (err) {
+    console.error(err);
+    failure = err;
+  } finally {
+    try { cleanup(); } catch { /* a dead Pyodide refuses even this: nothing left to free */ }
+    if (!pythonAlive()) post({ type: "fatal", id, culprit: true, message: failure ? lastLine(failure) : "a fatal error" });
+    else if (failure) post({ type: "error", id, message: lastLine(failure) });
+  }
+}
+
+function run({ id, demo, params }) {
+  let step;
+  return guarded(id, async () => {
     step = session.stream(demo, JSON.stringify(params || {}));
     for (;;) {
       if (cancelled.has(id)) { cancelled.delete(id); return; }
@@ -216,39 +231,19 @@ async function run({ id, demo, params }) {
       // which a demo streaming ten outputs a second would spend idle.
       await yieldToEvents();
     }
-  } catch (err) {
-    console.error(err);
-    failure = err;
-  } finally {
-    // A dead Pyodide refuses even this; there is nothing left to free then.
-    try { if (step && step.destroy) step.destroy(); } catch { /* Python is gone */ }
-    if (!pythonAlive()) post({ type: "fatal", id, culprit: true, message: failure ? lastLine(failure) : "a fatal error" });
-    else if (failure) post({ type: "error", id, message: lastLine(failure) });
-  }
+  }, () => { if (step && step.destroy) step.destroy(); });
 }
 
 // A code cell runs to its end in one call; what it prints is posted as it goes (the Python side
 // batches it), so a long cell shows its progress. Stopping it is the page's job (the interrupt
 // buffer, or a fresh worker).
-async function runCell({ id, payload }) {
-  if (cancelled.has(id)) { cancelled.delete(id); return; }
-  if (!pythonAlive()) {
-    post({ type: "fatal", id, culprit: false, message: "an earlier fatal error" });
-    return;
-  }
-  let failure = null;
-  try {
-    if (interrupt) interrupt[0] = 0;
+function runCell({ id, payload }) {
+  if (cancelled.has(id)) { cancelled.delete(id); return Promise.resolve(); }
+  return guarded(id, () => {
     const write = (stream, text) => post({ type: "partial", id, output: { stream, text } });
     const json = session.cell(JSON.stringify(payload), write);
     post({ type: "result", id, output: JSON.parse(json) });
-  } catch (err) {
-    console.error(err);
-    failure = err;
-  } finally {
-    if (!pythonAlive()) post({ type: "fatal", id, culprit: true, message: failure ? lastLine(failure) : "a fatal error" });
-    else if (failure) post({ type: "error", id, message: lastLine(failure) });
-  }
+  });
 }
 
 // A handle for debugging from the browser's console (and for the tests that break Python on
