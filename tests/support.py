@@ -145,10 +145,15 @@ def transitions_done(page) -> None:
 
 
 def all_demos_ready(page) -> list[str]:
-    """Scroll to each demo of the page in turn and wait until it is ready; returns their ids."""
+    """Scroll to each demo of the page in turn and wait until it is ready; returns their ids.
+
+    Scrolling past the page's title makes Material fade its header from the site's name to the
+    page's: the fades are waited out, so a contrast check that follows measures the settled page
+    (once, under load, axe-core caught the header half-faded)."""
     ids = page.eval_on_selector_all(".gc-demo", "els => els.map(e => e.id)")
     for demo_id in ids:
         demo_ready(page, f"#{demo_id}")
+    transitions_done(page)
     return ids
 
 
