@@ -333,12 +333,18 @@ class _ValuePreprocessor(Preprocessor):
             return _value_span(block_id, field, results[block_id][field])
 
         inside = {i for start, end, _, _ in blocks for i in range(start, end)}
-        out, fence = [], None
+        out, fence, prose = [], None, False
         for i, line in enumerate(lines):
-            m = re.match(r"^\s*(`{3,}|~{3,})", line)
+            m = re.match(r"^\s*(`{3,}|~{3,})(.*)$", line)
             if m and i not in inside:
-                fence = None if fence and m.group(1).startswith(fence) else (fence or m.group(1))
-            out.append(line if fence or i in inside else _VALUE.sub(value, line))
+                if fence and m.group(1).startswith(fence):
+                    fence, prose = None, False
+                elif not fence:
+                    # A prediction's question and explanation are prose: they quote the demo too.
+                    fence, prose = m.group(1), m.group(2).strip() == "gradclip-predict"
+                    out.append(line)
+                    continue
+            out.append(line if (fence and not prose) or i in inside else _VALUE.sub(value, line))
         return out
 
 

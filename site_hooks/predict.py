@@ -63,14 +63,16 @@ _DEMO_OPEN = re.compile(r"^\s*(`{3,}|~{3,})\s*gradclip-demo\s*$")
 _ANY_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 _KEY = re.compile(r"^(?P<key>[a-z_]+)\s*:\s?(?P<value>.*)$")
 _ID = re.compile(r"^[A-Za-z][\w-]*$")
-_KEYS = ("demo", "question", "choice", "answer", "explanation")
+_KEYS = ("demo", "cell", "question", "choice", "answer", "explanation")
 _LETTERS = "ABCDEFGH"
 
 
 @dataclass(frozen=True)
 class Predict:
-    """One parsed block: the demo it guards, the question, the choices and the answer.
+    """One parsed block: what it guards, the question, the choices and the answer.
 
+    It guards either a demo (``demo`` is that block's id) or the page's next code cell
+    (``demo`` is empty and ``cell`` is ``"next"``): a cell's output is its outcome.
     ``answer`` is the index into ``choices`` (0 for A).
     """
 
@@ -79,12 +81,13 @@ class Predict:
     choices: tuple[str, ...]
     answer: int
     explanation: str
+    cell: str = ""
 
 
 def parse_block(body: list[str], where: str = "gradclip-predict block") -> Predict:
     """Parse the lines between the fences.
 
-    Keys are ``demo``, ``question``, ``choice`` (repeat it, two to eight times),
+    Keys are ``demo`` (or ``cell: next``), ``question``, ``choice`` (repeat it, two to eight times),
     ``answer`` (a letter, A for the first choice) and ``explanation``. A line indented
     by whitespace continues the previous value. Raises ``ValueError`` starting with
     ``where`` for anything else.
@@ -115,15 +118,21 @@ def parse_block(body: list[str], where: str = "gradclip-predict block") -> Predi
             raise ValueError(f"{where}, line {offset + 1}: {key}: is given twice")
         fields[key].append(value)
         last = (key, len(fields[key]) - 1)
-    for key in ("demo", "question", "answer", "explanation"):
+    if bool(fields["demo"]) == bool(fields["cell"]):
+        raise ValueError(f"{where}: give exactly one of demo: <id> (a demo on this page) or cell: next "
+                         f"(the code cell after the block)")
+    if fields["cell"] and fields["cell"][0] != "next":
+        raise ValueError(f"{where}: cell: must be 'next' (the first code cell after the block), "
+                         f"not {fields['cell'][0]!r}")
+    for key in ("demo" if fields["demo"] else "cell", "question", "answer", "explanation"):
         if not fields[key] or not fields[key][0]:
             raise ValueError(f"{where}: the {key}: line is missing or empty")
     choices = tuple(fields["choice"])
     if not 2 <= len(choices) <= len(_LETTERS) or not all(choices):
         raise ValueError(f"{where}: give between 2 and {len(_LETTERS)} non-empty choice: lines "
                          f"(found {len(choices)})")
-    demo = fields["demo"][0]
-    if not _ID.match(demo):
+    demo = fields["demo"][0] if fields["demo"] else ""
+    if fields["demo"] and not _ID.match(demo):
         raise ValueError(f"{where}: demo: {demo!r} is not a valid element id")
     letter = fields["answer"][0].strip().upper()
     allowed = _LETTERS[: len(choices)]
@@ -131,7 +140,8 @@ def parse_block(body: list[str], where: str = "gradclip-predict block") -> Predi
         raise ValueError(f"{where}: answer: {fields['answer'][0]!r} must be one letter from "
                          f"{allowed[0]} to {allowed[-1]}")
     return Predict(demo=demo, question=fields["question"][0], choices=choices,
-                   answer=allowed.index(letter), explanation=fields["explanation"][0])
+                   answer=allowed.index(letter), explanation=fields["explanation"][0],
+                   cell=fields["cell"][0] if fields["cell"] else "")
 
 
 def _inline(md: Markdown, text: str) -> str:
@@ -142,13 +152,15 @@ def _inline(md: Markdown, text: str) -> str:
     return out
 
 
-def render(p: Predict, md: Markdown) -> str:
+def render(p: Predict, md: Markdown, key: str | None = None) -> str:
     """The block's HTML. ``md`` converts the texts (inline Markdown and math).
 
-    The radio group is named after the demo id, so two exercises on one page never
-    share a group, and ids derived from it are unique as long as demo ids are.
+    The radio group is named after ``key`` (the demo id; for a cell, ``cell-<n>``), so two
+    exercises on one page never share a group. A demo's block names it in ``data-for``; a
+    cell's says ``data-cell-target="next"`` and the page script finds the cell after it.
     """
-    key = html.escape(p.demo, quote=True)
+    key = html.escape(key or p.demo, quote=True)
+    target = f'data-for="{key}"' if p.demo else 'data-cell-target="next"' 
     letter = _LETTERS[p.answer]
     rows = []
     for i, text in enumerate(p.choices):
@@ -160,8 +172,8 @@ def render(p: Predict, md: Markdown) -> str:
             f'<span class="gc-predict-text">{_inline(md, text)}</span></label>'
         )
     return (
-        f'<div class="admonition question gc-predict" id="predict-{key}" data-for="{key}" '
-        f'data-answer="{letter}">'
+        f'<div class="admonition question gc-predict" id="predict-{key}" {target} '
+        f'data-key="{key}" data-answer="{letter}">'
         f'<p class="admonition-title">Predict first</p>'
         f'<fieldset class="gc-predict-choices">'
         f'<legend class="gc-predict-question">{_inline(md, p.question)}</legend>'
@@ -203,10 +215,15 @@ class _PredictBlocks(Preprocessor):
     def run(self, lines: list[str]) -> list[str]:
         demo_ids = _declared_demo_ids(lines)
         seen: set[str] = set()
+        cells = iter(range(1, len(lines) + 1))
 
         def render_one(f: Fence) -> str:
             where = f"gradclip-predict block at line {f.line}"
             p = parse_block(f.body, where)
+            if p.cell:
+                if not any(re.match(r"^\s*(`{3,}|~{3,})\s*python\b", ln) for ln in lines[f.end:]):
+                    raise ValueError(f"{where}: cell: next, but no python code block follows on this page")
+                return render(p, self._child, f"cell-{next(cells)}")
             if p.demo not in demo_ids:
                 known = ", ".join(sorted(demo_ids)) or "none"
                 raise ValueError(f"{where}: demo: {p.demo!r} is not the id: of a gradclip-demo "

@@ -2,18 +2,28 @@
 //
 // site_hooks/predict.py writes each exercise as a complete no-JavaScript block (radio buttons,
 // the answer in a <details>). This script adds the commitment: it veils the linked demo's
-// figures and results until the reader picks, then marks the pick, opens the explanation and
-// lifts the veil. The demo itself is never touched beyond that, so it stays fully usable, and it
-// keeps computing underneath the veil (its state still reaches "ready").
+// figures and results (or, for `cell: next`, the output of the code cell after the block) until
+// the reader picks, then marks the pick, opens the explanation and lifts the veil. The demo or
+// cell is never touched beyond that, so it stays fully usable, and it keeps computing underneath
+// the veil (a demo's state still reaches "ready"; a cell still runs).
 
 import { onEveryPage } from "./dom.js";
 
 const STORE = "gradclip:predict:";
 // What a prediction hides: anything that would give the answer away.
-const HIDDEN = ".gc-figures, .gc-results, .gc-description";
+const HIDDEN = ".gc-figures, .gc-results, .gc-description, [data-cell-output]";
 
 function storageKey(block) {
-  return STORE + location.pathname + "#" + block.dataset.for;
+  return STORE + location.pathname + "#" + block.dataset.key;
+}
+
+// The demo the block names, or the first code cell after it in the page.
+function target(block) {
+  if (block.dataset.for) return document.getElementById(block.dataset.for);
+  for (const cell of document.querySelectorAll(".gc-cell")) {
+    if (block.compareDocumentPosition(cell) & Node.DOCUMENT_POSITION_FOLLOWING) return cell;
+  }
+  return null;
 }
 
 function remembered(block) {
@@ -32,13 +42,15 @@ function veil(demo, block) {
   note.className = "gc-predict-veil";
   note.setAttribute("role", "note");
   const text = document.createElement("span");
-  text.textContent = "The figures stay hidden until you answer the prediction above.";
+  text.textContent = demo.classList.contains("gc-cell")
+    ? "The output stays hidden until you answer the prediction above."
+    : "The figures stay hidden until you answer the prediction above.";
   const button = document.createElement("button");
   button.type = "button";
   button.textContent = "Show them anyway";
   button.addEventListener("click", () => { unveil(demo); remember(block, "skipped"); });
   note.append(text, button);
-  const figures = demo.querySelector(".gc-figures");
+  const figures = demo.querySelector(".gc-figures, [data-cell-output]");
   if (figures) figures.before(note); else demo.prepend(note);
 }
 
@@ -65,11 +77,11 @@ function mark(block, picked) {
     feedback.textContent = picked === answer
       ? `Right: ${answer}. `
       : `You chose ${picked}; the answer is ${answer}. `;
-    const demo = document.getElementById(block.dataset.for);
+    const demo = target(block);
     if (demo) {
       const go = document.createElement("button");
       go.type = "button";
-      go.textContent = "See it in the demo";
+      go.textContent = demo.classList.contains("gc-cell") ? "See it in the code's output" : "See it in the demo";
       go.addEventListener("click", () => demo.scrollIntoView({ behavior: "smooth", block: "start" }));
       feedback.append(go);
     }
@@ -82,7 +94,7 @@ function mark(block, picked) {
 function bind(block) {
   if (block.dataset.bound) return;
   block.dataset.bound = "true";
-  const demo = document.getElementById(block.dataset.for);
+  const demo = target(block);
   const before = remembered(block);
   if (before && before !== "skipped") {
     mark(block, before);
@@ -99,7 +111,7 @@ function bind(block) {
 }
 
 function bindAll() {
-  const blocks = document.querySelectorAll(".gc-predict[data-for]");
+  const blocks = document.querySelectorAll(".gc-predict[data-key]");
   if (!blocks.length) return;
   for (const block of blocks) bind(block);
 }

@@ -136,12 +136,46 @@ def test_docstring_math_renders_as_mathml_in_a_page():
     assert html.count("<math") == 2 and ":math:" not in html and ".. math" not in html
 
 
-def test_every_prediction_on_the_pitfalls_page_is_valid_and_names_its_demo():
-    text = (ROOT / "docs/learn/pitfalls.md").read_text()
-    blocks = re.findall(r"```gradclip-predict\n(.*?)```", text, flags=re.S)
-    ids = set(re.findall(r"^id: (\S+)", text, flags=re.M))
-    assert len(blocks) == 3
-    for body in blocks:
-        p = parse_block(body.splitlines())
-        assert p.demo in ids
-        assert len(p.choices) == 3
+CELL = """\
+```gradclip-predict
+cell: next
+question: What does it print?
+choice: 1
+choice: 2
+answer: B
+explanation: One plus one.
+```
+
+```python
+print(1 + 1)
+```
+"""
+
+
+def test_a_prediction_can_guard_the_next_code_cell():
+    html = convert(CELL + "\n" + CELL.replace("What does", "And what does"))
+    blocks = re.findall(r'<div class="admonition question gc-predict"[^>]*>', html)
+    assert len(blocks) == 2 and all('data-cell-target="next"' in b and "data-for" not in b for b in blocks)
+    assert 'data-key="cell-1"' in blocks[0] and 'data-key="cell-2"' in blocks[1]
+    assert 'name="gc-predict-cell-2"' in html          # the two radio groups stay apart
+
+
+@pytest.mark.parametrize("text, message", [
+    (CELL.replace("cell: next", "cell: next\ndemo: d1"), "exactly one of demo:"),
+    (CELL.replace("cell: next\n", ""), "exactly one of demo:"),
+    (CELL.replace("cell: next", "cell: 3"), "must be 'next'"),
+    (CELL.split("```python")[0], "no python code block follows"),
+])
+def test_a_cell_prediction_needs_one_target_and_a_cell_after_it(text, message):
+    with pytest.raises(ValueError, match=message):
+        convert(DEMO + "\n" + text)
+
+
+def test_a_prediction_quotes_the_demo_it_guards_with_computed_values():
+    # {gc:<id>.<field>} in a prediction's text is replaced by the demo's build-time result,
+    # exactly as in the prose: the explanation's numbers are gradclip's.
+    text = ("```gradclip-demo\ndemo: clip_vector\nid: v\ngx: 3\ngy: 4\n```\n\n"
+            + GOOD.replace("demo: d1", "demo: v").replace("Read the formula:", "The norm is {gc:v.raw_norm}."))
+    html = markdown.Markdown(extensions=["site_hooks.demo_blocks"] + EXTENSIONS).convert(text)
+    answer = re.search(r"<details.*?</details>", html, flags=re.S).group(0)
+    assert re.search(r'<span class="gc-value" data-value-of="v" data-field="raw_norm" data-value="5(\.0)?">5', answer)
