@@ -95,8 +95,10 @@ class ElmanRNN:
     """Stacked tanh RNN, many-to-one readout.
 
     ``rho`` is the spectral radius each recurrent matrix starts with (a scaled random
-    orthogonal matrix): above 1 the linearised dynamics expand, which is what lets
-    gradients explode (Pascanu et al. 2013, section 3).
+    orthogonal matrix, so every singular value equals ``rho`` too): above 1 the linearised
+    dynamics expand, which is what lets gradients explode. Pascanu et al. (2013, section 2.2)
+    state the condition on the largest *singular value*: for tanh units it must exceed 1 for
+    gradients to explode; for a matrix that is not orthogonal it can exceed the spectral radius.
     """
 
     n_in: int
