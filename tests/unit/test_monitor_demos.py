@@ -237,11 +237,13 @@ def test_spike_thresholds_measure_the_finite_norms_and_stay_in_range():
 
 
 def test_the_bad_initialisation_preset_is_the_start_not_the_batches():
-    """The page: from ρ = 1.3 the unclipped run explodes within a few dozen steps; from ρ = 0.7 it trains."""
+    """The page: from ρ = 1.3 the unclipped run explodes within a few dozen steps while τ = 1 clips
+    nearly every step of the other; from ρ = 0.7 the unclipped run trains."""
     from gradclip.train import RunSpec, train_runs
     bad = run("monitor", {"compare": True})
     at = int(bad["results"]["other_diverged"]["value"])
     assert bad["params"]["rho"] == 1.3 and at < 50
+    assert int(bad["results"]["clips"]["value"]) > 0.9 * 500        # "acts on nearly every step"
     good = run("monitor", {"compare": True, "rho": 0.7})
     assert good["results"]["other_diverged"]["value"] == "false"
     assert "ρ = 0.7" in good["results"]["setup"]["text"]
