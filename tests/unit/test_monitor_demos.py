@@ -166,6 +166,7 @@ def test_the_page_claims_about_the_bad_batch_runs(spikes):
         assert np.nanmax(log.update_norm) <= log.lr * log.tau * (1 + 1e-9)
     assert plain.update_norm.max() > 10 * high.update_norm.max()
     assert plain.update_norm.max() > 20 * np.median(plain.update_norm[~bad])
+    assert np.all(plain.update_norm[bad] > 10 * np.median(plain.update_norm[~bad]))   # "each bad batch"
     # "barely below the 1/6 of always answering 1", and worse than every clipped run
     final = plain.summary.final_loss
     assert 0.85 / 6 < final < 1 / 6
