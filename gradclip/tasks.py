@@ -21,6 +21,10 @@ Three tasks, each a small frozen dataclass with a ``batches`` method:
   standard deviation 0.1. Batches walk through shuffled epochs, the last batch of an
   epoch being smaller (as a PyTorch ``DataLoader`` with ``shuffle=True`` does).
 
+:class:`BadBatches` wraps any of them: the same stream of batches, except a few chosen steps
+whose targets (or inputs) are multiplied by a large factor -- rare gradient spikes on demand,
+for studying what a clipping threshold does to them.
+
 Sequence inputs are *time-major*: ``x`` has shape ``(T, B, n_in)`` so a recurrent loop
 reads ``x[t]`` without copying. Targets are ``(B, n_out)`` floats for a squared-error task
 and ``(B,)`` integer classes for a cross-entropy task.
@@ -46,7 +50,8 @@ import numpy as np
 from gradclip.checks import budget, choice, integer, real
 
 __all__ = [
-    "Batch", "AddingTask", "TemporalOrderTask", "RegressionTask", "TASKS", "make_task",
+    "Batch", "AddingTask", "TemporalOrderTask", "RegressionTask", "BadBatches", "TASKS", "make_task",
+    "BAD_PARTS",
 ]
 
 # Different streams for data and for initial weights, so changing one never shifts the other.
@@ -253,6 +258,101 @@ class RegressionTask:
                 out.append(Batch(X[idx], y[idx]))
                 if len(out) == steps:
                     break
+        return out
+
+
+BAD_PARTS = ("targets", "inputs")
+_BAD_STREAM_SALT = 15      # the bad steps' own random stream: drawing them never shifts the batches
+
+
+@dataclass(frozen=True)
+class BadBatches:
+    """A task whose stream of batches carries a few corrupted ones: rare gradient spikes.
+
+    The batches are exactly those of ``task`` except at ``count`` steps :math:`S`, drawn
+    uniformly without replacement from :math:`\\{\\text{start}, \\dots, \\text{steps}-1\\}`
+    (with a random stream of their own, so the ordinary batches never change), where the
+    targets (``part="targets"``) or the inputs (``part="inputs"``) are multiplied by ``scale``
+    :math:`k`:
+
+    .. math:: (x_s, y_s) \\mapsto (x_s,\\; k\\,y_s) \\quad\\text{or}\\quad (k\\,x_s,\\; y_s),
+              \\qquad s \\in S,\\ \\lvert S \\rvert = \\text{count}
+
+    A squared-error readout's error, and so the whole gradient, grows about in proportion to
+    :math:`k` when the targets are scaled: a mislabelled or mis-scaled batch. Scaling the
+    inputs of a tanh network mostly saturates it, which makes far smaller spikes. Targets can
+    only be scaled for a squared-error task (classes are not numbers). ``start`` >= 1 keeps the
+    first step clean, so a run's initial loss is that of an ordinary batch.
+
+    Every run trained on this task (:func:`gradclip.train.train_runs`) sees the same batches,
+    the same bad ones included, and its log marks them (``TrainLog.bad_batch``).
+
+    Parameters
+    ----------
+    task : AddingTask, TemporalOrderTask or RegressionTask
+    count : int
+        How many bad batches, 0 to 10,000 (and at most ``steps - start`` when drawn).
+    scale : float
+        The factor :math:`k`, > 0 and <= 1e6.
+    part : {"targets", "inputs"}
+    start : int
+        The first step that may be bad, >= 1.
+
+    Examples
+    --------
+    >>> bad = BadBatches(AddingTask(), count=2, scale=10.0, start=5)
+    >>> steps = bad.bad_steps(20, seed=0)
+    >>> steps.size, bool(steps.min() >= 5)
+    (2, True)
+    >>> plain, spiked = AddingTask().batches(20, seed=0), bad.batches(20, seed=0)
+    >>> s = int(steps[0])
+    >>> bool(np.array_equal(spiked[s].y, 10.0 * plain[s].y)), bool(np.array_equal(spiked[0].y, plain[0].y))
+    (True, True)
+    """
+
+    task: Any
+    count: int = 3
+    scale: float = 10.0
+    part: str = "targets"
+    start: int = 1
+
+    def __post_init__(self) -> None:
+        if not all(hasattr(self.task, a) for a in ("batches", "loss", "name")) or isinstance(self.task, BadBatches):
+            raise TypeError(f"task must be an AddingTask, TemporalOrderTask or RegressionTask, got {self.task!r}")
+        integer(self.count, "count", 0, 10_000)
+        real(self.scale, "scale", 0, 1e6, lo_open=True)
+        choice(self.part, "part", BAD_PARTS)
+        integer(self.start, "start", 1)
+        if self.part == "targets" and self.task.loss != "mse":
+            raise ValueError(f"part must be 'inputs' for a classification task ({self.task.name!r}: its "
+                             f"targets are classes, not numbers to scale), got 'targets'")
+
+    def __getattr__(self, name: str) -> Any:
+        # What the task is (name, n_in, loss, seq_len, batch_size, baseline_loss, ...) is the
+        # wrapped task's: a model is sized and a loss chosen as for the clean task.
+        if name.startswith("_") or name == "task":
+            raise AttributeError(name)
+        return getattr(self.task, name)
+
+    @property
+    def title(self) -> str:
+        return f"{self.task.title}, {self.count} bad batches ({self.part} × {self.scale:g})"
+
+    def bad_steps(self, steps: int, seed: int = 0) -> np.ndarray:
+        """The sorted steps whose batch is bad in a run of ``steps`` steps with this ``seed``."""
+        steps = integer(steps, "steps", 1, 100_000)
+        if self.count > max(steps - self.start, 0):
+            raise ValueError(f"count must be at most steps - start = {max(steps - self.start, 0)} "
+                             f"(the steps that may be bad), got {self.count}")
+        rng = _rng(seed, _BAD_STREAM_SALT)
+        return np.sort(rng.choice(np.arange(self.start, steps), size=self.count, replace=False))
+
+    def batches(self, steps: int, batch_size: int | None = None, seed: int = 0) -> list[Batch]:
+        """The task's batches, the bad ones scaled (new arrays; the others shared)."""
+        out = self.task.batches(steps, batch_size, seed=seed)
+        for s in self.bad_steps(steps, seed).tolist():
+            b = out[s]
+            out[s] = Batch(b.x, self.scale * b.y) if self.part == "targets" else Batch(self.scale * b.x, b.y)
         return out
 
 

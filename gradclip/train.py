@@ -19,11 +19,13 @@ where ``clip`` is one of the package's own rules (``gradclip.clipping`` /
 optimizer's step (``sgd``, ``momentum`` as in PyTorch: :math:`v \\leftarrow \\mu v + \\tilde g`,
 :math:`\\Delta\\theta = -\\eta v`; ``adam``). The log (:class:`TrainLog`) keeps, per step,
 the loss, :math:`\\lVert g\\rVert`, :math:`\\lVert\\tilde g\\rVert`, :math:`\\lVert\\Delta\\theta\\rVert`,
-whether clipping changed the gradient, the threshold in force and the per-layer norms of
-:math:`g`.
+whether clipping changed the gradient, the threshold in force, the per-layer norms of
+:math:`g`, and whether the step's batch was a bad one injected on purpose
+(:class:`gradclip.tasks.BadBatches`; the same steps in every run).
 
 A run *diverges* at the first step whose loss is not finite or exceeds
-``BLOWUP`` times its initial loss.
+``BLOWUP`` times its initial loss; a bad batch's own loss is large by construction and does
+not count (unless it is not finite).
 
 >>> log = train("rnn1", "adding", method="norm", tau=1.0, lr=0.05, steps=20, seed=0)
 >>> log.loss.shape, bool(np.all(log.clipped_norm <= 1.0 + 1e-6))
@@ -92,7 +94,9 @@ class TrainSummary:
     ``final_loss`` is the mean loss over the last tenth of the steps (at least one step):
     each step's loss is measured on a small fresh batch, so the last value alone is noisy.
     It is NaN or inf when any of those steps was. ``loss_reduction_pct`` compares it with
-    ``initial_loss``, the loss of the untrained network on the first batch.
+    ``initial_loss``, the loss of the untrained network on the first batch. The loss of a
+    bad batch (``TrainLog.bad_batch``) is measured on corrupted data, so it is left out of
+    ``final_loss``, ``min_loss`` and the blow-up test (a non-finite one still counts).
     """
 
     initial_loss: float
@@ -124,6 +128,7 @@ class TrainLog:
     clipped: np.ndarray
     threshold: np.ndarray
     layer_norms: np.ndarray
+    bad_batch: np.ndarray
     layer_names: tuple[str, ...] = ()
 
     @property
@@ -140,11 +145,14 @@ class TrainLog:
             nan = float("nan")
             return TrainSummary(nan, nan, nan, nan, 0, nan, False, None, nan)
         first = float(loss[0])
-        bad = ~np.isfinite(loss) | (loss > BLOWUP * abs(first))
+        ordinary = ~self.bad_batch
+        bad = ~np.isfinite(loss) | ((loss > BLOWUP * abs(first)) & ordinary)
         at = int(np.argmax(bad)) if bad.any() else None
-        finite = loss[np.isfinite(loss)]
+        finite = loss[np.isfinite(loss) & ordinary]
+        tail = slice(n - max(1, n // 10), n)
+        kept = loss[tail][ordinary[tail]]
         with np.errstate(all="ignore"):          # a blown-up run may sum past the float range
-            last = float(np.mean(loss[-max(1, n // 10):]))
+            last = float(np.mean(kept)) if kept.size else float("nan")
         reduction = 100.0 * (first - last) / first if (first > 0 and math.isfinite(last)) else float("nan")
         gn = self.grad_norm[np.isfinite(self.grad_norm)]
         clips = int(self.clipped.sum())
@@ -165,7 +173,8 @@ class TrainLog:
                                               "seed", "layer_names")}
 
 
-_ARRAYS = ("loss", "grad_norm", "clipped_norm", "update_norm", "clipped", "threshold", "layer_norms")
+_ARRAYS = ("loss", "grad_norm", "clipped_norm", "update_norm", "clipped", "threshold", "layer_norms",
+           "bad_batch")
 
 
 @dataclass
@@ -304,6 +313,10 @@ def _log_tables(net: Any, tk: Any, runs: list[RunSpec], steps: int, optimizer: s
     R, groups = len(runs), net.groups()
     table = {k: np.full((R, steps), np.nan) for k in _ARRAYS}
     table["clipped"] = np.zeros((R, steps), dtype=bool)
+    table["bad_batch"] = np.zeros((R, steps), dtype=bool)
+    bad_steps = getattr(tk, "bad_steps", None)      # a task with bad batches says which (BadBatches)
+    if bad_steps is not None:
+        table["bad_batch"][:, bad_steps(steps, seed)] = True
     table["layer_norms"] = np.full((R, steps, len(groups)), np.nan)
     names = tuple(name for name, _ in groups)
     logs = [TrainLog(model=net.name, task=tk.name, method=r.method, tau=r.tau, lr=r.lr,
@@ -393,7 +406,8 @@ def train_iter(model: Any = "rnn3", task: Any = "adding", runs: Sequence[RunSpec
     """Train every run in ``runs`` together; yield a :class:`TrainProgress` after each step.
 
     The runs share the seed: the same initial weights and the same batches in the same
-    order. Deterministic: the same arguments give the same numbers, bit for bit.
+    order (a task with bad batches, :class:`gradclip.tasks.BadBatches`, puts them at the same
+    steps for every run). Deterministic: the same arguments give the same numbers, bit for bit.
     """
     runs = _check_train_args(steps, optimizer, momentum, seed, runs)
     steps = int(steps)
@@ -429,6 +443,18 @@ def train_runs(model: Any = "rnn3", task: Any = "adding", runs: Sequence[RunSpec
     >>> a, b = train_runs("rnn1", "adding", [RunSpec("none"), RunSpec("norm", 0.5)], steps=5)
     >>> bool(a.loss[0] == b.loss[0])        # same seed: same weights, same first batch
     True
+
+    A task with a bad batch (:class:`gradclip.tasks.BadBatches`): every run meets it at the
+    same step, and its log marks it.
+
+    >>> from gradclip.tasks import AddingTask, BadBatches
+    >>> task = BadBatches(AddingTask(), count=1, scale=10.0, start=10)
+    >>> clipped, plain = train_runs("rnn1", task, [RunSpec("norm", 3.0), RunSpec("none")], steps=20, rho=1.0)
+    >>> s = int(np.flatnonzero(plain.bad_batch)[0])
+    >>> s, bool(clipped.bad_batch[s]), bool(plain.grad_norm[s] > 20 * np.median(plain.grad_norm[:s]))
+    (10, True, True)
+    >>> bool(clipped.clipped[s]), round(float(clipped.clipped_norm[s]), 6)     # PyTorch divides by norm + 1e-6
+    (True, 3.0)
     """
     last = None
     for last in train_iter(model, task, runs, steps, optimizer, seed, **options):
@@ -443,7 +469,7 @@ def train(model: Any = "rnn3", task: Any = "adding", method: str = "norm", tau: 
 
     ``model``: ``rnn1``/``rnn2``/``rnn3``/``mlp`` or a model object from :mod:`gradclip.nets`;
     ``task``: ``adding``/``temporal_order``/``regression`` or a task object from
-    :mod:`gradclip.tasks`. Options: ``momentum`` (0.9), ``batch_size`` (the task's default:
+    :mod:`gradclip.tasks` (:class:`gradclip.tasks.BadBatches` injects rare bad batches). Options: ``momentum`` (0.9), ``batch_size`` (the task's default:
     8 for sequences, 128 for regression), ``seq_len``, ``n_hidden``, ``rho``.
     """
     return train_runs(model, task, [RunSpec(method, tau, lr)], steps, optimizer, seed, **options)[0]

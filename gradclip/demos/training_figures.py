@@ -1,6 +1,8 @@
 """Figures of training runs: loss, gradient norm, update size and per-layer norms per step.
 
-The monitor and the worked examples draw every :class:`gradclip.train.TrainLog` with these.
+The monitor and the worked examples draw every :class:`gradclip.train.TrainLog` with these;
+the bad-batch demo adds its measuring run (:func:`measure_figure`), smoothed losses and one
+update-size panel per threshold (:func:`update_panel`).
 A diverged run reaches norms of 1e30 and more, so the axes stop a few decades above the
 typical value (:func:`gradclip.figures.helpers.capped_log_range`) and the runs that left are
 marked where they left; long runs are thinned to about :data:`MAX_POINTS` points a line.
@@ -20,12 +22,13 @@ import numpy as np
 
 from gradclip.figures import Figure
 from gradclip.figures.helpers import capped_log_range, clipped_rug, round_sig
-from gradclip.figures.numbers import fmt_number
+from gradclip.figures.numbers import count_share_text, fmt_number
 from gradclip.methods import CLIP_METHODS, method_names
 from gradclip.train import TrainLog
 
 __all__ = ["METHOD_CHOICES", "METHOD_LABELS", "RUN_COLORS", "MAX_POINTS", "PARTIAL_POINTS", "run_label", "loss_figure", "norm_figure",
-           "update_figure", "layers_figure", "positive"]
+           "update_figure", "layers_figure", "positive", "measure_figure", "trailing_mean",
+           "smoothed_loss_figure", "update_panel"]
 
 # The training page offers the registry's training methods, under the registry's labels.
 METHOD_CHOICES = tuple((m, CLIP_METHODS[m].label) for m in method_names("training"))
@@ -218,4 +221,105 @@ def layers_figure(log: TrainLog, steps: int, *, max_points: int = MAX_POINTS) ->
         fig.vline(at, color="danger", dash=[4, 3], width=1.0, label="blew up")
     fig.alt = (f"Gradient norm of each layer per step, log scale, for the run with {run_label(log)}"
                + ("." if at is None else f", up to shortly after it blew up at step {at}."))
+    return fig
+
+
+# ---------------------------------------------------------------------------------------
+# Rare bad batches: the measuring run, the loss and one panel per threshold
+
+
+def _mark_bad_batches(fig: Figure, log: TrainLog) -> None:
+    """A thin dashed red line at every step whose batch was bad (the same steps in every run)."""
+    for k, s in enumerate(np.flatnonzero(log.bad_batch).tolist()):
+        fig.vline(s, color="danger", dash=[2, 3], width=1.0, label="bad batch" if k == 0 else None)
+
+
+def measure_figure(log: TrainLog, window: int, taus: Sequence[tuple[str, float, str]], *,
+                   max_points: int = MAX_POINTS) -> Figure:
+    """The unclipped run's gradient norm before clipping (log scale), the end of the measuring
+    window, the thresholds taken from it (``(label, tau, color)``) and the bad batches."""
+    steps = log.steps
+    values = [t for _, t, _ in taus]
+    lo, hi = capped_log_range([log.grad_norm], extra=values, typical=[_healthy(log, log.grad_norm)])
+    fig = Figure(x_range=(0, steps), y_range=(lo, hi), y_log=True, x_label="step",
+                 y_label="gradient norm", title="No clipping: gradient norm before clipping",
+                 legend=True, width=480, height=280)
+    fig.line(*_thin(log.grad_norm, hi, max_points), color="muted", width=1.2, label="norm, no clipping",
+             hover=True, hover_names=("step", "norm"))
+    fig.vline(window, color="fg", dash=[6, 3], width=1.0, label=f"end of the measuring window (step {window})")
+    for label, tau, color in taus:
+        fig.hline(tau, color=color, width=1.4, label=f"{label}: {fmt_number(tau)}")
+    _mark_bad_batches(fig, log)
+    _mark_divergence(fig, [log], hi / 1.6)
+    fig.alt = (f"Gradient norm per step of the unclipped run, log scale, with the thresholds taken from its "
+               f"first {window} steps ({', '.join(fmt_number(t) for t in values)}) and "
+               f"{int(log.bad_batch.sum())} bad batches marked.")
+    return fig
+
+
+def trailing_mean(values: np.ndarray, skip: np.ndarray, k: int) -> np.ndarray:
+    """Mean of the last ``k`` values up to each step, the ``skip`` steps and non-finite values
+    left out (NaN where nothing is left).
+
+    .. math:: m_t = \\frac{\\sum_{s \\in W_t} v_s}{\\lvert W_t \\rvert},\\quad
+              W_t = \\{s : t-k < s \\le t,\\ \\neg\\text{skip}_s,\\ v_s \\text{ finite}\\}
+
+    >>> trailing_mean(np.array([1.0, 3.0, 100.0, 5.0]), np.array([False, False, True, False]), 2)
+    array([1., 2., 3., 5.])
+    """
+    v = np.asarray(values, dtype=float)
+    keep = ~np.asarray(skip, dtype=bool) & np.isfinite(v)
+    total = np.concatenate([[0.0], np.cumsum(np.where(keep, v, 0.0))])
+    count = np.concatenate([[0], np.cumsum(keep)])
+    t = np.arange(1, v.size + 1)
+    start = np.maximum(t - k, 0)
+    n = count[t] - count[start]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, (total[t] - total[start]) / np.maximum(n, 1), np.nan)
+
+
+def smoothed_loss_figure(logs: Sequence[TrainLog], labels: Sequence[str], colors: Sequence[str], *,
+                         k: int = 20, max_points: int = MAX_POINTS) -> Figure:
+    """Each run's loss as a trailing mean over ``k`` steps (a batch of 8 gives a noisy loss), the
+    bad batches' own losses left out: they are measured on corrupted targets."""
+    steps = logs[0].steps
+    smooth = [trailing_mean(l.loss, l.bad_batch, k) for l in logs]
+    lo, hi = capped_log_range(smooth, typical=[_healthy(l, v) for l, v in zip(logs, smooth)],
+                              headroom_decades=3)
+    fig = Figure(x_range=(0, steps), y_range=(lo, hi), y_log=True, x_label="step",
+                 y_label=f"loss, mean of {k} steps", title="Loss (bad batches' own losses left out)",
+                 legend=True, width=480, height=280)
+    for label, color, xy in zip(labels, colors, _thin_each(smooth, hi, max_points)):
+        fig.line(*xy, color=color, width=1.6 if color == "muted" else 1.3, label=label, hover=True,
+                 hover_names=("step", "loss"))
+    _mark_bad_batches(fig, logs[0])
+    _mark_divergence(fig, logs, hi / 1.6)
+    fig.alt = (f"Loss per step as a mean over {k} steps, log scale, for {len(logs)} runs on the same "
+               f"batches; the bad batches are marked.")
+    return fig
+
+
+def update_panel(log: TrainLog, plain: TrainLog, y_range: tuple[float, float], *, label: str, color: str,
+                 max_points: int = MAX_POINTS) -> Figure:
+    """One panel of the small multiple: ‖Δθ‖ per step of a clipped run over that of the unclipped
+    run (grey), the bound ητ of plain SGD, a rug under the clipped steps and the bad batches.
+    Every panel gets the same ``y_range``, so the panels compare at a glance."""
+    steps, (lo, hi) = log.steps, y_range
+    clips = int(log.clipped.sum())
+    fig = Figure(x_range=(0, steps), y_range=(lo, hi), y_log=True, x_label="step", y_label="‖Δθ‖",
+                 title=f"{label} = {fmt_number(log.tau)}: {count_share_text(clips, steps)} clipped",
+                 legend=True, width=480, height=240)
+    (px, py), (cx, cy) = _thin_each([plain.update_norm, log.update_norm], hi, max_points)
+    fig.line(px, py, color="muted", width=1.2, label="no clipping", hover=True, hover_names=("step", "‖Δθ‖"))
+    fig.line(cx, cy, color=color, width=1.4, label="clipped", hover=True, hover_names=("step", "‖Δθ‖"))
+    if log.optimizer == "sgd":
+        fig.hline(log.lr * log.tau, color="fg", dash=[3, 3], width=1.0, label="η·τ (SGD bound)")
+    if clips:
+        rx, ry = clipped_rug(log.clipped, lo * (hi / lo) ** 0.03)
+        fig.line(rx, ry, color="warn", width=5.0, label="clipped steps")
+    _mark_bad_batches(fig, log)
+    bad = log.bad_batch
+    fig.alt = (f"Update size per step, log scale, clipped at {label} = {fmt_number(log.tau)} over the unclipped "
+               f"run: {clips} of {steps} steps clipped, {int((log.clipped & bad).sum())} of the "
+               f"{int(bad.sum())} bad batches among them.")
     return fig

@@ -15,10 +15,11 @@ import pytest
 import gradclip
 from gradclip import clipping
 from gradclip.demos.monitor import WORKED_MLP_RUNS, WORKED_MLP_SETUP, WORKED_RNN_RUNS, WORKED_RNN_SETUP
-from gradclip.tasks import AddingTask, RegressionTask, TemporalOrderTask, make_task
+from gradclip.tasks import AddingTask, BadBatches, RegressionTask, TemporalOrderTask, make_task
 from gradclip.train import BLOWUP, RunSpec, train, train_iter, train_runs
 
-LOG_ARRAYS = ("loss", "grad_norm", "clipped_norm", "update_norm", "clipped", "threshold", "layer_norms")
+LOG_ARRAYS = ("loss", "grad_norm", "clipped_norm", "update_norm", "clipped", "threshold", "layer_norms",
+              "bad_batch")
 
 
 # ---------------------------------------------------------------------------------- tasks
@@ -66,6 +67,97 @@ def test_make_task_names_the_allowed_tasks():
         make_task("mnist")
     with pytest.raises(ValueError, match="seq_len"):
         AddingTask(seq_len=1)
+
+
+# ------------------------------------------------------------------------- bad batches
+
+
+@pytest.mark.parametrize("task, part", [(AddingTask(), "targets"), (RegressionTask(), "targets"),
+                                        (TemporalOrderTask(), "inputs"), (AddingTask(), "inputs")])
+def test_bad_batches_scale_only_the_chosen_steps_and_leave_the_stream_as_it_was(task, part):
+    bad = BadBatches(task, count=4, scale=7.5, part=part, start=3)
+    plain, spiked = task.batches(30, seed=2), bad.batches(30, seed=2)
+    steps = bad.bad_steps(30, seed=2)
+    assert steps.size == 4 == np.unique(steps).size and steps.min() >= 3 and steps.max() <= 29
+    for s, (a, b) in enumerate(zip(plain, spiked)):
+        k = 7.5 if s in steps else 1.0
+        np.testing.assert_array_equal(b.x, k * a.x if part == "inputs" else a.x)
+        np.testing.assert_array_equal(b.y, k * a.y if part == "targets" else a.y)
+
+
+def test_the_bad_steps_depend_on_the_seed_and_nothing_else():
+    bad = BadBatches(AddingTask(), count=5, start=10)
+    a, b = bad.bad_steps(200, seed=1), bad.bad_steps(200, seed=1)
+    assert np.array_equal(a, b) and not np.array_equal(a, bad.bad_steps(200, seed=2))
+    # scale and part choose what a bad batch is, not where it falls
+    assert np.array_equal(a, BadBatches(AddingTask(), count=5, start=10, scale=3.0, part="inputs").bad_steps(200, 1))
+    assert BadBatches(AddingTask(), count=0).bad_steps(50).size == 0
+
+
+def test_a_task_with_bad_batches_describes_itself_as_the_task_it_wraps():
+    bad = BadBatches(TemporalOrderTask(seq_len=20), count=2, scale=4.0, part="inputs")
+    assert (bad.name, bad.n_in, bad.n_out, bad.loss, bad.seq_len, bad.sequence) == ("temporal_order", 6, 4, "xent", 20, True)
+    assert bad.baseline_loss == TemporalOrderTask().baseline_loss
+    assert "2 bad batches" in bad.title and "inputs × 4" in bad.title
+
+
+@pytest.mark.parametrize("kwargs, kind, match", [
+    ({"count": -1}, ValueError, r"count must be an integer from 0 to 10000, got -1"),
+    ({"count": 2.5}, ValueError, r"count must be an integer"),
+    ({"scale": 0.0}, ValueError, r"scale must be a number > 0 and <= 1e\+06, got 0.0"),
+    ({"scale": math.nan}, ValueError, r"scale must be"),
+    ({"scale": math.inf}, ValueError, r"scale must be"),
+    ({"scale": "big"}, TypeError, r"scale must be"),
+    ({"part": "labels"}, ValueError, r"part must be one of targets, inputs; got 'labels'"),
+    ({"start": 0}, ValueError, r"start must be an integer >= 1, got 0"),
+    ({"task": "adding"}, TypeError, r"task must be an AddingTask, TemporalOrderTask or RegressionTask"),
+    ({"task": BadBatches(AddingTask())}, TypeError, r"task must be an AddingTask"),
+    ({"task": TemporalOrderTask()}, ValueError, r"part must be 'inputs' for a classification task"),
+])
+def test_bad_batches_name_every_bad_argument(kwargs, kind, match):
+    with pytest.raises(kind, match=match):
+        BadBatches(**{"task": AddingTask(), **kwargs})
+
+
+def test_more_bad_batches_than_steps_is_refused_when_training_is_called():
+    task = BadBatches(AddingTask(), count=5, start=8)
+    with pytest.raises(ValueError, match=r"count must be at most steps - start = 2 .*got 5"):
+        train_iter("rnn1", task, [RunSpec()], steps=10)
+
+
+def test_every_run_meets_the_same_bad_batches_and_its_log_marks_them():
+    task = BadBatches(AddingTask(), count=2, scale=10.0, start=20)
+    where = task.bad_steps(60, seed=0)
+    first = int(where[0])
+    (plain,) = train_runs("rnn1", task, [RunSpec("none")], steps=60, rho=1.0)
+    # A bad batch is a spike: far above the norms before it.
+    assert plain.grad_norm[first] > 10 * np.median(plain.grad_norm[:first])
+    # A threshold above every norm before it: the clipped run is the unclipped one until the
+    # bad batch, which it clips to tau.
+    tau = 1.5 * float(plain.grad_norm[:first].max())
+    again, clipped = train_runs("rnn1", task, [RunSpec("none"), RunSpec("norm", tau)], steps=60, rho=1.0)
+    for log in (plain, again, clipped):
+        np.testing.assert_array_equal(np.flatnonzero(log.bad_batch), where)
+    np.testing.assert_array_equal(again.loss, plain.loss)          # batched or alone: one run
+    np.testing.assert_array_equal(clipped.loss[:first + 1], plain.loss[:first + 1])
+    assert np.flatnonzero(clipped.clipped)[0] == first
+    assert clipped.clipped_norm[first] == pytest.approx(tau, rel=1e-5)
+    assert clipped.loss[first + 1] != plain.loss[first + 1]
+
+
+def test_a_bad_batch_is_its_own_loss_not_a_blow_up():
+    task = BadBatches(AddingTask(), count=1, scale=100.0, start=10)
+    log = train("rnn1", task, "norm", 0.1, 0.01, 30, rho=1.0)
+    s = int(np.flatnonzero(log.bad_batch)[0])
+    assert log.loss[s] > BLOWUP * log.loss[0]          # by construction: targets x 100
+    assert not log.summary.diverged
+    ordinary = log.loss[~log.bad_batch]
+    assert log.summary.min_loss == ordinary.min()
+    tail = slice(27, 30)
+    assert log.summary.final_loss == pytest.approx(log.loss[tail][~log.bad_batch[tail]].mean())
+    # ... but a non-finite loss still is one, bad batch or not
+    broken = train("rnn1", BadBatches(AddingTask(), count=1, scale=1e6, start=5), "none", 1.0, 1.0, 40, rho=1.0)
+    assert broken.summary.diverged
 
 
 # ---------------------------------------------------------------------------------- the log
@@ -181,6 +273,7 @@ def test_progress_streams_every_step_and_ends_complete():
 
 def test_summary_definitions():
     log = train("rnn1", "adding", "norm", 1.0, 0.05, 50, seed=0)
+    assert not log.bad_batch.any()                      # a plain task has no bad batch
     s = log.summary
     assert s.initial_loss == log.loss[0]
     assert s.final_loss == pytest.approx(log.loss[-5:].mean())        # the last tenth
