@@ -53,7 +53,7 @@ class ZClip:
         \sigma^2 \leftarrow \alpha\sigma^2 + (1-\alpha)\,(n' - \mu)^2
 
     unless ``skip_update_on_spike`` is set. The reference code (bluorion-com/ZClip,
-    ``zclip/zclip.py`` at commit 1acb085) also caps every step at a fixed ``max_grad_norm``
+    ``zclip/zclip.py``, release 1.0.0) also caps every step at a fixed ``max_grad_norm``
     (1.0 by default): during the warm-up that is the only clipping, and afterwards a step is
     clipped at the smaller of the two thresholds. That cap is not part of ZClip's rule and is
     left out here (combine with :func:`gradclip.clip_by_norm` if you want it); the simulator
