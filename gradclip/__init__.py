@@ -39,7 +39,7 @@ _EXPORTS: dict[str, str] = {
                      "Summary", "Sweep", "Verdict", "simulate", "simulate_batch", "sweep"), "simulate"),
     # training monitor (nets.py, tasks.py, train.py, tracker.py)
     **dict.fromkeys(("MLP", "ElmanRNN", "make_model"), "nets"),
-    **dict.fromkeys(("AddingTask", "RegressionTask", "TemporalOrderTask", "make_task"), "tasks"),
+    **dict.fromkeys(("AddingTask", "BadBatches", "RegressionTask", "TemporalOrderTask", "make_task"), "tasks"),
     **dict.fromkeys(("TRAIN_MAX_STEPS", "RunSpec", "TrainLog", "TrainProgress", "TrainSummary", "train",
                      "train_iter", "train_runs"), "train"),
     **dict.fromkeys(("NormAnalysis", "NormSummary", "NormTracker", "analyse_norms", "parse_norm_log"),
@@ -63,7 +63,7 @@ if TYPE_CHECKING:   # what IDEs and type checkers see; tests/unit/test_lazy_impo
     from gradclip.nets import MLP, ElmanRNN, make_model
     from gradclip.simulate import (MAX_STEPS, METHODS, OPTIMIZERS, OUTCOMES, SIM_MAX_STEPS, Run, RunBatch,
                                    Summary, Sweep, Verdict, simulate, simulate_batch, sweep)
-    from gradclip.tasks import AddingTask, RegressionTask, TemporalOrderTask, make_task
+    from gradclip.tasks import AddingTask, BadBatches, RegressionTask, TemporalOrderTask, make_task
     from gradclip.tracker import NormAnalysis, NormSummary, NormTracker, analyse_norms, parse_norm_log
     from gradclip.train import (TRAIN_MAX_STEPS, RunSpec, TrainLog, TrainProgress, TrainSummary, train,
                                 train_iter, train_runs)

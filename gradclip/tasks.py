@@ -296,7 +296,7 @@ class BadBatches:
         The factor :math:`k`, > 0 and <= 1e6.
     part : {"targets", "inputs"}
     start : int
-        The first step that may be bad, >= 1.
+        The first step that may be bad, 1 to 100,000.
 
     Examples
     --------
@@ -322,7 +322,7 @@ class BadBatches:
         integer(self.count, "count", 0, 10_000)
         real(self.scale, "scale", 0, 1e6, lo_open=True)
         choice(self.part, "part", BAD_PARTS)
-        integer(self.start, "start", 1)
+        integer(self.start, "start", 1, 100_000)
         if self.part == "targets" and self.task.loss != "mse":
             raise ValueError(f"part must be 'inputs' for a classification task ({self.task.name!r}: its "
                              f"targets are classes, not numbers to scale), got 'targets'")

@@ -130,6 +130,7 @@ BASE: dict[str, dict] = {
     "TemporalOrderTask": {"seq_len": 10, "batch_size": 8},
     "RegressionTask": {"n_samples": 50, "n_features": 4, "n_informative": 2, "noise": 0.1, "batch_size": 8},
     "make_task": {"name": "adding"},
+    "BadBatches": {"task": AddingTask(), "count": 2, "scale": 10.0, "part": "targets", "start": 1},
     "train": {"model": "rnn1", "task": "adding", "method": "norm", "tau": 1.0, "lr": 0.05, "steps": 2,
               "optimizer": "sgd", "seed": 0},
     "train_iter": {"model": "rnn1", "task": "adding", "runs": [gradclip.RunSpec()], "steps": 2,
@@ -160,6 +161,7 @@ NOT_CALLED = {
 # is then fine. Not listed: every class must raise, naming the argument.
 _GRADS = "nan inf -inf zero negative huge empty wrong_shape"
 ACCEPTS: dict[str, str] = {
+    "BadBatches.count": "zero",   # no bad batch: the clean task, a baseline run
     "clip_by_norm.g": _GRADS, "clip_by_norm.max_norm": "inf zero huge", "clip_by_norm.axis": "zero negative none",
     "clip_by_value.g": _GRADS, "clip_by_value.clip_value": "inf zero huge",
     "clip_by_value.min_value": "none", "clip_by_value.max_value": "none",
