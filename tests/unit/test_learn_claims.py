@@ -46,8 +46,8 @@ def test_under_sgd_the_threshold_changes_the_result_a_lot():
     assert max(values) / min(values) > 100
 
 
-@pytest.mark.parametrize("lr", [0.05, 0.1])
-def test_under_adam_the_threshold_hardly_matters_and_clipping_is_not_the_unclipped_run(lr):
+def test_under_adam_the_threshold_hardly_matters_and_clipping_is_not_the_unclipped_run():
+    lr = 0.05   # at 0.1 the runs are chaotic: the page shows only tau = 1 there
     clipped = [_final("adam", "norm", tau, lr) for tau in (0.1, 1.0, 10.0)]
     assert all(c == 400 for _, c in clipped)
     values = np.array([v for v, _ in clipped])
