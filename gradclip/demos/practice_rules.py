@@ -257,10 +257,12 @@ def _rules_figures(sums: Sequence[SweepSummary], lrs: Sequence[float]) -> dict[s
     """Final loss and share of steps clipped against the threshold, one line per learning rate."""
     taus = np.array(RULE_TAUS)
     x_range = (RULE_TAUS[0] / 1.3, RULE_TAUS[-1] * 1.3)
-    finite = np.concatenate([s.final[np.isfinite(s.final)] for s in sums] + [np.array([1.0])])
-    plain = [s.plain.summary.final_loss for s in sums if s.plain.summary.diverged_at is None]
-    top = float(max(finite.max(), *plain)) if plain else float(finite.max())
-    loss = Figure(x_range=x_range, y_range=(0.0, 1.1 * top), x_log=True, x_label="threshold τ",
+    shown = [s.final[np.isfinite(s.final)] for s in sums]
+    shown += [np.array([s.plain.summary.final_loss]) for s in sums if s.plain.summary.diverged_at is None]
+    values = np.concatenate(shown)
+    values = values[np.isfinite(values)]
+    top = float(values.max()) if values.size else 1.0
+    loss = Figure(x_range=x_range, y_range=(0.0, 1.25 * top), x_log=True, x_label="threshold τ",
                   y_label="final loss (mean of the last tenth)", title="Final loss against τ",
                   legend=True, width=480, height=300)
     for edge in RNN_RANGE:          # the rule's range for plain RNNs, between two dashed lines
@@ -271,17 +273,23 @@ def _rules_figures(sums: Sequence[SweepSummary], lrs: Sequence[float]) -> dict[s
                    legend=True, width=480, height=240)
     share.hline(100 * NEARLY_ALL, color="muted", dash=[3, 3], width=1.0,
                 label=f"{100 * NEARLY_ALL:.0f}%: “nearly every step”")
+    blown: list[str] = []
     for s, lr, color in zip(sums, lrs, ("s0", "s3")):
         label = f"η = {fmt_number(lr)}"
         ok = np.isfinite(s.final)
-        loss.line(taus[ok], s.final[ok], color=color, label=label, marker=True, hover=True,
+        loss.line(taus[ok], s.final[ok], color=color, label=label, hover=True,
                   hover_names=("τ", "final loss"))
+        loss.points(taus[ok], s.final[ok], color=color, size=3.5)
         loss.marker(RULE_TAUS[s.best], float(s.final[s.best]), shape="circle", color=color, size=7)
         ps = s.plain.summary
         if ps.diverged_at is None:
             loss.hline(ps.final_loss, color=color, dash=[5, 3], width=1.0, label=f"{label}, no clipping")
-        share.line(taus, 100 * s.share, color=color, label=label, marker=True, hover=True,
-                   hover_names=("τ", "% clipped"))
+        else:
+            blown.append(f"{label}, no clipping: blew up at step {ps.diverged_at}")
+        share.line(taus, 100 * s.share, color=color, label=label, hover=True, hover_names=("τ", "% clipped"))
+        share.points(taus, 100 * s.share, color=color, size=3.5)
+    for k, note in enumerate(blown):   # a run that blew up has no final loss to draw
+        loss.text(x_range[0] * 1.1, top * (1.18 - 0.08 * k), note, color="danger", size=11)
     loss.alt = ("Final loss against the clipping threshold for two learning rates; best thresholds "
                 + ", ".join(f"{fmt_number(RULE_TAUS[s.best])} at η = {fmt_number(lr)}" for s, lr in zip(sums, lrs)) + ".")
     share.alt = "Share of steps clipped against the clipping threshold for two learning rates."
@@ -327,6 +335,6 @@ register(DemoSpec(
              ("tau1_high", "Clipped at τ = 1, higher η"), ("tau1_low", "Clipped at τ = 1, lower η"),
              ("streak_fired", "Runs with norms above 5 for 50 steps in a row"),
              ("streak_helped", "… of which a lower τ ended lower")),
-    figures=(("loss", "Final loss against τ for both learning rates; dashed: the unclipped runs; dotted: 0.1 and 0.5."),
+    figures=(("loss", "Final loss against τ for both learning rates (the large dot: the best τ); dashed: the unclipped runs; dotted: 0.1 and 0.5."),
              ("share", "Share of steps clipped against τ for both learning rates.")),
 ))
