@@ -150,7 +150,7 @@ register(DemoSpec(
     name="clip_every_step",
     title="Clipping every step: plain SGD against Adam",
     params=(
-        Param("tau", "float", 1.0, "Clip threshold τ", min=0.01, max=1000.0, log=True),
+        Param("tau", "float", 1.0, "Clip threshold τ", min=0.01, max=1e4, log=True),
         Param("sgd_lr", "float", 0.003, "SGD learning rate", min=1e-5, max=0.03, log=True),
         Param("adam_lr", "float", 0.03, "Adam learning rate", min=1e-4, max=0.3, log=True),
         Param("seed", "int", 0, "Seed", min=0, max=999, step=1,

@@ -175,11 +175,22 @@ def test_with_the_higher_learning_rate_the_best_run_clips_nearly_every_step(rule
     assert s.share[s.best] >= pr.NEARLY_ALL
 
 
-def test_with_adam_the_thresholds_end_closer_together():
+def test_with_adam_the_thresholds_end_closer_together_at_the_lower_rate():
     sgd = pr.summarise_sweep(pr.rule_sweep("rnn3", "sgd", 0.01, 0))
     adam = pr.summarise_sweep(pr.rule_sweep("rnn3", "adam", 0.01, 0))
     spread = lambda s: np.ptp(s.final[np.isfinite(s.final)])   # noqa: E731
     assert spread(adam) < spread(sgd) / 2
+    # "0.05 is too large a learning rate for Adam on this network, clipped or not"
+    fast = pr.summarise_sweep(pr.rule_sweep("rnn3", "adam", 0.05, 0))
+    assert fast.final.min() > adam.final.max()
+    assert fast.plain.summary.final_loss > adam.plain.summary.final_loss
+
+
+def test_raising_tau_above_every_norm_removes_the_difference(every):
+    out = run("clip_every_step", tau=1e4)       # above the largest norm of all four runs
+    assert value(out, "sgd_clips") == value(out, "adam_clips") == "0"
+    assert value(out, "sgd_final_clip") == value(out, "sgd_final_none")
+    assert value(out, "adam_final_clip") == value(out, "adam_final_none")
 
 
 def _cells(page: str) -> list[str]:
