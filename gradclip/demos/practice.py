@@ -433,9 +433,13 @@ _READER_METHODS = tuple((m, label or CLIP_METHODS[m].label)
                                          ("agc", "Adaptive gradient clipping (AGC)")))
 
 
+_OPTIMIZER_LABELS = {"sgd": "plain SGD", "momentum": "SGD with momentum", "adam": "Adam"}
+
+
 def _compute_reader(p: dict[str, Any]) -> DemoOutput:
     tau, steps = float(p["tau"]), int(p["steps"])
-    run = simulate(p["landscape"], p["method"], tau=tau, lr=float(p["lr"]), steps=steps)
+    run = simulate(p["landscape"], p["method"], tau=tau, lr=float(p["lr"]), steps=steps,
+                   optimizer=p["optimizer"])
     s = run.summary
     taken = steps if s.diverged_at is None else int(s.diverged_at)
     clipped = run.clipped[:taken]
@@ -452,7 +456,8 @@ def _compute_reader(p: dict[str, Any]) -> DemoOutput:
         "max_raw_norm": result(float(s.max_raw_norm)),
         "verdict": _verdict(run),
     }
-    desc = (f"{LANDSCAPES[p['landscape']].title}, {p['method']} at τ = {fmt_number(tau)}: "
+    desc = (f"{LANDSCAPES[p['landscape']].title}, {p['method']} at τ = {fmt_number(tau)} with "
+            f"{_OPTIMIZER_LABELS[p['optimizer']]}: "
             f"{s.clip_events} of {taken} steps clipped, longest streak {streak}. "
             f"{results['verdict']['text']}")
     return DemoOutput(figures={"norm": norm_figure([run], tau).to_dict(), "events": ev.to_dict()},
@@ -469,6 +474,8 @@ register(DemoSpec(
         Param("method", "choice", "norm", "Clipping method", choices=_READER_METHODS),
         Param("landscape", "choice", "spiky", "Loss landscape",
               choices=tuple((n, l.title) for n, l in LANDSCAPES.items())),
+        Param("optimizer", "choice", "sgd", "Optimizer",
+              choices=tuple((o, _OPTIMIZER_LABELS[o]) for o in OPTIMIZERS)),
     ),
     compute=_compute_reader,
     results=(("clip_events", "Clip events"), ("streak", "Longest clipped streak"),
@@ -551,7 +558,13 @@ def _compute_frameworks(p: dict[str, Any]) -> DemoOutput:
         clip_grad_norm(grads, tau, error_if_nonfinite=True)
         strict = "same as without the flag"
     except NonFiniteNormError:
-        strict = "raises (the total norm is not finite)"
+        strict = "raises RuntimeError: the run stops unless caught"
+    # torch.amp.GradScaler: unscale_ records whether any gradient entry is inf or NaN, and
+    # scaler.step then skips optimizer.step() (update() lowers the scale). Under fp16 loss
+    # scaling such steps are expected, so they must not raise.
+    overflow = not all(np.isfinite(g).all() for g in grads)
+    amp = ("scaler.step skips this step; scaler.update lowers the scale" if overflow
+           else "scaler.step calls optimizer.step with these gradients")
     outs = {
         "pytorch": torch_out,
         "keras_clipnorm": clip_by_norm_per_tensor(grads, tau),
@@ -562,6 +575,7 @@ def _compute_frameworks(p: dict[str, Any]) -> DemoOutput:
     results = {k: {"value": tensors_text(v), "text": tensors_text(v)} for k, v in outs.items()}
     results["global_norm"] = result(float(total))
     results["strict"] = {"value": strict, "text": strict}
+    results["amp"] = {"value": amp, "text": amp}
     fig = framework_bars_figure([
         ("raw", METHOD_COLORS["none"], grads),
         ("PyTorch clip_grad_norm_", "s0", outs["pytorch"]),
@@ -594,6 +608,7 @@ register(DemoSpec(
     results=(("global_norm", "Global norm (PyTorch's return value)"),
              ("pytorch", "PyTorch clip_grad_norm_"),
              ("strict", "… with error_if_nonfinite=True"),
+             ("amp", "… under GradScaler (fp16 AMP), flag off"),
              ("keras_clipnorm", "Keras clipnorm"), ("keras_global", "Keras global_clipnorm"),
              ("optax", "optax.clip_by_global_norm"),
              ("value", "clip_grad_value_ / clipvalue / optax.clip")),

@@ -249,6 +249,29 @@ def test_clip_event_reader_patterns_named_on_the_page():
     assert value(diagonal, "clip_events") == "200" and value(diagonal, "streak") == "200"
 
 
+def test_spiky_bowl_prediction_an_early_stretch_then_single_steps():
+    """using-the-simulator's first prediction: a streak from step 1, then isolated clips."""
+    out = run("clip_event_reader")
+    clipped = simulate("spiky", "norm", tau=1.0, lr=0.05, steps=200).clipped
+    streak = int(value(out, "streak"))
+    assert value(out, "first") == "1" and clipped[:streak].all() and not clipped[streak]
+    later = np.flatnonzero(clipped[streak:])
+    assert later.size >= 2 and (np.diff(later) > 1).all()    # single steps, none adjacent
+    assert int(value(out, "last")) == streak + int(later[-1]) + 1
+
+
+def test_the_over_clipped_setting_under_adam_reaches_the_floor():
+    """using-the-simulator's second prediction: cliff, tau 0.1 clips every step under SGD (over-
+    clipping) and reaches the floor under Adam, where clipping stops long before the end."""
+    sgd = run("clip_event_reader", landscape="cliff", tau=0.1)
+    adam = run("clip_event_reader", landscape="cliff", tau=0.1, optimizer="adam")
+    assert value(sgd, "verdict") == "over_clipped" and value(sgd, "clip_events") == "200"
+    assert value(adam, "verdict") == "healthy"
+    assert int(value(adam, "last")) < 150 and int(value(adam, "clip_events")) < 150
+    r = simulate("cliff", "norm", tau=0.1, lr=0.05, steps=200, optimizer="adam")
+    assert int(value(adam, "clip_events")) == r.summary.clip_events
+
+
 def test_longest_streak():
     assert practice.longest_streak([False] * 3) == 0
     assert practice.longest_streak([True, True, False, True]) == 2
@@ -294,6 +317,9 @@ def test_framework_compare_non_finite_cases_match_the_table():
     assert value(inf, "keras_global") == "[NaN, NaN]  [NaN, NaN]"
     assert value(inf, "pytorch") == "[NaN, 0]  [0, 0]"
     assert value(inf, "strict").startswith("raises")
+    # Under fp16 AMP the same step is skipped by GradScaler, not an error (the recipes page).
+    assert value(inf, "amp").startswith("scaler.step skips")
+    assert value(run("framework_compare"), "amp").startswith("scaler.step calls optimizer.step")
     nan = run("framework_compare", special="nan")
     assert value(nan, "optax") == "[NaN, NaN]  [NaN, NaN]"
     assert value(nan, "keras_clipnorm").endswith("[0.3, 0.4]")
@@ -343,8 +369,8 @@ def test_each_practice_page_places_its_demos_and_ends_with_sources():
     pages = {
         "learn/applications.md": ["rnn_clip_run", "transformer_tensors", "policy_gradient_spikes", "step_limiter"],
         "learn/pitfalls.md": ["vanishing_not_fixed", "tau_too_small", "lr_not_safe"],
-        "guide/using-the-simulator.md": ["clip_event_reader"],
-        "guide/practical-notes.md": ["sustained_norms"],
+        "guide/using-the-simulator.md": ["clip_event_reader", "clip_event_reader"],
+        "guide/practical-notes.md": ["clip_every_step", "threshold_rules", "sustained_norms"],
         "guide/recipes.md": ["framework_compare"],
         "guide/python.md": ["python_call"],
         "guide/reference.md": ["api_clip"],
