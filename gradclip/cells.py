@@ -39,6 +39,7 @@ import builtins
 import importlib
 import json
 import linecache
+import os
 import sys
 import time
 import traceback
@@ -413,15 +414,34 @@ def _run_last(tree: ast.Module, namespace: dict[str, Any], filename: str,
     return None if value is None else repr(value)
 
 
+# Where this package is installed, up to the folder holding ``gradclip/``.
+_INSTALLED = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _short_path(filename: str) -> str:
+    """A library frame's file as a path inside its installation (``gradclip/tracker.py``,
+    ``numpy/…``): the same in the build, on any machine and under Pyodide, and no machine's
+    folders in a page.
+
+    >>> _short_path(_INSTALLED + "gradclip/tracker.py"), _short_path("<cell 2>")
+    ('gradclip/tracker.py', '<cell 2>')
+    """
+    if filename.startswith(_INSTALLED):
+        return filename[len(_INSTALLED):]
+    head, sep, tail = filename.rpartition(os.sep + "site-packages" + os.sep)
+    return tail if sep else filename
+
+
 def _error(exc: BaseException, filename: str, defined_earlier: dict[str, str]) -> CellError:
     """The traceback from the cell's first frame on (the runner's own frames are not the
     reader's business); a syntax error as Python reports one."""
     tb = exc.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename != filename:
         tb = tb.tb_next
-    lines = traceback.format_exception(type(exc), exc, tb)
-    if tb is None and not isinstance(exc, SyntaxError):
-        lines = traceback.format_exception_only(type(exc), exc)
+    report = traceback.TracebackException(type(exc), exc, tb)
+    for frame in report.stack:
+        frame.filename = _short_path(frame.filename)
+    lines = report.format() if tb is not None or isinstance(exc, SyntaxError) else report.format_exception_only()
     text = "".join(lines).rstrip("\n")
     summary = text.splitlines()[-1] if text else type(exc).__name__
     error = CellError(summary=summary, traceback=text, kind=type(exc).__name__,

@@ -7,6 +7,7 @@ The site's worker, the site build and the CPython test of every page's cells all
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -84,6 +85,14 @@ def test_an_error_keeps_the_cells_own_frames_and_quotes_its_lines():
     assert tb.startswith("Traceback (most recent call last):")
     assert '"<cell 2>", line 2' in tb and '"<cell 1>", line 2, in f' in tb and "return 1 / x" in tb
     assert "gradclip/cells.py" not in tb, "the runner's own frames are not the reader's business"
+
+
+def test_a_library_frame_names_its_file_inside_the_installation_not_the_machines_folders():
+    # The build's output is a page: the same on any machine, and the same as Pyodide prints.
+    r = run_cell("import gradclip\ngradclip.clip_by_norm([1.0], -1)", fresh_namespace(), name="cell 1")
+    tb = r.error.traceback
+    assert '"gradclip/clipping.py", line' in tb and '"gradclip/checks.py", line' in tb
+    assert str(Path(gradclip.__file__).parent) not in tb
 
 
 def test_a_syntax_error_is_reported_as_python_reports_it():

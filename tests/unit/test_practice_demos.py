@@ -379,7 +379,7 @@ def test_each_practice_page_places_its_demos_and_ends_with_sources():
         text = (ROOT / "docs" / page).read_text()
         assert re.findall(r"```gradclip-demo\ndemo: (\w+)", text) == names, page
         assert re.findall(r"^## (.+)$", text, flags=re.M)[-1] == "Sources", page
-    assert len(re.findall("```gradclip-predict", (ROOT / "docs/learn/pitfalls.md").read_text())) == 3
+    assert len(re.findall("```gradclip-predict", (ROOT / "docs/learn/pitfalls.md").read_text())) >= 3
 
 
 def test_typical_ranges_quoted_in_the_notes_match_the_sources_we_cite():
