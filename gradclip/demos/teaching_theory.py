@@ -324,9 +324,9 @@ def _bias_plane(g: np.ndarray, spike: np.ndarray, tau: float, raw: np.ndarray, c
     fig.circle(0.0, 0.0, tau, color="s0", dash=[5, 4])
     shown = clip_by_norm(g[:600], tau, axis=-1)     # enough points to see the cloud
     ordinary, bad = shown[~spike[:600]], shown[spike[:600]]
-    fig.points(ordinary[:, 0], ordinary[:, 1], color="muted", size=1.5, label="ordinary batch, clipped")
+    fig.points(ordinary[:, 0], ordinary[:, 1], color="muted", size=1.5, label="ordinary batch, after clipping")
     if len(bad):
-        fig.points(bad[:, 0], bad[:, 1], color="danger", size=3.0, label="bad batch, clipped")
+        fig.points(bad[:, 0], bad[:, 1], color="danger", size=3.0, label="bad batch, after clipping")
     fig.arrow(0.0, 0.0, raw[0], raw[1], color="fg", width=2.5, label="average raw gradient")
     fig.arrow(0.0, 0.0, clipped[0], clipped[1], color="s0", width=3.0, label="average clipped gradient")
     return fig

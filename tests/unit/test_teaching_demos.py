@@ -155,6 +155,26 @@ def test_the_why_page_claims_about_gaussian_and_tanh_products():
     assert gentle["results"]["trend"]["value"] == "explodes"
 
 
+def test_the_why_page_predictions_hold_the_necessary_condition_is_not_sufficient():
+    """jacobian-tanh: sigma_max = 1.3 > 1/gamma, inputs of scale 1: the product vanishes, far below
+    rho^T; with inputs of 0.1 the same matrix explodes. jacobian-gaussian: rho < 1, yet the median
+    starts above one and stays there for several steps."""
+    saturated = demos.run("jacobian_product", {"tanh": True, "inputs": 1.0, "rho": 1.3})
+    assert value(saturated, "norm_T") < 1e-3 and value(saturated, "rate") < 1.0
+    assert value(saturated, "rho_T") > 1e6
+    small_inputs = demos.run("jacobian_product", {"tanh": True, "inputs": 0.1, "rho": 1.3})
+    assert small_inputs["results"]["trend"]["value"] == "explodes"
+    gauss = demos.run("jacobian_product", {"matrix": "gaussian", "rho": 0.95})
+    assert value(gauss, "norm_first") > 1.0 and int(value(gauss, "below_one_at")) > 5
+    long = demos.run("jacobian_product", {"rho": 1.3, "length": 200})
+    assert value(long, "rho_T") > 1e20                       # "more than twenty digits"
+
+
+def test_a_gaussian_matrix_below_radius_one_has_a_singular_value_above_one():
+    w = teaching.recurrent_matrices(0.95, 16, 6, "gaussian", seed=0)
+    assert (np.linalg.norm(w, 2, axis=(1, 2)) > 1.0).all()
+
+
 @pytest.mark.parametrize("kind", teaching.MATRIX_KINDS)
 def test_recurrent_matrices_have_the_requested_spectral_radius(kind):
     w = teaching.recurrent_matrices(0.7, 12, 5, kind, seed=3)
@@ -299,6 +319,25 @@ def test_the_rnn_cliff_story_one_ordinary_step_then_thrown_off_and_clipped_only_
                        start=teaching._RNN_START)
     k = int(value(out, "clip_events"))
     assert clipped.clipped[:k].all() and not clipped.clipped[k:].any()
+
+
+def test_on_the_plateau_plain_descent_is_thrown_off_from_a_few_starts_and_clipped_descent_from_none():
+    """The why page: from most plateau starts plain descent crosses the edge unharmed, from a few
+    (the default among them) it is thrown off; the clipped run never is, at the demo's settings."""
+    from gradclip.landscapes import LANDSCAPES
+    from gradclip.simulate import simulate_batch
+    land = LANDSCAPES["pascanu_rnn"]
+    starts = [teaching._RNN_START] + [(w, b) for w in np.linspace(2.2, 7.8, 8)
+                                      for b in np.linspace(-4.9, -0.1, 12)
+                                      if land.value(np.array(w), np.array(b)) > 10]
+    plain = clipped = 0
+    for start in starts:
+        batch = simulate_batch("pascanu_rnn", method=["none", "norm"], tau=1.0, lr=0.05, steps=60,
+                               start=start)
+        plain += bool(batch.diverged[0])
+        clipped += bool(batch.diverged[1])
+    assert clipped == 0
+    assert 1 <= plain < len(starts) / 4
 
 
 def test_rnn_cliff_start_can_be_dragged():
