@@ -139,7 +139,7 @@ REGISTRY: dict[str, DemoSpec] = {}
 MODULES: dict[str, tuple[str, ...]] = {
     "simulator": ("simulator", "simulator_export", "phase"),
     "teaching": ("jacobian_product", "rnn_cliff"),
-    "teaching_theory": ("clip_vector", "global_norm_tensors"),
+    "teaching_theory": ("clip_vector", "global_norm_tensors", "clip_bias"),
     "teaching_rules": ("cliff_methods", "agc_units", "adaptive_thresholds", "tau_from_norms"),
     "practice": ("rnn_clip_run", "transformer_tensors", "policy_gradient_spikes", "step_limiter",
                  "vanishing_not_fixed", "tau_too_small", "lr_not_safe", "clip_event_reader",

@@ -4,6 +4,7 @@ Registered here (see :mod:`gradclip.demos.teaching` for the other teaching demos
 
 ``clip_vector``          a draggable 2-D gradient, clipped by norm and by value
 ``global_norm_tensors``  global-norm, per-tensor and value clipping of several tensors
+``clip_bias``            clipping biases the average of noisy batch gradients
 
 >>> angle_degrees(np.array([1.0, 2.0]), np.array([2.5, 5.0]))
 0.0
@@ -16,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from gradclip.checks import choice, integer, real, real_array
 from gradclip.clipping import (clip_by_global_norm, clip_by_norm, clip_by_norm_per_tensor,
                                clip_by_value, clip_grad_value, global_norm)
 from gradclip.demos import DemoOutput, DemoSpec, Param, register, result
@@ -23,7 +25,7 @@ from gradclip.figures import Figure
 from gradclip.figures.helpers import padded_log_range
 from gradclip.figures.numbers import fmt_number, vector_text
 
-__all__ = ["angle_degrees", "example_gradients"]
+__all__ = ["angle_degrees", "example_gradients", "batch_gradients", "clipping_bias"]
 
 
 def angle_degrees(a: np.ndarray, b: np.ndarray, decimals: int = 10) -> float:
@@ -219,4 +221,184 @@ register(DemoSpec(
              ("cos_value", "Cosine to raw: by value")),
     figures=(("tensors", "On a log axis, global clipping moves the raw profile down without "
                          "changing its shape; the other rules reshape it."),),
+))
+
+
+# ---------------------------------------------------------------------------------------
+# 2c. Theory: clipping biases the average gradient
+# ---------------------------------------------------------------------------------------
+
+_ORDINARY_MEAN = np.array([1.0, 0.0])   # the ordinary batches' average gradient
+_ORDINARY_SPREAD = 0.5                  # standard deviation of each of its coordinates
+_SPIKE_DIRECTION = np.array([math.cos(math.radians(60.0)), math.sin(math.radians(60.0))])
+_BIAS_SAMPLES = 40_000                  # batches drawn: enough for three significant digits
+SPIKE_KINDS = ("aligned", "symmetric")
+
+
+def batch_gradients(spike_rate: float = 0.03, spike_size: float = 20.0, kind: str = "aligned",
+                    samples: int = _BIAS_SAMPLES, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Stochastic gradients of one parameter vector: ordinary batches and rare bad ones.
+
+    .. math::
+
+        g = \\mu + s\\,z \\ \\text{(ordinary)}, \\qquad g = \\mu + a\\,u \\ \\text{(bad batch, probability } p)
+
+    with :math:`\\mu = (1, 0)`, :math:`s = 0.5`, :math:`z \\sim N(0, I_2)`, a spike length
+    :math:`a = \\text{spike\\_size} \\cdot U(0.5, 1.5)` and :math:`u` the unit vector at 60°
+    (``kind="aligned"``: every bad batch pulls the same way) or :math:`\\pm u` with equal
+    probability (``"symmetric"``: the bad batches cancel on average).
+
+    Returns
+    -------
+    g : ndarray, shape (samples, 2)
+    spike : ndarray of bool, shape (samples,)
+
+    Examples
+    --------
+    >>> g, spike = batch_gradients(spike_rate=0.0, samples=4)
+    >>> g.shape, bool(spike.any())
+    ((4, 2), False)
+    """
+    spike_rate = real(spike_rate, "spike_rate", 0, 1)
+    spike_size = real(spike_size, "spike_size", 0)
+    kind = choice(kind, "kind", SPIKE_KINDS)
+    samples = integer(samples, "samples", 1, 10_000_000)
+    rng = np.random.default_rng(integer(seed, "seed", 0))
+    ordinary = _ORDINARY_MEAN + _ORDINARY_SPREAD * rng.normal(size=(samples, 2))
+    spike = rng.random(samples) < spike_rate
+    length = spike_size * rng.uniform(0.5, 1.5, size=samples)
+    sign = np.where(rng.random(samples) < 0.5, -1.0, 1.0) if kind == "symmetric" else 1.0
+    bad = _ORDINARY_MEAN + (sign * length)[:, None] * _SPIKE_DIRECTION
+    return np.where(spike[:, None], bad, ordinary), spike
+
+
+def clip_factors(norms: np.ndarray, taus: np.ndarray) -> np.ndarray:
+    """:math:`\\min(1, \\tau/\\lVert g\\rVert)` for every threshold (rows) and gradient (columns)."""
+    with np.errstate(divide="ignore"):
+        return np.minimum(1.0, np.asarray(taus, dtype=float)[:, None] / norms[None, :])
+
+
+def clipping_bias(g: np.ndarray, taus: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The mean clipped gradient and the clip rate for each threshold, from samples ``g``.
+
+    .. math::
+
+        \\mathbb{E}[\\hat g] - \\mathbb{E}[g] = -\\,\\mathbb{E}\\Bigl[\\Bigl(1 - \\frac{\\tau}{\\lVert g\\rVert}\\Bigr)_{+} g\\Bigr]
+
+    which is zero when no gradient is longer than :math:`\\tau` and, in general, not otherwise.
+
+    Returns
+    -------
+    mean_clipped : ndarray, shape (len(taus), 2)
+    clip_rate : ndarray, shape (len(taus),)
+        The fraction of samples longer than :math:`\\tau`.
+    bias : ndarray, shape (len(taus), 2)
+        ``mean_clipped`` minus the mean of ``g``.
+
+    Examples
+    --------
+    >>> g = np.array([[3.0, 4.0], [0.3, 0.4]])
+    >>> mean, rate, bias = clipping_bias(g, [1.0])
+    >>> mean.round(3).tolist(), rate.tolist()
+    ([[0.45, 0.6]], [0.5])
+    """
+    g = real_array(g, "g", finite=True, ndim=(2,), empty=False, shape_text="(samples, d)")
+    taus = np.atleast_1d(real_array(taus, "taus", lo=0, ndim=(0, 1), empty=False,
+                                    shape_text="() or (k,)"))
+    norms = np.linalg.norm(g, axis=1)
+    # The bias from the formula (the excess that clipping removes), so that it is exactly zero
+    # when nothing is clipped, rather than the rounding noise of a difference of two means.
+    bias = -((1.0 - clip_factors(norms, taus)) @ g) / len(g)
+    return g.mean(axis=0) + bias, (norms[None, :] > taus[:, None]).mean(axis=1), bias
+
+
+def _bias_plane(g: np.ndarray, spike: np.ndarray, tau: float, raw: np.ndarray, clipped: np.ndarray) -> Figure:
+    """The clipped batch gradients (a sample of them), the ball of radius τ and the two means."""
+    half = 1.15 * max(2.0, min(tau, 8.0), float(np.linalg.norm(raw)), float(np.linalg.norm(clipped)))
+    fig = Figure(x_range=(-half, half), y_range=(-half, half), aspect_equal=True, width=420,
+                 height=420, x_label="g₁", y_label="g₂", legend=True,
+                 title="Clipped batch gradients and their average",
+                 alt=(f"Batch gradients clipped to norm {fmt_number(tau)}, with the average raw "
+                      f"gradient {vector_text(raw)} and the average clipped gradient {vector_text(clipped)}."))
+    fig.hline(0.0, color="grid", width=1.0).vline(0.0, color="grid", width=1.0)
+    fig.circle(0.0, 0.0, tau, color="s0", dash=[5, 4])
+    shown = clip_by_norm(g[:600], tau, axis=-1)     # enough points to see the cloud
+    ordinary, bad = shown[~spike[:600]], shown[spike[:600]]
+    fig.points(ordinary[:, 0], ordinary[:, 1], color="muted", size=1.5, label="ordinary batch, after clipping")
+    if len(bad):
+        fig.points(bad[:, 0], bad[:, 1], color="danger", size=3.0, label="bad batch, after clipping")
+    fig.arrow(0.0, 0.0, raw[0], raw[1], color="fg", width=2.5, label="average raw gradient")
+    fig.arrow(0.0, 0.0, clipped[0], clipped[1], color="s0", width=3.0, label="average clipped gradient")
+    return fig
+
+
+def _bias_sweep(g: np.ndarray, tau: float) -> Figure:
+    """Clip rate and relative bias against the threshold, on a log axis."""
+    taus = np.geomspace(0.2, 60.0, 61)
+    mean_clipped, rate, bias = clipping_bias(g, taus)
+    rel = np.linalg.norm(bias, axis=1) / np.linalg.norm(g.mean(axis=0))
+    fig = Figure(x_range=(0.2, 60.0), y_range=(0.0, 105.0), x_log=True, x_label="threshold τ",
+                 y_label="percent", legend=True, width=480, height=280,
+                 title="Bias and clip rate against τ",
+                 alt="The share of batches clipped and the size of the bias both fall to zero "
+                     "only as τ passes the longest batch gradient.")
+    fig.line(taus, 100 * rate, color="s1", width=2.0, label="batches clipped", hover=True,
+             hover_names=("τ", "% clipped"))
+    fig.line(taus, 100 * rel, color="s0", width=2.5, label="bias, % of the average's length",
+             hover=True, hover_names=("τ", "bias %"))
+    fig.vline(tau, color="fg", width=1.5, dash=[4, 3], label="your τ")
+    return fig
+
+
+def _compute_clip_bias(p: dict[str, Any]) -> DemoOutput:
+    tau = float(p["tau"])
+    g, spike = batch_gradients(float(p["spike_rate"]), float(p["spike_size"]), p["spikes"],
+                               seed=int(p["seed"]))
+    raw = g.mean(axis=0)
+    mean_clipped, rate, bias = clipping_bias(g, tau)
+    clipped, rate, bias = mean_clipped[0], float(rate[0]), bias[0]
+    raw_n, clip_n = float(np.linalg.norm(raw)), float(np.linalg.norm(clipped))
+    rel = float(np.linalg.norm(bias)) / raw_n
+    turn = angle_degrees(raw, clipped, decimals=6)
+    ordinary_rate = float((np.linalg.norm(g[~spike], axis=1) > tau).mean()) if (~spike).any() else 0.0
+    return DemoOutput(
+        figures={"plane": _bias_plane(g, spike, tau, raw, clipped).to_dict(),
+                 "sweep": _bias_sweep(g, tau).to_dict()},
+        results={
+            "clip_rate": result(rate, f"{100 * rate:.1f}%"),
+            "ordinary_clipped": result(ordinary_rate, f"{100 * ordinary_rate:.1f}%"),
+            "mean_raw": result(vector_text(raw)),
+            "mean_clipped": result(vector_text(clipped)),
+            "length_ratio": result(clip_n / raw_n),
+            "angle": result(turn, f"{fmt_number(turn)}°"),
+            "rel_bias": result(rel, f"{100 * rel:.0f}%"),
+        },
+        description=(f"Clipping {100 * rate:.1f}% of the batches at τ = {fmt_number(tau)} turns the "
+                     f"average gradient by {fmt_number(turn)} degrees and scales its length by "
+                     f"{fmt_number(clip_n / raw_n)}."),
+    )
+
+
+register(DemoSpec(
+    name="clip_bias",
+    title="Clipping biases the average gradient",
+    params=(
+        Param("tau", "float", 3.0, "Threshold τ", min=0.2, max=60.0, log=True),
+        Param("spike_rate", "float", 0.03, "Bad batches (share)", min=0.0, max=0.2, step=0.005,
+              help="The probability that a batch is a bad one, with a long gradient."),
+        Param("spike_size", "float", 20.0, "Bad batch length", min=2.0, max=100.0, log=True,
+              help="How long a bad batch's extra pull is (each one 0.5 to 1.5 times this)."),
+        Param("spikes", "choice", "aligned", "Bad batches pull",
+              choices=(("aligned", "all the same way"), ("symmetric", "both ways, equally often"))),
+        Param("seed", "int", 0, "Random seed", min=0, max=999, step=1),
+    ),
+    compute=_compute_clip_bias,
+    results=(("clip_rate", "Batches clipped"), ("ordinary_clipped", "Ordinary batches clipped"),
+             ("mean_raw", "Average raw gradient"), ("mean_clipped", "Average clipped gradient"),
+             ("length_ratio", "Length, clipped ÷ raw"), ("angle", "Turn of the average"),
+             ("rel_bias", "Bias, share of the average's length")),
+    figures=(("plane", "Dots: batch gradients after clipping (the ordinary ones grey, the bad "
+                       "ones red, on the dashed circle of radius τ); arrows: the two averages."),
+             ("sweep", "How many batches are clipped and how large the bias is, for every τ; "
+                       "the dashed line is your τ.")),
 ))

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import pytest
 
-from support import exercise_page_demos, set_number, wait_idle
+from support import (assert_figures_painted, demo_ready, exercise_page_demos, results, same, set_number,
+                     wait_idle)
 
 pytestmark = pytest.mark.browser
 
 # page -> demo ids on it, in order
 PAGES = {
-    "learn/why-gradients-explode/": ["jacobian-main", "jacobian-gaussian", "rnn-cliff"],
-    "learn/theory/": ["vector-main", "global-main", "agc-main", "agc-low", "adaptive-main", "adaptive-low"],
+    "learn/why-gradients-explode/": ["jacobian-main", "jacobian-tanh", "jacobian-gaussian", "rnn-cliff"],
+    "learn/theory/": ["vector-main", "bias-main", "bias-symmetric", "global-main", "agc-main", "agc-low",
+                      "adaptive-main", "adaptive-low"],
     "learn/conversation/": ["conv-cliff", "conv-vector", "conv-jacobian", "conv-small-tau", "conv-big-lr"],
     "learn/faq/": ["faq-cliff", "faq-vector", "faq-tau", "faq-jacobian"],
 }
@@ -26,6 +28,9 @@ PAGES = {
 # demo id -> (parameter, new value): one control change per demo
 CHANGES = {
     "jacobian-main": ("rho", 0.9),
+    "jacobian-tanh": ("inputs", 0.1),
+    "bias-main": ("tau", 10.0),
+    "bias-symmetric": ("tau", 1.0),
     "global-main": ("spike", 200.0),
     "agc-main": ("clipping", 0.02),
     "agc-low": ("clipping", 0.05),
@@ -71,5 +76,51 @@ def test_every_teaching_demo_goes_live_draws_and_answers_a_change(page, site_url
             return False
         return True
 
-    exercise_page_demos(page, site_url + path, PAGES[path], change)
+    def reveal(page, demo_id):
+        if page.locator(f"#predict-{demo_id}").count():   # a prediction veils it: skip the question
+            page.locator(f"#{demo_id} .gc-predict-veil button").click()
+
+    exercise_page_demos(page, site_url + path, PAGES[path], change, reveal)
+    assert console_errors == []
+
+
+# The predictions on the Learn pages this file covers: demo id -> its page. Each veils its demo
+# until the reader answers; the explanation quotes the demo's build-time values ({gc:...}).
+PREDICTIONS = {
+    "jacobian-tanh": "learn/why-gradients-explode/",
+    "jacobian-gaussian": "learn/why-gradients-explode/",
+    "vector-main": "learn/theory/",
+    "bias-main": "learn/theory/",
+}
+
+
+def quoted_values(page, demo_id: str) -> list[list[str]]:
+    """What the page quotes from ``demo_id`` at build time ({gc:...}): [field, value, text] each."""
+    return page.eval_on_selector_all(
+        f".gc-value[data-value-of='{demo_id}']",
+        "els => els.map(e => [e.dataset.field, e.dataset.value, e.textContent.trim()])")
+
+
+@pytest.mark.parametrize("demo_id", list(PREDICTIONS))
+def test_the_right_answer_reveals_the_demo_whose_live_numbers_are_the_ones_quoted(page, site_url,
+                                                                                 console_errors, demo_id):
+    page.goto(site_url + PREDICTIONS[demo_id])
+    block, sel = f"#predict-{demo_id}", f"#{demo_id}"
+    demo_ready(page, sel)
+    wait_idle(page, sel)
+    assert page.eval_on_selector(sel, "el => el.classList.contains('gc-predict-veiled')")
+    assert page.eval_on_selector(f"{sel} .gc-figures", "el => el.inert")
+    answer = page.get_attribute(block, "data-answer")
+    page.locator(f"{block} input[value={answer}]").check()
+    page.wait_for_function("s => !document.querySelector(s).classList.contains('gc-predict-veiled')", arg=sel)
+    assert not page.eval_on_selector(f"{sel} .gc-figures", "el => el.inert")
+    assert page.eval_on_selector(f"{block} details", "el => el.open")
+    assert page.eval_on_selector(f"{block} [data-choice={answer}]",
+                                 "el => el.classList.contains('gc-predict-correct')")
+    assert_figures_painted(page, sel)
+    assert page.locator(f"{block} details .gc-value").count() >= 2, "the explanation quotes no numbers"
+    live = results(page, sel)
+    for field, built, text in quoted_values(page, demo_id):
+        assert same(live[field], built), (demo_id, field, live[field], built)
+        assert page.text_content(f"{sel} [data-result={field}]").strip() == text, (demo_id, field)
     assert console_errors == []

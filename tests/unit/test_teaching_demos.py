@@ -23,7 +23,7 @@ from gradclip.demos import teaching
 from gradclip.simulate import simulate
 
 TEACHING = ("jacobian_product", "rnn_cliff", "clip_vector", "global_norm_tensors", "agc_units",
-            "adaptive_thresholds", "cliff_methods", "tau_from_norms")
+            "adaptive_thresholds", "cliff_methods", "tau_from_norms", "clip_bias")
 
 
 def value(out: dict, field: str) -> float:
@@ -153,6 +153,26 @@ def test_the_why_page_claims_about_gaussian_and_tanh_products():
     assert saturated["results"]["trend"]["value"] == "vanishes"
     gentle = demos.run("jacobian_product", {"tanh": True, "inputs": 0.1, "rho": 1.5})
     assert gentle["results"]["trend"]["value"] == "explodes"
+
+
+def test_the_why_page_predictions_hold_the_necessary_condition_is_not_sufficient():
+    """jacobian-tanh: sigma_max = 1.3 > 1/gamma, inputs of scale 1: the product vanishes, far below
+    rho^T; with inputs of 0.1 the same matrix explodes. jacobian-gaussian: rho < 1, yet the median
+    starts above one and stays there for several steps."""
+    saturated = demos.run("jacobian_product", {"tanh": True, "inputs": 1.0, "rho": 1.3})
+    assert value(saturated, "norm_T") < 1e-3 and value(saturated, "rate") < 1.0
+    assert value(saturated, "rho_T") > 1e6
+    small_inputs = demos.run("jacobian_product", {"tanh": True, "inputs": 0.1, "rho": 1.3})
+    assert small_inputs["results"]["trend"]["value"] == "explodes"
+    gauss = demos.run("jacobian_product", {"matrix": "gaussian", "rho": 0.95})
+    assert value(gauss, "norm_first") > 1.0 and int(value(gauss, "below_one_at")) > 5
+    long = demos.run("jacobian_product", {"rho": 1.3, "length": 200})
+    assert value(long, "rho_T") > 1e20                       # "more than twenty digits"
+
+
+def test_a_gaussian_matrix_below_radius_one_has_a_singular_value_above_one():
+    w = teaching.recurrent_matrices(0.95, 16, 6, "gaussian", seed=0)
+    assert (np.linalg.norm(w, 2, axis=(1, 2)) > 1.0).all()
 
 
 @pytest.mark.parametrize("kind", teaching.MATRIX_KINDS)
@@ -301,6 +321,25 @@ def test_the_rnn_cliff_story_one_ordinary_step_then_thrown_off_and_clipped_only_
     assert clipped.clipped[:k].all() and not clipped.clipped[k:].any()
 
 
+def test_on_the_plateau_plain_descent_is_thrown_off_from_a_few_starts_and_clipped_descent_from_none():
+    """The why page: from most plateau starts plain descent crosses the edge unharmed, from a few
+    (the default among them) it is thrown off; the clipped run never is, at the demo's settings."""
+    from gradclip.landscapes import LANDSCAPES
+    from gradclip.simulate import simulate_batch
+    land = LANDSCAPES["pascanu_rnn"]
+    starts = [teaching._RNN_START] + [(w, b) for w in np.linspace(2.2, 7.8, 8)
+                                      for b in np.linspace(-4.9, -0.1, 12)
+                                      if land.value(np.array(w), np.array(b)) > 10]
+    plain = clipped = 0
+    for start in starts:
+        batch = simulate_batch("pascanu_rnn", method=["none", "norm"], tau=1.0, lr=0.05, steps=60,
+                               start=start)
+        plain += bool(batch.diverged[0])
+        clipped += bool(batch.diverged[1])
+    assert clipped == 0
+    assert 1 <= plain < len(starts) / 4
+
+
 def test_rnn_cliff_start_can_be_dragged():
     out = demos.run("rnn_cliff", {"w0": 3.0, "b0": -2.0})
     handle = [it for it in out["figures"]["surface"]["items"] if it["t"] == "handle"]
@@ -436,3 +475,75 @@ def test_the_landscape_surface_is_built_once_across_slider_moves():
 
 def test_a_non_finite_vector_has_angle_zero():
     assert teaching.angle_degrees(np.array([np.inf, 1.0]), np.ones(2)) == 0.0
+
+
+# --- clip_bias: clipping biases the average gradient -------------------------------------
+
+from gradclip.demos import teaching_theory  # noqa: E402
+
+
+def test_clip_bias_reports_the_average_of_each_batch_clipped_by_the_package():
+    params = {"tau": 2.5, "spike_rate": 0.05, "spike_size": 12.0, "spikes": "aligned", "seed": 3}
+    out = demos.run("clip_bias", params)
+    g, _ = teaching_theory.batch_gradients(0.05, 12.0, "aligned", seed=3)
+    clipped = np.array([clip_by_norm(row, 2.5) for row in g[:2000]])   # one batch at a time
+    mean, rate, _ = teaching_theory.clipping_bias(g[:2000], 2.5)
+    assert mean[0] == pytest.approx(clipped.mean(axis=0), rel=1e-12)
+    assert rate[0] == np.mean(np.linalg.norm(g[:2000], axis=1) > 2.5)
+    full_mean, full_rate, full_bias = teaching_theory.clipping_bias(g, 2.5)
+    assert value(out, "clip_rate") == full_rate[0]
+    raw = g.mean(axis=0)
+    assert value(out, "rel_bias") == pytest.approx(np.linalg.norm(full_bias[0]) / np.linalg.norm(raw))
+    assert value(out, "length_ratio") == pytest.approx(np.linalg.norm(full_mean[0]) / np.linalg.norm(raw))
+
+
+def test_the_bias_is_minus_the_mean_excess_of_the_clipped_batches():
+    g, _ = teaching_theory.batch_gradients(0.1, 30.0, "aligned", samples=5000, seed=1)
+    norms = np.linalg.norm(g, axis=1)
+    for tau in (0.5, 3.0, 20.0):
+        _, _, bias = teaching_theory.clipping_bias(g, tau)
+        excess = np.maximum(0.0, 1.0 - tau / norms)[:, None] * g
+        assert bias[0] == pytest.approx(-excess.mean(axis=0), abs=1e-12)
+
+
+def test_the_bias_vanishes_exactly_where_nothing_is_clipped_and_only_there():
+    g, _ = teaching_theory.batch_gradients(seed=0)
+    taus = np.geomspace(0.2, 60.0, 61)
+    _, rate, bias = teaching_theory.clipping_bias(g, taus)
+    size = np.linalg.norm(bias, axis=1)
+    assert (size[rate > 0] > 0).all()
+    assert (size[rate == 0] == 0).all()
+    assert rate[0] > 0.9 and rate[-1] == 0      # the sweep spans "clip almost all" to "clip none"
+
+
+def test_the_theory_page_story_a_few_aligned_bad_batches_bias_the_mean_symmetric_ones_barely():
+    aligned = demos.run("clip_bias", {})
+    assert value(aligned, "ordinary_clipped") < 0.001          # τ = 3 spares the ordinary batches
+    assert 0.01 < value(aligned, "clip_rate") < 0.05            # so only the bad ones are clipped
+    assert value(aligned, "rel_bias") > 0.2 and value(aligned, "angle") > 10
+    assert value(aligned, "length_ratio") < 0.9
+    symmetric = demos.run("clip_bias", {"spikes": "symmetric"})
+    assert value(symmetric, "clip_rate") == pytest.approx(value(aligned, "clip_rate"), abs=0.005)
+    assert value(symmetric, "rel_bias") < value(aligned, "rel_bias") / 5
+
+
+def test_symmetric_bad_batches_average_to_the_ordinary_mean():
+    g, spike = teaching_theory.batch_gradients(0.5, 40.0, "symmetric", samples=200_000, seed=2)
+    assert g[~spike].mean(axis=0) == pytest.approx([1.0, 0.0], abs=0.01)
+    along = (g[spike] - [1.0, 0.0]) @ teaching_theory._SPIKE_DIRECTION
+    assert abs(along.mean()) < 0.02 * 40.0
+
+
+@pytest.mark.parametrize("bad, kind", [({"spike_rate": 1.5}, ValueError), ({"spike_size": -1.0}, ValueError),
+                                       ({"kind": "sideways"}, ValueError), ({"samples": 0}, ValueError),
+                                       ({"spike_rate": "a"}, TypeError)])
+def test_batch_gradients_reject_bad_arguments_by_name(bad, kind):
+    with pytest.raises(kind, match=next(iter(bad))):
+        teaching_theory.batch_gradients(**bad)
+
+
+@pytest.mark.parametrize("g, taus, name", [(np.ones(3), 1.0, "g"), (np.ones((2, 2)), -1.0, "taus"),
+                                           (np.array([[np.nan, 1.0]]), 1.0, "g")])
+def test_clipping_bias_rejects_bad_arguments_by_name(g, taus, name):
+    with pytest.raises(ValueError, match=name):
+        teaching_theory.clipping_bias(g, taus)
