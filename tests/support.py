@@ -157,6 +157,74 @@ def all_demos_ready(page) -> list[str]:
     return ids
 
 
+# ---------- predict-first blocks (site_hooks/predict.py, docs/javascripts/predict.js) ----------
+
+def prediction_target(page, key: str) -> str:
+    """The selector of what the prediction ``key`` guards: its demo, or the first code cell after it."""
+    block = f"#predict-{key}"
+    demo = page.get_attribute(block, "data-for")
+    if demo:
+        return f"#{demo}"
+    n = page.eval_on_selector(block, """b => [...document.querySelectorAll('.gc-cell')]
+        .find(c => b.compareDocumentPosition(c) & Node.DOCUMENT_POSITION_FOLLOWING).dataset.cell""")
+    return f'.gc-cell[data-cell="{n}"]'
+
+
+def answer_prediction(page, key: str, right: bool = True) -> str:
+    """Check what the prediction ``key`` guards starts veiled and out of reach, pick the right
+    (or a wrong) answer, and check the reveal: the choice marked, the explanation open, the
+    feedback said, the veil gone. Returns the target's selector."""
+    block, target = f"#predict-{key}", prediction_target(page, key)
+    hidden = ".gc-figures" if target.startswith("#") else "[data-cell-output]"
+    assert page.eval_on_selector(target, "el => el.classList.contains('gc-predict-veiled')"), target
+    assert page.eval_on_selector(f"{target} {hidden}", "el => el.inert"), target
+    answer = page.get_attribute(block, "data-answer")
+    pick = answer if right else ("A" if answer != "A" else "B")
+    page.locator(f"{block} input[value={pick}]").check()
+    page.wait_for_function("s => !document.querySelector(s).classList.contains('gc-predict-veiled')", arg=target)
+    feedback = page.text_content(f"{block} .gc-predict-feedback")
+    assert (f"Right: {answer}." if right else f"You chose {pick}; the answer is {answer}.") in feedback
+    assert page.eval_on_selector(f"{block} details", "el => el.open")
+    assert page.eval_on_selector(f"{block} [data-choice={answer}]", "el => el.classList.contains('gc-predict-correct')")
+    if not right:
+        assert page.eval_on_selector(f"{block} [data-choice={pick}]", "el => el.classList.contains('gc-predict-wrong')")
+    assert not page.eval_on_selector(f"{target} {hidden}", "el => el.inert")
+    assert page.locator(f"{target} .gc-predict-veil").count() == 0
+    return target
+
+
+def assert_quoted_values_are_live(page, demo_id: str) -> int:
+    """Every ``{gc:<demo_id>.<field>}`` the page quotes (computed by CPython at the build, at the
+    demo's defaults) equals what the live demo shows, computed in the browser; returns how many."""
+    quoted = page.eval_on_selector_all(f'.gc-value[data-value-of="{demo_id}"]',
+                                       "els => els.map(e => [e.dataset.field, e.dataset.value, e.textContent])")
+    live = results(page, f"#{demo_id}")
+    for field, built, text in quoted:
+        assert field in live, f"the page quotes {demo_id}.{field}, which the demo does not show"
+        assert same(live[field], built), (demo_id, field, live[field], built)
+        # ... and the sentence reads as the demo's panel does
+        assert page.text_content(f"#{demo_id} [data-result={field}]").strip() == text.strip(), (demo_id, field)
+    return len(quoted)
+
+
+def cell_printed(page, cell: str) -> str:
+    """What a code cell printed and its value, whitespace-normalised (its figures aside: the
+    build writes them as SVG, the page paints them on canvas)."""
+    text = page.eval_on_selector(cell, """c => [...c.querySelectorAll('.gc-cell-stream, .gc-cell-value')]
+        .map(e => e.textContent).join('\\n')""")
+    return " ".join(text.split())
+
+
+def run_cell_in_page(page, cell: str, timeout: int = READY_TIMEOUT_MS) -> str:
+    """Run a code cell through its page hook; it must not fail. Returns :func:`cell_printed`."""
+    page.locator(cell).scroll_into_view_if_needed()
+    page.eval_on_selector(cell, "c => { c.gcCell.run(); }")
+    page.wait_for_function("s => ['done', 'error'].includes(document.querySelector(s).dataset.state)",
+                           arg=cell, timeout=timeout)
+    assert page.get_attribute(cell, "data-state") == "done", page.text_content(f"{cell} [data-cell-output]")
+    return cell_printed(page, cell)
+
+
 # ---------- accessibility (axe-core, pinned in site_hooks/pins.py) ----------
 
 AXE_IMPACTS = ("critical", "serious", "moderate", "minor")

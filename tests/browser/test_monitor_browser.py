@@ -16,7 +16,8 @@ import re
 import pytest
 
 import gradclip.demos as demos
-from support import canvas_ink, demo_ready, results, same, set_number, wait_idle
+from support import (answer_prediction, assert_quoted_values_are_live, canvas_ink, demo_ready, results,
+                     set_number, wait_idle)
 from gradclip.tracker import MAX_ROWS
 
 pytestmark = pytest.mark.browser
@@ -55,31 +56,12 @@ def notices(page, sel: str) -> str:
 
 def test_the_bad_batch_demo_waits_for_a_prediction_then_matches_what_the_page_quotes(page, site_url, console_errors):
     page.goto(site_url + "monitor/training-monitor/")
-    sel, block = "#spikes", "#predict-spikes"
-    assert page.eval_on_selector(sel, "el => el.classList.contains('gc-predict-veiled')")
-    assert page.eval_on_selector(f"{sel} .gc-figures", "el => el.inert")
-    answer = page.get_attribute(block, "data-answer")
-    wrong = "A" if answer != "A" else "B"
-    page.locator(f"{block} input[value={wrong}]").check()
-    page.wait_for_function("s => !document.querySelector(s).classList.contains('gc-predict-veiled')", arg=sel)
-    assert page.eval_on_selector(f"{block} details", "el => el.open")
-    assert f"You chose {wrong}; the answer is {answer}." in page.text_content(f"{block} .gc-predict-feedback")
-    assert not page.eval_on_selector(f"{sel} .gc-figures", "el => el.inert")
-
+    sel = answer_prediction(page, "spikes", right=False)
     demo_ready(page, sel)
     wait_idle(page, sel, timeout=120_000)
     # A live output, computed in this browser, is what the panel shows now.
     assert page.eval_on_selector(sel, "el => Boolean(el.gcDemo.output && el.gcDemo.output.done !== false)")
-    live = results(page, sel)
-    quoted = page.eval_on_selector_all(f".gc-value[data-value-of={sel[1:]}]",
-                                       "els => els.map(e => [e.dataset.field, e.dataset.value])")
-    assert len({f for f, _ in quoted}) >= 10, quoted
-    shown = page.eval_on_selector_all(f"{sel} [data-result]",
-                                      "els => Object.fromEntries(els.map(e => [e.dataset.result, e.textContent]))")
-    spans = page.eval_on_selector_all(f".gc-value[data-value-of={sel[1:]}]", "els => els.map(e => e.textContent)")
-    for (field, value), text in zip(quoted, spans):
-        assert shown[field] == text, field                    # the sentence and the panel agree
-        assert same(live[field], value), (field, live[field], value)
+    assert assert_quoted_values_are_live(page, "spikes") >= 10
     for name in ("norm", "loss", "update_p10", "update_p50", "update_p90", "update_p99"):
         assert canvas_ink(page, f"{sel} [data-figure={name}] canvas") > 500, name
     assert console_errors == []

@@ -1,121 +1,60 @@
-"""Every "predict first" block of the site, answered in a real browser (issue 13).
+"""Every "predict first" page of the site in a real browser: the predictions, and every number (issue 13).
 
-For each prediction: what it guards (a demo, or the code cell after it) starts veiled and out of
-reach; answering marks the choice, opens the explanation and lifts the veil. Then the numbers the
-explanation and the prose quote (``{gc:<id>.<field>}``, computed by CPython when the page was
-built) must be the numbers the live demo computes under Pyodide, and a guarded cell, run in the
-page, must print what the build printed under it.
+For each Learn and Practice page, and the training monitor: every prediction's demo or code cell
+starts veiled and out of reach; answering marks the choice, opens the explanation and lifts the
+veil. The page's numbers then have to be the browser's numbers too:
 
-The pages are visited by instant navigation, as a reader moves through the site, so one Python
-runtime serves them all.
+* every demo of the page goes live, its results equal what CPython gradclip computes for the
+  same parameters, and every ``{gc:<id>.<field>}`` value the prose and the explanations quote
+  (computed by CPython when the page was built) equals the live result;
+* every code cell of the page, run in Pyodide in page order (later cells use earlier cells'
+  names), prints what the build printed under it.
+
+So no number a reader is asked to predict, or is shown, differs between the build and the browser.
 """
 
 from __future__ import annotations
 
-import re
+from pathlib import Path
 
 import pytest
+import yaml
 
-from support import demo_ready, instant_goto, results, same, site_pages, page_url
+from support import (answer_prediction, assert_matches_cpython, assert_quoted_values_are_live,
+                     cell_printed, demo_ready, run_cell_in_page, wait_idle)
 
 pytestmark = pytest.mark.browser
 
-READY_MS = 180_000
+ROOT = Path(__file__).resolve().parents[2]
+CELL_MS = 300_000       # a cold Pyodide start, then a page's training runs, on a busy 2-core machine
 
 
-def prediction_pages(site) -> list[str]:
-    """The site's pages with at least one prediction, as paths under the site's root."""
-    found = []
-    for page in site_pages(site):
-        if 'class="admonition question gc-predict"' in page.read_text():
-            found.append(page)
-    return found
+def _nav_pages() -> list[str]:
+    """The Learn and Practice pages (from mkdocs.yml's nav), and the training monitor."""
+    text = (ROOT / "mkdocs.yml").read_text()
+    nav = yaml.load(text[text.index("\nnav:"):text.index("\n", text.index("Performance:"))],
+                    Loader=yaml.BaseLoader)["nav"]
+    pages = [next(iter(p.values())) for item in nav if isinstance(item, dict)
+             for section, entries in item.items() if section in ("Learn", "Practice") for p in entries]
+    return [p.removesuffix(".md") + "/" for p in pages + ["monitor/training-monitor.md"]]
 
 
-def blocks(page) -> list[dict]:
-    return page.eval_on_selector_all(".gc-predict[data-key]", """els => els.map(b => ({
-        key: b.dataset.key, demo: b.dataset.for || null, answer: b.dataset.answer }))""")
-
-
-def guarded_cell(page, key: str) -> str:
-    """The data-cell number of the first cell after the prediction ``key``."""
-    return page.evaluate("""key => {
-        const block = document.getElementById('predict-' + key);
-        const cell = [...document.querySelectorAll('.gc-cell')].find(
-            c => block.compareDocumentPosition(c) & Node.DOCUMENT_POSITION_FOLLOWING);
-        return cell.dataset.cell; }""", key)
-
-
-def veiled(page, selector: str) -> bool:
-    return page.eval_on_selector(selector, "el => el.classList.contains('gc-predict-veiled')")
-
-
-def answer(page, block: dict, target: str) -> None:
-    """Pick the right answer; the explanation opens and the target is revealed."""
-    key, letter = block["key"], block["answer"]
-    assert veiled(page, target), f"{target} is not veiled before the prediction {key} is answered"
-    assert page.eval_on_selector(f"{target} .gc-figures, {target} [data-cell-output]", "el => el.inert")
-    page.locator(f"#predict-{key} input[value={letter}]").check()
-    assert not veiled(page, target)
-    assert page.eval_on_selector(f"#predict-{key} details", "el => el.open")
-    assert f"Right: {letter}." in page.text_content(f"#predict-{key} .gc-predict-feedback")
-
-
-def assert_quoted_values_are_live(page, demo_id: str) -> int:
-    """Every value the page quotes from the demo equals the live (Pyodide) result; returns how many."""
-    demo_ready(page, f"#{demo_id}", timeout=READY_MS)
-    live = results(page, f"#{demo_id}")
-    quoted = page.eval_on_selector_all(
-        f'.gc-value[data-value-of="{demo_id}"]',
-        "els => els.map(e => [e.dataset.field, e.dataset.value])")
-    for field, built in quoted:
-        assert field in live, f"the page quotes {demo_id}.{field}, which the demo does not show"
-        assert same(live[field], built), (demo_id, field, live[field], built)
-    return len(quoted)
-
-
-def printed(page, selector: str) -> str:
-    """What a cell printed and its final value, whitespace-normalised (figures aside: the build
-    writes them as SVG, the page paints them on canvas)."""
-    text = page.eval_on_selector(selector, """c => [...c.querySelectorAll('.gc-cell-stream, .gc-cell-value')]
-        .map(e => e.textContent).join('\\n')""")
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def run_cells_through(page, last: int) -> str:
-    """Run cells 1..last in order (the later ones may need the earlier ones' names); the last one's output."""
-    for n in range(1, last + 1):
-        sel = f'.gc-cell[data-cell="{n}"]'
-        if page.get_attribute(sel, "data-scope"):
-            continue                      # a docstring example runs in its own module's namespace
-        page.eval_on_selector(sel, "c => c.gcCell.run()")
-        page.wait_for_function("s => ['done', 'error'].includes(document.querySelector(s).dataset.state)",
-                               arg=sel, timeout=READY_MS)
-        assert page.get_attribute(sel, "data-state") == "done", page.text_content(sel)
-    return printed(page, f'.gc-cell[data-cell="{last}"]')
-
-
-def test_every_prediction_reveals_what_it_guards_and_quotes_live_numbers(page, site_url, built_site,
-                                                                          console_errors):
-    pages = prediction_pages(built_site)
-    assert len(pages) >= 11, [str(p) for p in pages]      # every Learn and Practice page, at least
-    checked = {"demo": 0, "cell": 0, "values": 0}
-    for i, path in enumerate(pages):
-        url = page_url(built_site, site_url, path)
-        page.goto(url) if i == 0 else instant_goto(page, url)
-        for block in blocks(page):
-            if block["demo"]:
-                target = f"#{block['demo']}"
-                answer(page, block, target)
-                checked["values"] += assert_quoted_values_are_live(page, block["demo"])
-                checked["demo"] += 1
-            else:
-                n = guarded_cell(page, block["key"])
-                target = f'.gc-cell[data-cell="{n}"]'
-                built = printed(page, target)
-                assert built, f"{url}: the cell after prediction {block['key']} prints nothing"
-                answer(page, block, target)
-                assert run_cells_through(page, int(n)) == built, (url, n)
-                checked["cell"] += 1
-    assert checked["demo"] and checked["cell"] and checked["values"], checked
+@pytest.mark.parametrize("path", _nav_pages())
+def test_predictions_reveal_what_they_guard_and_every_number_is_the_browsers(page, site_url, console_errors, path):
+    page.goto(site_url + path)
+    keys = page.eval_on_selector_all(".gc-predict[data-key]", "els => els.map(e => e.dataset.key)")
+    assert keys, f"{path} asks for no prediction"
+    cells = page.eval_on_selector_all(".gc-cell:not([data-scope])", "els => els.map(e => e.dataset.cell)")
+    built = {n: cell_printed(page, f'.gc-cell[data-cell="{n}"]') for n in cells}
+    for key in keys:
+        answer_prediction(page, key)
+    for demo_id in page.eval_on_selector_all(".gc-demo", "els => els.map(e => e.id)"):
+        sel = f"#{demo_id}"
+        demo_ready(page, sel, timeout=CELL_MS)
+        wait_idle(page, sel, timeout=CELL_MS)
+        assert_matches_cpython(page, sel)
+        quoted = assert_quoted_values_are_live(page, demo_id)
+        assert quoted or demo_id not in keys, f"{path}: the prediction on {demo_id} quotes none of its numbers"
+    for n in cells:       # in page order, in one namespace, as a reader runs them
+        assert run_cell_in_page(page, f'.gc-cell[data-cell="{n}"]', CELL_MS) == built[n], (path, n)
     assert console_errors == []
