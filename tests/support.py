@@ -94,11 +94,15 @@ def same(browser: str, cpython: str) -> bool:
         a, b = float(browser), float(cpython)
     except ValueError:
         return browser == cpython
-    return a == b or math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-12)
+    return a == b or (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-12)
 
 
-def assert_matches_cpython(page, selector: str) -> None:
-    """Every result the demo shows equals what CPython gradclip computes for its parameters."""
+def assert_matches_cpython(page, selector: str, chaotic: frozenset[str] = frozenset()) -> None:
+    """Every result the demo shows equals what CPython gradclip computes for its parameters.
+
+    A field in ``chaotic`` comes from a run that amplifies the last-bit differences between
+    Pyodide's maths library and the machine's (an unclipped run thrown about by bad batches):
+    for it the text the reader sees must be identical and the value equal to 1e-3 relative."""
     import gradclip.demos as demos
 
     name = page.get_attribute(selector, "data-demo")
@@ -106,7 +110,12 @@ def assert_matches_cpython(page, selector: str) -> None:
     shown = results(page, selector)
     assert shown, f"{selector} shows no results"
     for field, got in shown.items():
-        assert same(got, expected[field]["value"]), (selector, field, got, expected[field]["value"])
+        want = expected[field]["value"]
+        if field in chaotic:
+            assert page.text_content(f"{selector} [data-result={field}]").strip() == expected[field]["text"]
+            assert math.isclose(float(got), float(want), rel_tol=1e-3), (selector, field, got, want)
+        else:
+            assert same(got, want), (selector, field, got, want)
 
 
 # ---------- every page of a built site ----------

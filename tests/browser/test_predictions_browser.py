@@ -27,6 +27,10 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 CELL_MS = 300_000       # a cold Pyodide start, then a page's training runs, on a busy 2-core machine
+# Results of runs that amplify last-bit differences between Pyodide's maths library and the
+# machine's: the unclipped run after the bad batches (its final loss differs in the 5th digit;
+# the page quotes none of them).
+CHAOTIC = {"spikes": frozenset({"final_none"})}
 
 
 def _nav_pages() -> list[str]:
@@ -52,7 +56,7 @@ def test_predictions_reveal_what_they_guard_and_every_number_is_the_browsers(pag
         sel = f"#{demo_id}"
         demo_ready(page, sel, timeout=CELL_MS)
         wait_idle(page, sel, timeout=CELL_MS)
-        assert_matches_cpython(page, sel)
+        assert_matches_cpython(page, sel, CHAOTIC.get(demo_id, frozenset()))
         quoted = assert_quoted_values_are_live(page, demo_id)
         assert quoted or demo_id not in keys, f"{path}: the prediction on {demo_id} quotes none of its numbers"
     for n in cells:       # in page order, in one namespace, as a reader runs them
