@@ -21,19 +21,12 @@ import gradclip
 from gradclip import demos
 from gradclip.demos import practice_rules as pr
 from gradclip.train import RunSpec, train_runs
+from test_practice_demos import run, value   # the same helpers: a demo at settings, a result's value
 
 ROOT = Path(__file__).resolve().parents[2]
 RULE_DEMOS = ["clip_every_step", "threshold_rules"]
 
 
-def run(name: str, **params) -> dict:
-    out = demos.run(name, params)
-    assert out["notices"] == [], out["notices"]
-    return out
-
-
-def value(out: dict, field: str) -> str:
-    return out["results"][field]["value"]
 
 
 @pytest.fixture(scope="module")
