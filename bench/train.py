@@ -4,13 +4,16 @@ Prints medians (it asserts nothing; ``make bench`` runs it):
 
 1. CPython, this process: the worked example's 3-layer RNN (500 steps, one run; the three
    runs of the worked-example demo together), the regression MLP (400 steps, three runs),
-   and the monitor demo end to end (training, figures, JSON), as steps per second.
+   the monitor demo end to end (training, figures, JSON), and the training monitor's first
+   demo (five runs of the one-layer RNN with rare bad batches, 400 steps each), as steps per second.
 2. The browser (headless Chromium, the built site, Pyodide in a Web Worker): on the monitor
    page, the worked example's configuration (3-layer RNN, norm clipping at 1, lr 0.05, 500
    steps) from the setting change to the final output painted; how many partial outputs
    arrived and the longest wait between two; and the longest gap between animation frames of
    the page meanwhile (the page staying responsive). The same for the worked-example demo's
-   three runs, and the regression MLP demo's three runs (400 steps).
+   three runs, and the regression MLP demo's three runs (400 steps); the bad-batch demo first.
+   With ``--baseline DIR`` (another build), the training monitor page from navigation to its
+   first demo live, cold, both sites interleaved: what a reader waits for on that page.
 3. CPython, this process: the norm-log analyser on synthetic logs of 10,000, 100,000 and
    1,000,000 rows (``MAX_ROWS``, the most the site's analyser accepts): ``analyse_norms``
    alone (summary, percentiles, AutoClip and ZClip replayed over the whole log), and the
@@ -18,7 +21,7 @@ Prints medians (it asserts nothing; ``make bench`` runs it):
 
 Goal from the issue: the 500-step worked example done in under 3 s in the browser.
 
-Usage: ``python bench/train.py [--site DIR] [--repeats N]``. Without ``--site`` (or
+Usage: ``python bench/train.py [--site DIR] [--repeats N] [--baseline DIR]``. Without ``--site`` (or
 ``$GRADCLIP_SITE_DIR``) the site is built into a temporary directory first.
 """
 
@@ -64,6 +67,8 @@ def cpython(repeats: int) -> None:
          lambda s: train_runs(**WORKED_MLP_SETUP, runs=WORKED_MLP_RUNS, seed=s)),
         ("monitor demo end to end (figures, JSON), 500 steps", 500,
          lambda s: [json.dumps(o) for o in run_iter("monitor", {**WORKED, "seed": s})]),
+        ("bad-batch demo end to end, 5 runs x 400 steps", 2000,
+         lambda s: [json.dumps(o) for o in run_iter("bad_batches", {"seed": s})]),
     ]
     print("CPython (this process):")
     medians = {}
@@ -150,12 +155,16 @@ def browser(site: Path, repeats: int) -> None:
             b = p.chromium.launch(**launch_options())
             page = b.new_page(viewport={"width": 1280, "height": 900})
             for page_path, sel, label, params, steps in (
+                ("monitor/training-monitor/", "#spikes", "bad-batch demo: 5 runs x 400 steps", {}, 2000),
                 ("monitor/training-monitor/", "#monitor-main", "monitor: worked example, 1 run, 500 steps", WORKED, 500),
                 ("monitor/worked-examples/", "#worked-rnn", "worked-example demo: 3 runs, 500 steps", {}, 500),
                 ("monitor/worked-examples/", "#worked-mlp", "regression MLP demo: 3 runs, 400 steps", {}, 400),
             ):
                 t0 = time.perf_counter()
                 page.goto(url + page_path)
+                page.evaluate("() => sessionStorage.clear()")
+                for key in page.eval_on_selector_all(".gc-predict", "els => els.map(e => e.dataset.key)"):
+                    page.locator(f"#predict-{key} input").first.check()      # lift the prediction's veil
                 page.locator(sel).scroll_into_view_if_needed()
                 page.wait_for_selector(f"{sel}[data-state=ready]", timeout=300_000)
                 print(f"Browser (Chromium, Pyodide), {label}:")
@@ -175,10 +184,46 @@ def browser(site: Path, repeats: int) -> None:
         server.shutdown()
 
 
+FIRST_DEMO_JS = """() => { const d = document.querySelector('.gc-demo');
+  return d && d.dataset.state === 'ready' ? d.id : null; }"""
+
+
+def first_demo(sites: list[tuple[str, Path]], repeats: int) -> None:
+    """The training monitor page: from navigation to its first demo live (a fresh browser each
+    time, so Pyodide starts cold from the local server), the sites interleaved run by run."""
+    from playwright.sync_api import sync_playwright
+    from site_hooks.serve import start
+
+    servers = [(name, *start(site)) for name, site in sites]
+    times: dict[str, list[float]] = {name: [] for name, _ in sites}
+    ids: dict[str, str] = {}
+    try:
+        with sync_playwright() as p:
+            for k in range(repeats):
+                for name, _, url in (servers if k % 2 == 0 else servers[::-1]):
+                    b = p.chromium.launch(**launch_options())
+                    page = b.new_page(viewport={"width": 1280, "height": 900})
+                    t0 = time.perf_counter()
+                    page.goto(url + "monitor/training-monitor/")
+                    ids[name] = page.wait_for_function(FIRST_DEMO_JS, timeout=300_000).json_value()
+                    times[name].append(time.perf_counter() - t0)
+                    b.close()
+    finally:
+        for _, server, _ in servers:
+            server.shutdown()
+    print("Training monitor page, navigation to its first demo live, cold (Chromium, localhost):")
+    med = {name: statistics.median(t) for name, t in times.items()}
+    base = med.get("base")
+    for name, t in med.items():
+        ratio = f"   {t / base:.2f}x base" if base and name != "base" else ""
+        print(f"  {name:5} (#{ids[name]})  median {t:5.2f} s (n={repeats}){ratio}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--site", default=os.environ.get("GRADCLIP_SITE_DIR"))
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--baseline", help="a built site to compare the training monitor's first demo with")
     args = ap.parse_args()
     try:
         print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} "
@@ -189,6 +234,7 @@ def main() -> None:
     analyser(args.repeats)
     site = site_or_build(args.site)
     browser(site, args.repeats)
+    first_demo([("new", site)] + ([("base", Path(args.baseline))] if args.baseline else []), args.repeats)
 
 
 if __name__ == "__main__":
