@@ -189,8 +189,9 @@ FIRST_DEMO_JS = """() => { const d = document.querySelector('.gc-demo');
 
 
 def first_demo(sites: list[tuple[str, Path]], repeats: int) -> None:
-    """The training monitor page: from navigation to its first demo live (a fresh browser each
-    time, so Pyodide starts cold from the local server), the sites interleaved run by run."""
+    """The training monitor page: from navigation to its first demo live, scrolled to as a reader
+    would (a fresh browser each time, so Pyodide starts cold from the local server), the sites
+    interleaved run by run."""
     from playwright.sync_api import sync_playwright
     from site_hooks.serve import start
 
@@ -205,6 +206,8 @@ def first_demo(sites: list[tuple[str, Path]], repeats: int) -> None:
                     page = b.new_page(viewport={"width": 1280, "height": 900})
                     t0 = time.perf_counter()
                     page.goto(url + "monitor/training-monitor/")
+                    # The runtime starts when a demo nears the viewport: a reader scrolls to it.
+                    page.locator(".gc-demo").first.scroll_into_view_if_needed()
                     ids[name] = page.wait_for_function(FIRST_DEMO_JS, timeout=300_000).json_value()
                     times[name].append(time.perf_counter() - t0)
                     b.close()
