@@ -145,7 +145,8 @@ MODULES: dict[str, tuple[str, ...]] = {
                  "vanishing_not_fixed", "tau_too_small", "lr_not_safe", "clip_event_reader",
                  "sustained_norms", "framework_compare", "python_call", "api_clip"),
     "practice_rules": ("clip_every_step", "threshold_rules"),
-    "monitor": ("bad_batches", "monitor", "worked_rnn", "worked_mlp", "norm_analyser"),
+    "monitor_spikes": ("bad_batches",),
+    "monitor": ("monitor", "worked_rnn", "worked_mlp", "norm_analyser"),
 }
 
 

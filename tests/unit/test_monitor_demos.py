@@ -15,6 +15,7 @@ import pytest
 
 import gradclip.demos as demos
 import gradclip.demos.monitor as monitor
+import gradclip.demos.monitor_spikes as monitor_spikes
 from gradclip.demos import DemoInputError, run, run_iter
 from gradclip.web import run_json
 from gradclip.tracker import MAX_ROWS
@@ -114,11 +115,11 @@ def spike_logs(**params):
     from gradclip.tasks import AddingTask, BadBatches
     from gradclip.train import RunSpec, train_runs
     p = {**demos.REGISTRY["bad_batches"].defaults(), **params}
-    setup = monitor.SPIKE_SETUP
-    task = BadBatches(AddingTask(), count=p["count"], scale=p["scale"], start=monitor.SPIKE_WINDOW)
+    setup = monitor_spikes.SPIKE_SETUP
+    task = BadBatches(AddingTask(), count=p["count"], scale=p["scale"], start=monitor_spikes.SPIKE_WINDOW)
     opts = dict(steps=setup["steps"], optimizer=p["optimizer"], seed=p["seed"], rho=setup["rho"])
     (plain,) = train_runs(setup["model"], task, [RunSpec("none", 1.0, p["lr"])], **opts)
-    taus = monitor.spike_thresholds(plain.grad_norm[:monitor.SPIKE_WINDOW])
+    taus = monitor_spikes.spike_thresholds(plain.grad_norm[:monitor_spikes.SPIKE_WINDOW])
     clipped = train_runs(setup["model"], task, [RunSpec("norm", float(t), p["lr"]) for t in taus], **opts)
     return plain, clipped
 
@@ -130,9 +131,9 @@ def spikes():
 
 def test_the_thresholds_are_percentiles_of_the_clean_measuring_window(spikes):
     (plain, clipped), out = spikes
-    W = monitor.SPIKE_WINDOW
+    W = monitor_spikes.SPIKE_WINDOW
     assert not plain.bad_batch[:W].any() and plain.bad_batch[W:].sum() == 3
-    expected = np.percentile(plain.grad_norm[:W], monitor.SPIKE_PERCENTILES)
+    expected = np.percentile(plain.grad_norm[:W], monitor_spikes.SPIKE_PERCENTILES)
     np.testing.assert_allclose([l.tau for l in clipped], expected)
     r = values(out)
     assert float(r["tau_p10"]) == pytest.approx(expected[0], rel=1e-3)
@@ -161,7 +162,7 @@ def test_by_default_every_threshold_clips_every_bad_batch_and_they_differ_in_the
 def test_the_page_claims_about_the_bad_batch_runs(spikes):
     """docs/monitor/training-monitor.md, 'What the runs show', checked against gradclip."""
     (plain, clipped), _ = spikes
-    W, bad, high = monitor.SPIKE_WINDOW, plain.bad_batch, clipped[-1]
+    W, bad, high = monitor_spikes.SPIKE_WINDOW, plain.bad_batch, clipped[-1]
     # The SGD bound: no clipped update longer than lr * tau; unclipped, a bad batch's is far longer.
     for log in clipped:
         assert np.nanmax(log.update_norm) <= log.lr * log.tau * (1 + 1e-9)
@@ -173,7 +174,7 @@ def test_the_page_claims_about_the_bad_batch_runs(spikes):
     assert 0.85 / 6 < final < 1 / 6
     assert all(final > l.summary.final_loss for l in clipped)
     # Each clip rate above its percentile's promise, because the clipped runs' own norms are larger.
-    for p, log in zip(monitor.SPIKE_PERCENTILES, clipped):
+    for p, log in zip(monitor_spikes.SPIKE_PERCENTILES, clipped):
         assert log.clipped.mean() > 1 - p / 100
         assert np.median(log.grad_norm[:W]) > np.median(plain.grad_norm[:W])
     # The ordinary steps the 99th percentile clips: mostly the first steps and those right after a bad batch.
@@ -198,9 +199,9 @@ def test_the_bad_batch_figures_mark_the_bad_batches_and_share_one_scale(spikes):
     for name, fig in figs.items():
         marks = [i for i in fig["items"] if i["t"] == "vline" and i["color"] == "danger"]
         assert len(marks) == 3, name
-    panels = [figs[f"update_p{p}"] for p in monitor.SPIKE_PERCENTILES]
+    panels = [figs[f"update_p{p}"] for p in monitor_spikes.SPIKE_PERCENTILES]
     assert len({tuple(f["y_range"]) for f in panels}) == 1
-    for f, p in zip(panels, monitor.SPIKE_PERCENTILES):
+    for f, p in zip(panels, monitor_spikes.SPIKE_PERCENTILES):
         assert f["title"].startswith(f"τ at p{p} = ")
         assert any(i["t"] == "hline" and i.get("label", "").startswith("η·τ") for i in f["items"])
     adam = run("bad_batches", {"optimizer": "adam", "count": 0})["figures"]["update_p99"]
@@ -229,10 +230,10 @@ def test_bad_batches_streams_and_its_final_output_does_not_depend_on_the_chunks(
 
 
 def test_spike_thresholds_measure_the_finite_norms_and_stay_in_range():
-    t = monitor.spike_thresholds(np.array([1.0, 2.0, np.nan, np.inf, 3.0]), (0, 100))
+    t = monitor_spikes.spike_thresholds(np.array([1.0, 2.0, np.nan, np.inf, 3.0]), (0, 100))
     np.testing.assert_array_equal(t, [1.0, 3.0])
-    assert np.isnan(monitor.spike_thresholds(np.array([np.inf]))).all()
-    assert monitor.spike_thresholds(np.array([1e9]), (50,))[0] == 1e6
+    assert np.isnan(monitor_spikes.spike_thresholds(np.array([np.inf]))).all()
+    assert monitor_spikes.spike_thresholds(np.array([1e9]), (50,))[0] == 1e6
 
 
 # ------------------------------------------------------------ the bad-initialisation preset
