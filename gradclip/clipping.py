@@ -165,6 +165,18 @@ def _clip_to_norm(a: np.ndarray, axis: Any, tau: np.ndarray) -> np.ndarray:
             # Where an entry really is inf, inf/inf above gave NaN: the norm is inf.
             scaled = np.where(np.isinf(big), np.inf, scaled)
             norm = np.where(overflow, scaled, norm)
+    return a * _norm_scale(norm, tau, special).astype(a.dtype, copy=False)
+
+
+def _norm_scale(norm: np.ndarray, tau: Any, special: bool = True) -> np.ndarray:
+    """:math:`\min(1, \tau / \lVert g\rVert)`, the factor norm clipping multiplies by, for
+    norms and thresholds that broadcast; NaN where the norm is NaN (with ``special``: the caller
+    may know there is none). Call with divide and invalid errors ignored.
+
+    >>> with np.errstate(divide="ignore"):
+    ...     _norm_scale(np.array([0.5, 2.0, 0.0]), 1.0)
+    array([1. , 0.5, 1. ])
+    """
     # fmin(tau / norm, 1) is where(norm > tau, tau / norm, 1) in one call: for norm > tau
     # the quotient is below 1 (division rounds monotonically), for norm <= tau it is >= 1, and
     # where it is NaN (0/0, inf/inf, a NaN norm) fmin returns the 1 that the comparison picks.
@@ -173,7 +185,7 @@ def _clip_to_norm(a: np.ndarray, axis: Any, tau: np.ndarray) -> np.ndarray:
         undefined = np.isnan(norm)
         if undefined.any():
             scale = np.where(undefined, np.nan, scale)
-    return a * scale.astype(a.dtype, copy=False)
+    return scale
 
 
 def _clip_rows_by_norm(g: np.ndarray, cap: np.ndarray) -> np.ndarray:

@@ -125,6 +125,22 @@ def site_pages(site: Path) -> list[Path]:
     return sorted(p for p in Path(site).rglob("index.html") if "assets" not in p.parts)
 
 
+def nav_pages(*sections: str) -> list[str]:
+    """The Markdown pages of the named sections of mkdocs.yml's ``nav`` (e.g. "Learn"), in order.
+
+    Only the ``nav`` block is read (the rest of mkdocs.yml has ``!ENV`` tags a plain YAML loader
+    refuses)."""
+    import yaml
+
+    text = (ROOT / "mkdocs.yml").read_text()
+    start = text.index("\nnav:")
+    end = text.find("\n\n", start + 1)
+    nav = yaml.load(text[start:end if end > 0 else None], Loader=yaml.BaseLoader)["nav"]
+    return [next(iter(page.values())) for item in nav if isinstance(item, dict)
+            for section, entries in item.items() if section in sections and isinstance(entries, list)
+            for page in entries]
+
+
 def page_url(site: Path, base: str, page: Path) -> str:
     """The address ``base`` serves ``page`` (an ``index.html`` of ``site``) at."""
     rel = page.parent.relative_to(site).as_posix()

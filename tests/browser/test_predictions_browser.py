@@ -15,17 +15,13 @@ So no number a reader is asked to predict, or is shown, differs between the buil
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import yaml
 
 from support import (answer_prediction, assert_matches_cpython, assert_quoted_values_are_live,
-                     cell_printed, demo_ready, run_cell_in_page, wait_idle)
+                     cell_printed, demo_ready, nav_pages, run_cell_in_page, wait_idle)
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
 CELL_MS = 300_000       # a cold Pyodide start, then a page's training runs, on a busy 2-core machine
 # Results of runs that amplify last-bit differences between Pyodide's maths library and the
 # machine's: the unclipped run after the bad batches (its final loss differs in the 5th digit;
@@ -33,17 +29,12 @@ CELL_MS = 300_000       # a cold Pyodide start, then a page's training runs, on 
 CHAOTIC = {"spikes": frozenset({"final_none"})}
 
 
-def _nav_pages() -> list[str]:
-    """The Learn and Practice pages (from mkdocs.yml's nav), and the training monitor."""
-    text = (ROOT / "mkdocs.yml").read_text()
-    nav = yaml.load(text[text.index("\nnav:"):text.index("\n", text.index("Performance:"))],
-                    Loader=yaml.BaseLoader)["nav"]
-    pages = [next(iter(p.values())) for item in nav if isinstance(item, dict)
-             for section, entries in item.items() if section in ("Learn", "Practice") for p in entries]
-    return [p.removesuffix(".md") + "/" for p in pages + ["monitor/training-monitor.md"]]
+def _pages() -> list[str]:
+    """The Learn and Practice pages, and the training monitor, as addresses under the site."""
+    return [p.removesuffix(".md") + "/" for p in nav_pages("Learn", "Practice") + ["monitor/training-monitor.md"]]
 
 
-@pytest.mark.parametrize("path", _nav_pages())
+@pytest.mark.parametrize("path", _pages())
 def test_predictions_reveal_what_they_guard_and_every_number_is_the_browsers(page, site_url, console_errors, path):
     page.goto(site_url + path)
     keys = page.eval_on_selector_all(".gc-predict[data-key]", "els => els.map(e => e.dataset.key)")

@@ -18,20 +18,12 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-import yaml  # noqa: E402
-
 from site_hooks.cells import read_cells  # noqa: E402
+from support import nav_pages  # noqa: E402
 
 
-def _section(title: str) -> list[str]:
-    text = (ROOT / "mkdocs.yml").read_text()
-    nav = yaml.load(text[text.index("\nnav:"):text.index("\n", text.index("Performance:"))], Loader=yaml.BaseLoader)["nav"]
-    pages = next(item[title] for item in nav if isinstance(item, dict) and title in item)
-    return [next(iter(p.values())) for p in pages]
-
-
-LEARN = _section("Learn")
-PRACTICE = _section("Practice")
+LEARN = nav_pages("Learn")
+PRACTICE = nav_pages("Practice")
 
 
 def built(site: Path, page: str) -> str:
