@@ -26,8 +26,8 @@ import numpy as np
 
 from gradclip.demos import DemoOutput, DemoSpec, Param, register, result
 from gradclip.demos.monitor import OPTIMIZER_CHOICES, _stream
-from gradclip.demos.training_figures import (MAX_POINTS, PARTIAL_POINTS, measure_figure, smoothed_loss_figure,
-                                             update_panel)
+from gradclip.demos.training_figures import (MAX_POINTS, PARTIAL_POINTS, final_loss_result, measure_figure,
+                                             smoothed_loss_figure, update_panel)
 from gradclip.figures.helpers import capped_log_range
 from gradclip.figures.numbers import count_share_text, fmt_number
 from gradclip.tasks import AddingTask, BadBatches
@@ -77,13 +77,6 @@ def _measure(task: BadBatches, lr: float, optimizer: str, seed: int) -> TrainLog
     return prog.logs()[0]
 
 
-def _final_text(log: TrainLog) -> dict[str, str]:
-    s = log.summary
-    if s.diverged:
-        return result(s.final_loss, f"— (blew up at step {s.diverged_at})")
-    return result(s.final_loss)
-
-
 def _spike_results(logs: Sequence[TrainLog], measured: TrainLog, task: BadBatches) -> dict[str, dict[str, str]]:
     """The numbers the page quotes: the measurement, the unclipped run, and each clipped run's
     threshold, clip count and final loss (more of the 99th-percentile run, the one that guards).
@@ -103,14 +96,14 @@ def _spike_results(logs: Sequence[TrainLog], measured: TrainLog, task: BadBatche
                      else result("nan", "— (none)" if task.count == 0 else "— (none met yet)")),
         "step_typical": result(float(np.median(ordinary)) if ordinary.size else math.nan),
         "step_none": result(float(np.nanmax(plain.update_norm)) if done else math.nan),
-        "final_none": _final_text(plain),
+        "final_none": final_loss_result(plain),
     }
     for p, log in zip(SPIKE_PERCENTILES, clipped):
         c = log.clipped
         if p in (SPIKE_PERCENTILES[0], SPIKE_PERCENTILES[-1]):
             res[f"tau_p{p}"] = result(log.tau)
         res[f"clips_p{p}"] = result(int(c.sum()), count_share_text(int(c.sum()), done))
-        res[f"final_p{p}"] = _final_text(log)
+        res[f"final_p{p}"] = final_loss_result(log)
     top = clipped[-1]
     res["ordinary_p99"] = result(int((top.clipped & ~bad).sum()))
     res["step_p99"] = result(float(np.nanmax(top.update_norm)) if done else math.nan)

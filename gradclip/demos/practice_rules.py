@@ -27,7 +27,7 @@ import numpy as np
 
 from gradclip.demos import DemoOutput, DemoSpec, Param, register, result
 from gradclip.demos.practice_inputs import longest_streak
-from gradclip.demos.training_figures import loss_figure, update_figure
+from gradclip.demos.training_figures import final_loss_result, loss_figure, update_figure
 from gradclip.figures import Figure
 from gradclip.figures.numbers import count_share_text, fmt_number
 from gradclip.train import RunSpec, TrainLog, train_runs
@@ -83,13 +83,6 @@ def ratio_text(r: float) -> str:
     return f"{fmt_number(1 / r, 2)}× shorter" if r < 1 else f"{fmt_number(r, 2)}× longer"
 
 
-def _final_text(log: TrainLog) -> dict[str, str]:
-    s = log.summary
-    if s.diverged_at is not None:
-        return result(s.final_loss, f"blew up at step {s.diverged_at}")
-    return result(s.final_loss)
-
-
 def _every_runs(p: dict[str, Any]) -> list[TrainLog]:
     """SGD unclipped, SGD clipped, Adam unclipped, Adam clipped: one seed, the same batches."""
     tau, seed = float(p["tau"]), int(p["seed"])
@@ -134,8 +127,8 @@ def _compute_every(p: dict[str, Any]) -> DemoOutput:
             f"{name}_norm": result(median),
             f"{name}_max": result(float(norms.max()) if norms.size else math.nan),
             f"{name}_ratio": result(r, ratio_text(r)),
-            f"{name}_final_none": _final_text(plain),
-            f"{name}_final_clip": _final_text(clip),
+            f"{name}_final_none": final_loss_result(plain),
+            f"{name}_final_clip": final_loss_result(clip),
         })
     desc = (f"Regression MLP, {EVERY_STEPS} steps, τ = {fmt_number(float(p['tau']))}. SGD: "
             f"{results['sgd_clips']['text']} steps clipped, updates {results['sgd_ratio']['text']} than "

@@ -20,6 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
+from gradclip.demos import result
 from gradclip.figures import Figure
 from gradclip.figures.helpers import capped_log_range, clipped_rug, round_sig
 from gradclip.figures.numbers import count_share_text, fmt_number
@@ -28,7 +29,15 @@ from gradclip.train import TrainLog
 
 __all__ = ["METHOD_CHOICES", "METHOD_LABELS", "RUN_COLORS", "MAX_POINTS", "PARTIAL_POINTS", "run_label", "loss_figure", "norm_figure",
            "update_figure", "layers_figure", "positive", "measure_figure", "trailing_mean",
-           "smoothed_loss_figure", "update_panel"]
+           "smoothed_loss_figure", "update_panel", "final_loss_result"]
+
+def final_loss_result(log: TrainLog) -> dict[str, str]:
+    """A run's final loss as a result field; a run that blew up says at which step."""
+    s = log.summary
+    if s.diverged_at is not None:
+        return result(s.final_loss, f"blew up at step {s.diverged_at}")
+    return result(s.final_loss)
+
 
 # The training page offers the registry's training methods, under the registry's labels.
 METHOD_CHOICES = tuple((m, CLIP_METHODS[m].label) for m in method_names("training"))
