@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any, Callable, Sequence
 
@@ -255,13 +256,19 @@ def _run_landscapes(args: argparse.Namespace) -> int:
 
 
 def _add_suggest(sub: Any) -> None:
+    from gradclip.normlog import FILE_LIMIT
     p = sub.add_parser("suggest", help="suggest clipping thresholds from a log of gradient norms",
-                       description="Read gradient norms (CSV or JSON, e.g. a NormTracker file) and "
-                                   "print thresholds by percentile, AutoClip and ZClip, with the "
-                                   "share of steps each would clip.")
-    from gradclip.tracker import FILE_LIMIT
-    p.add_argument("file", help="the norm log: CSV (one norm per row, or a grad_norm column) or JSON, "
-                                f"at most {size_text(FILE_LIMIT)}")
+                       description="Read a log of gradient norms and print thresholds by percentile, "
+                                   "AutoClip and ZClip, with how many logged steps each would clip: the "
+                                   "norm-log analyser's page, in a terminal. Recognised without flags: a "
+                                   "Hugging Face trainer_state.json, a Lightning metrics.csv, a Weights & "
+                                   "Biases CSV export, TensorBoard's CSV or JSON download, a TensorBoard "
+                                   "event file or folder of them (with the tensorboard package), plain "
+                                   "CSV or JSON (what gradclip.NormTracker saves).")
+    p.add_argument("file", help=f"the log (text files at most {size_text(FILE_LIMIT)}), or a TensorBoard "
+                                "event file or log folder")
+    p.add_argument("--run", dest="pick", metavar="RUN",
+                   help="for a W&B export of several runs: the run's number (from 1) or name")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(run=_run_suggest)
 
@@ -269,7 +276,7 @@ def _add_suggest(sub: Any) -> None:
 def _read_log(path: str) -> str:
     """The text of a norm log, read with the page's byte limit (``FILE_LIMIT``): a device such
     as /dev/zero, or a huge file, is refused after that many bytes instead of filling memory."""
-    from gradclip.tracker import FILE_LIMIT
+    from gradclip.normlog import FILE_LIMIT
     try:
         with open(path, "rb") as f:
             data = f.read(FILE_LIMIT + 1)
@@ -285,29 +292,62 @@ def _read_log(path: str) -> str:
                          "is not UTF-8); expected CSV or JSON text") from None
 
 
+def _is_tensorboard(path: str) -> bool:
+    """A log folder, or a file whose first bytes are a TensorBoard event record."""
+    if os.path.isdir(path):
+        return True
+    if not os.path.isfile(path):                     # a pipe or device: read it once, as text
+        return False
+    try:
+        with open(path, "rb") as f:
+            head = f.read(200)
+    except OSError:
+        return False                                 # _read_log words the error
+    return b"brain.Event:" in head
+
+
+def _tensorboard_log(path: str):
+    from gradclip.normlog import TB_EVENTS, log_from_series
+    try:
+        from gradclip.integrations.tensorboard import read_scalars
+        scalars = read_scalars(path)
+    except ImportError:
+        raise UsageError(f"gradclip suggest: {path}: reading a {TB_EVENTS} needs the tensorboard package "
+                         "(pip install tensorboard, or pip install -e \".[tensorboard]\" in a gradclip "
+                         "checkout); or download the chart as CSV from TensorBoard") from None
+    return log_from_series(TB_EVENTS, scalars)
+
+
 def _run_suggest(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from gradclip.tracker import analyse_norms, parse_norm_log
-    text = _read_log(args.file)
+    from gradclip.normlog import read_norm_log
+    from gradclip.tracker import RULE_LABELS, analyse_norms, suggestion_text
+    run = int(args.pick) if args.pick and args.pick.isdigit() else args.pick
     try:
-        analysis = analyse_norms(parse_norm_log(text))
+        log = _tensorboard_log(args.file) if _is_tensorboard(args.file) else read_norm_log(_read_log(args.file), run)
+        analysis = analyse_norms(log.norms.values)
     except ValueError as exc:
         raise UsageError(f"gradclip suggest: {args.file}: {exc}") from None
     s = analysis.summary
+    logged = int(np.isfinite(log.norms.values).sum())
     if args.json:
         def strict(d: dict) -> dict:      # strict JSON: non-finite numbers as text, as simulate does
             return {k: (str(v) if isinstance(v, float) and not np.isfinite(v) else v) for k, v in d.items()}
-        print(json.dumps({"summary": strict(asdict(s)),
+        print(json.dumps({"kind": log.kind, "series": log.norms.key, "run": log.run, "runs": list(log.runs),
+                          "logged_steps": logged, "summary": strict(asdict(s)),
                           "suggestions": [strict(asdict(g)) for g in analysis.suggestions]}, indent=2))
         return 0
-    bad = "" if not s.nonfinite else f", {s.nonfinite} not finite (first at step {s.first_nonfinite})"
-    print(f"{args.file}: {s.steps} steps{bad}")
+    print(f"{args.file}: read as a {log.kind}: {log.norms.describe()}")
+    if log.runs:
+        print("  runs: " + " · ".join(f"{i}: {r}{' (shown)' if r == log.run else ''}"
+                                      for i, r in enumerate(log.runs, 1)))
+    if s.nonfinite:
+        print(f"  {s.nonfinite} not finite (first at {log.norms.step_key} {log.norms.steps[s.first_nonfinite]:g})")
     print(f"  median {fmt_number(s.median)}, 90th percentile {fmt_number(s.p90)}, "
           f"99th percentile {fmt_number(s.p99)}, largest {fmt_number(s.max)}")
     for g in analysis.suggestions:
-        print(f"  {g.rule:<9} tau {fmt_number(g.tau):>9}   would clip {g.steps_clipped} "
-              f"({100 * g.fraction_clipped:.1f}%)")
+        print(f"  {RULE_LABELS[g.rule] + ':':<19} {suggestion_text(g, logged)}")
     return 0
 
 

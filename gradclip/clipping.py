@@ -169,7 +169,7 @@ def _clip_to_norm(a: np.ndarray, axis: Any, tau: np.ndarray) -> np.ndarray:
 
 
 def _norm_scale(norm: np.ndarray, tau: Any, special: bool = True) -> np.ndarray:
-    """:math:`\min(1, \tau / \lVert g\rVert)`, the factor norm clipping multiplies by, for
+    r""":math:`\min(1, \tau / \lVert g\rVert)`, the factor norm clipping multiplies by, for
     norms and thresholds that broadcast; NaN where the norm is NaN (with ``special``: the caller
     may know there is none). Call with divide and invalid errors ignored.
 

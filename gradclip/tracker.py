@@ -34,7 +34,6 @@ step,grad_norm
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,22 +42,12 @@ import numpy as np
 
 from gradclip.adaptive import Suggestion, suggest_thresholds
 from gradclip.checks import real, real_array
-from gradclip.figures.numbers import size_text
+from gradclip.figures.numbers import fmt_number
+from gradclip.normlog import FILE_LIMIT, MAX_JSON_DEPTH, MAX_ROWS, parse_norm_log  # noqa: F401 - re-exported
 
-__all__ = ["NormTracker", "NormSummary", "NormAnalysis", "parse_norm_log", "analyse_norms",
-           "MAX_ROWS", "FILE_LIMIT", "MAX_JSON_DEPTH"]
+__all__ = ["NormTracker", "NormSummary", "NormAnalysis", "parse_norm_log", "analyse_norms", "RULE_LABELS",
+           "suggestion_text", "MAX_ROWS", "FILE_LIMIT", "MAX_JSON_DEPTH"]
 
-MAX_ROWS = 1_000_000
-# The largest norm-log file read, in bytes: by the command line and by the page (the limit
-# reaches docs/javascripts/generated.js through site_hooks/jsgen.py). A million rows of
-# "step,norm" fit in well under half of it.
-FILE_LIMIT = 64 * 1024 * 1024
-# The deepest JSON nesting read. A norm log nests two or three levels; json.loads recurses
-# once per level, and a few hundred thousand levels overflow CPython's stack (RecursionError)
-# and kill Pyodide's outright, so deeper text is refused before it reaches the parser.
-MAX_JSON_DEPTH = 100
-# Column names that hold a gradient norm, in order of preference (lower case).
-_NORM_COLUMNS = ("grad_norm", "gradient_norm", "total_norm", "norm", "value")
 
 
 @dataclass
@@ -205,252 +194,22 @@ def _mean(x: np.ndarray) -> float:
     return big * float(np.mean(x / big))
 
 
-# ------------------------------------------------------------------------------ parsing
+# Each rule's name, as the norm-log analyser's page and `gradclip suggest` print it.
+RULE_LABELS = {"p50": "50th percentile", "p90": "90th percentile", "p95": "95th percentile",
+               "p99": "99th percentile", "autoclip": "AutoClip (p = 10)", "zclip": "ZClip (z = 2.5)"}
 
 
-def _is_number(s: str) -> bool:
-    try:
-        float(s)
-    except ValueError:
-        return False
-    return True
+def suggestion_text(s: Suggestion, logged: int) -> str:
+    """One suggestion in words, the same on the page and in ``gradclip suggest``.
 
+    ``logged`` is the number of logged steps the rule was replayed over (the finite norms): a
+    file that logs every k-th step shows how many of *those* a threshold would have clipped.
 
-def _show(s: str, limit: int = 40) -> str:
-    s = s.strip()
-    return repr(s if len(s) <= limit else s[:limit] + "…")
-
-
-def parse_norm_log(text: str) -> np.ndarray:
-    """Read gradient norms from the text of a CSV or JSON file.
-
-    Accepted:
-
-    * CSV (comma, semicolon, tab or spaces): one number per line, or several columns with
-      a header naming the norm column (``grad_norm``, ``gradient_norm``, ``total_norm``,
-      ``norm`` or ``value``, any case; otherwise the last column). Blank lines and lines
-      starting with ``#`` are skipped. ``nan`` and ``inf`` are read as such.
-    * JSON: a list of numbers; a list of objects each holding one of those column names;
-      or an object with such a key (or ``norms``) holding a list of numbers.
-
-    Raises ``ValueError`` naming the problem and, where there is one, the first bad line
-    (1-based): an empty file, a value that is not a number, a negative norm, a row with
-    the wrong number of columns, malformed JSON, or more than ``MAX_ROWS`` rows.
-
-    Examples
-    --------
-    >>> parse_norm_log("step,loss,grad_norm\\n0,2.3,1.5\\n1,2.1,0.9\\n").tolist()
-    [1.5, 0.9]
-    >>> parse_norm_log('{"grad_norm": [1, 2.5]}').tolist()
-    [1.0, 2.5]
-    >>> parse_norm_log("1.0\\n2.0\\nabc\\n")
-    Traceback (most recent call last):
-    ...
-    ValueError: line 3: 'abc' is not a number
+    >>> from gradclip.adaptive import suggest_thresholds
+    >>> suggestion_text(suggest_thresholds([1.0, 2.0, 3.0, 40.0])[1], 4)
+    'τ = 28.9 · would clip 1 of 4 logged steps (25%)'
     """
-    if not isinstance(text, str):
-        raise TypeError(f"text must be a str (the file's text), got {type(text).__name__}")
-    body = text.lstrip("\ufeff")
-    if not body.strip():
-        raise ValueError("the file is empty: no gradient norms in it")
-    _check_text(body)
-    head = body.lstrip()[:1]
-    if head in "[{":
-        return _parse_json(body)
-    return _parse_csv(body)
-
-
-def _check_text(text: str) -> None:
-    """ValueError for what is not a text file: NUL bytes, or bytes that were not UTF-8 (which
-    a browser decodes to U+FFFD, the replacement character)."""
-    for bad, what in (("\x00", "NUL bytes"), ("\ufffd", "bytes that are not UTF-8 text")):
-        at = text.find(bad)
-        if at >= 0:
-            raise ValueError(f"line {text.count(chr(10), 0, at) + 1}: this is not a text file (it holds "
-                             f"{what}); expected CSV or JSON text")
-
-
-_DEPTH_CHUNK = 1 << 20
-_STEP = np.zeros(256, dtype=np.int32)          # what each byte does to the nesting depth
-_STEP[list(b"[{")] = 1
-_STEP[list(b"]}")] = -1
-_NOT_STRUCTURE = bytes(c for c in range(256) if c not in b'[]{}"\n')
-
-
-def _check_json_depth(text: str) -> None:
-    """ValueError, naming the line, if brackets nest deeper than :data:`MAX_JSON_DEPTH`.
-
-    A scan without recursion: the running count of ``[``/``{`` minus ``]``/``}`` outside
-    strings. Escaped backslashes and quotes are removed first, so every quote left opens or
-    closes a string; then everything but brackets, quotes and newlines (the line number of
-    an error), so that NumPy sums a few bytes per log entry, a chunk at a time.
-
-    >>> _check_json_depth('["]]]]", ' + "[" * 101)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    ValueError: line 1: the JSON nests deeper than 100 levels; a norm log needs ...
-    """
-    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
-        return                                   # cannot nest deeper than it has brackets
-    bare = text.replace("\\\\", "").replace('\\"', "").encode("utf-8", "surrogatepass")
-    data = np.frombuffer(bare.translate(None, _NOT_STRUCTURE), dtype=np.uint8)
-    depth, inside = 0, 0
-    for start in range(0, data.size, _DEPTH_CHUNK):
-        chunk = data[start:start + _DEPTH_CHUNK]
-        quotes = np.cumsum(chunk == ord('"'), dtype=np.int32) + inside
-        step = _STEP[chunk]
-        step[(quotes & 1) == 1] = 0              # inside a string
-        level = np.cumsum(step) + depth
-        deep = np.flatnonzero(level > MAX_JSON_DEPTH)
-        if deep.size:
-            line = int(np.count_nonzero(data[:start + int(deep[0])] == ord("\n"))) + 1
-            raise ValueError(f"line {line}: the JSON nests deeper than {MAX_JSON_DEPTH} levels; "
-                             "a norm log needs two or three")
-        depth, inside = int(level[-1]), int(quotes[-1]) & 1
-
-
-def _too_many(n: int) -> ValueError:
-    return ValueError(f"the file has more than {MAX_ROWS:,} rows ({n:,}); "
-                      f"keep every k-th step or the last {MAX_ROWS:,} steps")
-
-
-def _finish(values: np.ndarray, line_of: Any) -> np.ndarray:
-    neg = np.flatnonzero(values < 0)
-    if neg.size:
-        i = int(neg[0])
-        raise ValueError(f"line {line_of(i)}: {float(values[i])!r} is negative, and a gradient norm cannot be")
-    return values
-
-
-def _data_lines(lines: list[str], start: int = 0):
-    """(1-based line number, text) of every line that holds data: not blank, not a # comment."""
-    return [(i + 1, ln) for i, ln in enumerate(lines[start:], start)
-            if ln.strip() and not ln.lstrip().startswith("#")]
-
-
-def _parse_csv(text: str) -> np.ndarray:
-    if text.count("\n") > 2 * MAX_ROWS + 100:    # hopeless even if half the lines were blank
-        raise _too_many(text.count("\n"))
-    lines = text.splitlines()
-    first_at = next((i for i, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")), None)
-    if first_at is None:
-        raise ValueError("the file has no data lines (only blank lines or # comments)")
-    first_no, first = first_at + 1, lines[first_at]
-    delim = next((d for d in (",", "\t", ";") if d in first), None)
-
-    def split(s: str) -> list[str]:
-        return s.split(delim) if delim else s.split()
-
-    cells = split(first)
-    ncol = len(cells)
-    col = ncol - 1
-    if all(_is_number(c.strip().strip('"')) for c in cells):
-        data_from = first_at
-    else:
-        header = [c.strip().strip('"').lower() for c in cells]
-        col = next((header.index(n) for n in _NORM_COLUMNS if n in header), col)
-        data_from = first_at + 1
-
-    if not any(ln.strip() and not ln.lstrip().startswith("#") for ln in lines[data_from:]):
-        raise ValueError(f"line {first_no}: only a header ({_show(first)}), no gradient norms below it")
-    # Fast path: NumPy's C reader, all columns (so a row with a missing or extra cell fails
-    # here too). Anything it refuses goes through the slow path below, which either finds
-    # and names the first bad line or reads a file whose other columns are not numbers.
-    try:
-        table = np.loadtxt(lines[data_from:], delimiter=delim, comments="#", quotechar='"',
-                           ndmin=2, dtype=float)
-    except ValueError:
-        table = None
-    if table is not None and table.shape[1] == ncol:
-        if table.shape[0] > MAX_ROWS:
-            raise _too_many(table.shape[0])
-        return _finish(np.ascontiguousarray(table[:, col]), lambda i: _data_lines(lines, data_from)[i][0])
-
-    rows = _data_lines(lines, data_from)
-    if len(rows) > MAX_ROWS:
-        raise _too_many(len(rows))
-    cells: list[str] = []
-    for no, ln in rows:
-        parts = split(ln)
-        if len(parts) != ncol:
-            raise ValueError(f"line {no}: expected {ncol} column{'s' if ncol != 1 else ''} "
-                             f"like line {first_no}, found {len(parts)} ({_show(ln)})")
-        cell = parts[col].strip().strip('"')
-        if not _is_number(cell):
-            where = f" (column {col + 1})" if ncol > 1 else ""
-            raise ValueError(f"line {no}: {_show(cell)}{where} is not a number")
-        cells.append(cell)
-    return _finish(np.array(cells, dtype=float), lambda i: rows[i][0])
-
-
-def _parse_json(text: str) -> np.ndarray:
-    if text.count(",") > 2 * MAX_ROWS + 100:
-        raise _too_many(text.count(","))
-    _check_json_depth(text)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"line {exc.lineno}: the JSON is malformed ({exc.msg}, column {exc.colno})") from None
-    list_at = 0                                   # where the list of norms starts in the text
-    if isinstance(data, dict):
-        lowered = {str(k).lower(): k for k in data}
-        key = next((lowered[n] for n in (*_NORM_COLUMNS, "norms") if n in lowered), None)
-        if key is None:
-            raise ValueError("line 1: the JSON object has no list of norms; expected a key such as "
-                             "'grad_norm' or 'norms'")
-        data = data[key]
-        if not isinstance(data, list):
-            raise ValueError(f"line 1: the JSON key {key!r} holds {type(data).__name__}, not a list of numbers")
-        list_at = text.find("[", text.find(json.dumps(key)))
-    if not isinstance(data, list):
-        raise ValueError(f"line 1: expected a JSON list of numbers, found {type(data).__name__}")
-    if not data:
-        raise ValueError("the JSON list is empty: no gradient norms in it")
-    if len(data) > MAX_ROWS:
-        raise _too_many(len(data))
-
-    def line(i: int) -> int:
-        return _json_element_line(text, list_at, i)
-
-    name = None
-    if isinstance(data[0], dict):
-        keys = {str(k).lower(): k for k in data[0]}
-        name = next((keys[n] for n in _NORM_COLUMNS if n in keys), None)
-        if name is None:
-            raise ValueError(f"line {line(0)}: the first JSON object has no norm field "
-                             f"(one of {', '.join(_NORM_COLUMNS)})")
-    if name is None and all(type(v) is float or type(v) is int for v in data):
-        return _finish(np.array(data, dtype=float), line)      # the common case, in one step
-    out = np.empty(len(data))
-    for i, item in enumerate(data):
-        if name is not None:
-            if not isinstance(item, dict) or name not in item:
-                raise ValueError(f"line {line(i)}: entry {i + 1} has no {name!r} field")
-            item = item[name]
-        if item is None:                          # JavaScript's JSON.stringify writes NaN as null
-            out[i] = math.nan
-        elif isinstance(item, (int, float)) and not isinstance(item, bool):
-            out[i] = item
-        else:
-            raise ValueError(f"line {line(i)}: entry {i + 1} ({_show(json.dumps(item))}) is not a number")
-    return _finish(out, line)
-
-
-def _json_element_line(text: str, list_at: int, index: int) -> int:
-    """1-based line of element ``index`` of the JSON list opening at ``text[list_at]``.
-
-    Only called to word an error message, so it may walk the list element by element.
-    """
-    decoder = json.JSONDecoder()
-    pos = list_at + 1
-    ws = " \t\r\n"
-    for i in range(index + 1):
-        while pos < len(text) and text[pos] in ws + ",":
-            pos += 1
-        if i == index:
-            break
-        try:
-            _, pos = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError:            # pragma: no cover - json.loads accepted the text
-            break
-    return text.count("\n", 0, pos) + 1
+    pct = 100.0 * s.fraction_clipped
+    share = "<1%" if 0 < pct < 1 else f"{pct:.0f}%"
+    tau = fmt_number(s.tau) if math.isfinite(s.tau) else "not yet (still warming up)"
+    return f"τ = {tau} · would clip {s.steps_clipped:,} of {logged:,} logged steps ({share})"

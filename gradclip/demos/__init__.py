@@ -146,7 +146,8 @@ MODULES: dict[str, tuple[str, ...]] = {
                  "sustained_norms", "framework_compare", "python_call", "api_clip"),
     "practice_rules": ("clip_every_step", "threshold_rules"),
     "monitor_spikes": ("bad_batches",),
-    "monitor": ("monitor", "worked_rnn", "worked_mlp", "norm_analyser"),
+    "monitor": ("monitor", "worked_rnn", "worked_mlp"),
+    "norm_analyser": ("norm_analyser",),
 }
 
 

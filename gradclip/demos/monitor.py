@@ -1,7 +1,7 @@
-"""Training-run demos: the live monitor, the worked examples, and the norm-log analyser.
+"""Training-run demos: the live monitor and the worked examples.
 
-Four demos are registered here (the training monitor page's first one, ``bad_batches``, is in
-:mod:`gradclip.demos.monitor_spikes`):
+Three demos are registered here (the training monitor page's first one, ``bad_batches``, is in
+:mod:`gradclip.demos.monitor_spikes`; the norm-log analyser in :mod:`gradclip.demos.norm_analyser`):
 
 ``monitor`` (streaming)
     Trains a small network with :func:`gradclip.train.train_iter` and draws loss, gradient
@@ -16,10 +16,6 @@ Four demos are registered here (the training monitor page's first one, ``bad_bat
     The blog post's regression MLP (20 -> 25 -> 1, SGD with lr 0.07 and momentum 0.8,
     batch 128, 50 epochs of 1000 samples = 400 steps) with value clipping at 1.0 as in the
     post, without clipping, and with norm clipping at 1.0.
-``norm_analyser``
-    Reads a gradient-norm log the reader drops on the page (CSV or JSON; the text never
-    leaves the browser), and shows the series, a histogram, percentiles and the thresholds
-    of :func:`gradclip.adaptive.suggest_thresholds` with how many steps each would clip.
 
 A streaming demo yields a partial output about every ``CHUNK_SECONDS`` (training and the
 output together), its lines thinned to ``PARTIAL_POINTS`` points; the numbers and figures of
@@ -35,25 +31,19 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from typing import Any, Iterator, Sequence
 
-import numpy as np
-
-from gradclip.demos import DemoInputError, DemoOutput, DemoSpec, Param, register, result
+from gradclip.demos import DemoOutput, DemoSpec, Param, register, result
 from gradclip.demos.training_figures import (METHOD_CHOICES, MAX_POINTS, PARTIAL_POINTS,  # noqa: F401 - re-exported
-                                             layers_figure, loss_figure, norm_figure, positive,
+                                             layers_figure, loss_figure, norm_figure,
                                              run_label, update_figure)
-from gradclip.figures import Figure
-from gradclip.figures.helpers import capped_log_range, round_sig
 from gradclip.figures.numbers import fmt_number
-from gradclip.tracker import FILE_LIMIT, MAX_ROWS, analyse_norms, parse_norm_log
 from gradclip.train import RunSpec, TrainLog, train_iter
 
 __all__ = [
-    "MONITOR", "WORKED_RNN", "WORKED_MLP", "ANALYSER", "CHUNK_SECONDS", "WORKED_RNN_RUNS",
-    "WORKED_MLP_RUNS", "WORKED_RNN_SETUP", "WORKED_MLP_SETUP", "SAMPLE_LOG",
-    "loss_figure", "norm_figure", "update_figure", "layers_figure", "sample_norms",
+    "MONITOR", "WORKED_RNN", "WORKED_MLP", "CHUNK_SECONDS", "WORKED_RNN_RUNS",
+    "WORKED_MLP_RUNS", "WORKED_RNN_SETUP", "WORKED_MLP_SETUP",
+    "loss_figure", "norm_figure", "update_figure", "layers_figure",
 ]
 
 CHUNK_SECONDS = 0.09          # a streaming demo's outputs, this far apart (a page updates 10 times a second)
@@ -316,151 +306,4 @@ WORKED_MLP = register(DemoSpec(
     + (("seconds", "Time for all three runs"),),
     figures=_WORKED_FIGURES,
     stream=True,
-))
-
-
-# ---------------------------------------------------------------------------------------
-# The norm-log analyser
-
-
-def sample_norms(steps: int = 400, seed: int = 7) -> np.ndarray:
-    """A synthetic gradient-norm log: slowly decaying log-normal noise with a few spikes.
-
-    Shown until the reader drops a file of their own; the page says it is synthetic.
-
-    >>> x = sample_norms()
-    >>> x.shape, bool(x.min() > 0), int((x > 5 * np.median(x)).sum()) >= 5
-    ((400,), True, True)
-    """
-    rng = np.random.default_rng(seed)
-    t = np.arange(steps)
-    base = 0.4 + 1.6 * np.exp(-t / 120.0)
-    x = base * np.exp(0.25 * rng.standard_normal(steps))
-    spikes = rng.choice(np.arange(20, steps), size=8, replace=False)
-    x[spikes] *= rng.uniform(6.0, 40.0, size=spikes.size)
-    return round_sig(x, 4)
-
-
-SAMPLE_LOG = "step,grad_norm\n" + "".join(f"{i},{v!r}\n" for i, v in enumerate(sample_norms().tolist()))
-_SERIES_POINTS = 2000                  # a longer log is drawn as a per-bucket envelope
-_RULE_LABELS = {"p50": "50th percentile", "p90": "90th percentile", "p95": "95th percentile",
-                "p99": "99th percentile", "autoclip": "AutoClip (p = 10)", "zclip": "ZClip (z = 2.5)"}
-_RULE_COLORS = {"p50": "muted", "p90": "s0", "p95": "s4", "p99": "s2", "autoclip": "s5", "zclip": "danger"}
-
-
-def _envelope(x: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Bucket starts and each bucket's smallest and largest finite value, for a long series."""
-    k = math.ceil(x.size / n)
-    pad = np.full(n * k, np.nan)
-    pad[: x.size] = np.where(np.isfinite(x), x, np.nan)
-    mat = pad.reshape(n, k)
-    with warnings.catch_warnings():                 # an all-NaN bucket is a gap, not an error
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.arange(n) * k, np.nanmin(mat, axis=1), np.nanmax(mat, axis=1)
-
-
-def _series_figure(x: np.ndarray, suggestions) -> Figure:
-    steps = x.size
-    taus = [s.tau for s in suggestions if math.isfinite(s.tau) and s.rule in ("p90", "p99", "zclip", "autoclip")]
-    lo, hi = capped_log_range([x], extra=taus)
-    fig = Figure(x_range=(0, max(steps - 1, 1)), y_range=(lo, hi), y_log=True, x_label="step",
-                 y_label="gradient norm", title="Gradient norm per step", legend=True,
-                 width=560, height=300)
-    if steps <= _SERIES_POINTS:
-        fig.line(np.arange(steps), round_sig(positive(x)), color="s0", width=1.2, label="norm",
-                 hover=True, hover_names=("step", "norm"))
-    else:
-        at, bmin, bmax = _envelope(x, _SERIES_POINTS // 2)
-        fig.line(at, round_sig(positive(bmax)), color="s0", width=1.2,
-                 label=f"largest per {steps // (_SERIES_POINTS // 2):,} steps", hover=True,
-                 hover_names=("step", "max norm"))
-        fig.line(at, round_sig(positive(bmin)), color="muted", width=1.0, label="smallest",
-                 hover=True, hover_names=("step", "min norm"))
-    for s in suggestions:
-        if s.rule in ("p90", "p99", "autoclip", "zclip") and math.isfinite(s.tau) and s.tau > 0:
-            fig.hline(s.tau, color=_RULE_COLORS[s.rule], width=1.2, dash=[5, 3],
-                      label=f"{_RULE_LABELS[s.rule]}: {fmt_number(s.tau)}")
-    bad = np.flatnonzero(~np.isfinite(x))
-    if bad.size:
-        fig.vline(int(bad[0]), color="danger", width=1.2, label=f"first non-finite norm (step {int(bad[0])})")
-    fig.alt = f"{steps:,} gradient norms per step on a log scale with the suggested thresholds."
-    return fig
-
-
-def _histogram_figure(x: np.ndarray, suggestions) -> Figure:
-    fin = x[np.isfinite(x) & (x > 0)]
-    if fin.size == 0:
-        fig = Figure(title="Histogram of gradient norms", x_label="gradient norm", y_label="steps")
-        fig.text(0.5, 0.5, "no finite positive norms to show", anchor="middle")
-        return fig
-    lo, hi = math.log10(fin.min()), math.log10(fin.max())
-    if hi - lo < 1e-9:
-        lo, hi = lo - 0.5, hi + 0.5
-    edges = np.logspace(lo, hi, 41)
-    counts, _ = np.histogram(fin, bins=edges)
-    fig = Figure(x_range=(float(edges[0]), float(edges[-1])), y_range=(0, float(counts.max()) * 1.1),
-                 x_log=True, x_label="gradient norm (log scale)", y_label="steps",
-                 title="Histogram of gradient norms", legend=True, width=560, height=260)
-    fig.rects(round_sig(edges[:-1]), round_sig(edges[1:]), [0.0] * counts.size, counts.astype(float),
-              fill="s0")
-    for s in suggestions:
-        if s.rule in ("p50", "p90", "p99", "zclip") and math.isfinite(s.tau) and s.tau > 0:
-            fig.vline(s.tau, color=_RULE_COLORS[s.rule], width=1.4, dash=[5, 3],
-                      label=f"{_RULE_LABELS[s.rule]}: {fmt_number(s.tau)}")
-    fig.alt = f"Histogram of {fin.size:,} finite gradient norms on log-spaced bins, with suggested thresholds."
-    return fig
-
-
-def _analyse(params: dict[str, Any]) -> DemoOutput:
-    text = params["file"]
-    sample = text == SAMPLE_LOG
-    try:
-        x = parse_norm_log(text)
-    except ValueError as exc:
-        raise DemoInputError(f"This file could not be used: {exc}.") from None
-    analysis = analyse_norms(x)
-    s, sugg = analysis.summary, analysis.suggestions
-    res = {
-        "source": result("sample" if sample else "file",
-                         "a synthetic sample log (drop your own file to replace it)" if sample
-                         else f"your file: {x.size:,} steps"),
-        "steps": result(s.steps, f"{s.steps:,}"),
-        "nonfinite": result(s.nonfinite, "none" if not s.nonfinite
-                            else f"{s.nonfinite:,} (first at step {s.first_nonfinite})"),
-        "median": result(s.median), "p90": result(s.p90), "p99": result(s.p99), "max": result(s.max),
-    }
-    by_rule = {g.rule: g for g in sugg}
-    for rule in ("p50", "p90", "p95", "p99", "autoclip", "zclip"):
-        g = by_rule.get(rule)
-        if g is None:
-            res[f"rule_{rule}"] = result("nan", "— (no finite norms)")
-            continue
-        pct = 100.0 * g.fraction_clipped
-        share = "<1%" if 0 < pct < 1 else f"{pct:.0f}%"
-        tau = fmt_number(g.tau) if math.isfinite(g.tau) else "not yet (still warming up)"
-        res[f"rule_{rule}"] = result(g.tau, f"τ = {tau} · would clip {g.steps_clipped:,} steps ({share})")
-    figures = {"series": _series_figure(x, sugg).to_dict(), "histogram": _histogram_figure(x, sugg).to_dict()}
-    desc = (f"{s.steps:,} gradient norms, median {fmt_number(s.median)}, largest {fmt_number(s.max)}; "
-            + "; ".join(f"{_RULE_LABELS[g.rule]} τ = {fmt_number(g.tau)} clips {g.steps_clipped}" for g in sugg) + ".")
-    return DemoOutput(figures=figures, results=res, description=desc)
-
-
-ANALYSER = register(DemoSpec(
-    name="norm_analyser",
-    title="Norm-log analyser",
-    params=(Param("file", "file", SAMPLE_LOG, "Gradient-norm log (CSV or JSON)", max=FILE_LIMIT,
-                  help=f"One norm per step; read in your browser, never uploaded. At most "
-                       f"{MAX_ROWS:,} rows."),),
-    compute=_analyse,
-    results=(
-        ("source", "Showing"), ("steps", "Steps"), ("nonfinite", "Non-finite norms"),
-        ("median", "Median"), ("p90", "90th percentile"), ("p99", "99th percentile"), ("max", "Largest"),
-        ("rule_p50", "τ at the 50th percentile"), ("rule_p90", "τ at the 90th percentile"),
-        ("rule_p95", "τ at the 95th percentile"), ("rule_p99", "τ at the 99th percentile"),
-        ("rule_autoclip", "AutoClip"), ("rule_zclip", "ZClip"),
-    ),
-    figures=(
-        ("series", "Gradient norm per step with suggested thresholds (log scale)."),
-        ("histogram", "How often each size of norm occurred (log-spaced bins)."),
-    ),
 ))

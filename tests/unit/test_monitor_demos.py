@@ -16,9 +16,7 @@ import pytest
 import gradclip.demos as demos
 import gradclip.demos.monitor as monitor
 import gradclip.demos.monitor_spikes as monitor_spikes
-from gradclip.demos import DemoInputError, run, run_iter
-from gradclip.web import run_json
-from gradclip.tracker import MAX_ROWS
+from gradclip.demos import run, run_iter
 
 
 @pytest.fixture
@@ -253,56 +251,6 @@ def test_the_bad_initialisation_preset_is_the_start_not_the_batches():
     # the knob is the model's: the same run from train_runs
     (plain,) = train_runs("rnn3", "adding", [RunSpec("none", 1.0, 0.05)], 500, rho=1.3)
     assert plain.summary.diverged_at == at
-
-
-# --------------------------------------------------------------------------- analyser
-
-
-def test_the_analyser_shows_a_labelled_sample_until_a_file_arrives():
-    out = run("norm_analyser")
-    assert out["results"]["source"]["value"] == "sample"
-    assert out["results"]["steps"]["value"] == "400"
-    assert "synthetic" in out["results"]["source"]["text"]
-
-
-def test_the_analyser_reads_a_dropped_file():
-    text = "step,grad_norm\n" + "".join(f"{i},{1.0 + (i % 7) / 10}\n" for i in range(200)) + "200,nan\n"
-    out = run("norm_analyser", {"file": text})
-    r = out["results"]
-    assert r["source"]["value"] == "file" and r["steps"]["value"] == "201"
-    assert r["nonfinite"]["text"] == "1 (first at step 200)"
-    assert "would clip" in r["rule_p90"]["text"]
-    hist = [i for i in out["figures"]["histogram"]["items"] if i["t"] == "rects"][0]
-    assert sum(hist["y1"]) == 200
-
-
-def test_a_long_log_is_drawn_as_an_envelope_that_keeps_the_spikes():
-    n = 5000
-    text = "\n".join("50" if i == 3333 else "1" for i in range(n))
-    fig = run("norm_analyser", {"file": text})["figures"]["series"]
-    line = [i for i in fig["items"] if i["t"] == "line"][0]
-    assert len(line["x"]) <= 1000 and max(line["y"]) == 50.0
-
-
-@pytest.mark.parametrize("text, words", [
-    ("", "the file is empty"),
-    ("1\n2\nfoo\n", "line 3: 'foo' is not a number"),
-    ("step,grad_norm\n0,1\n1,2,3\n", "line 3: expected 2 columns"),
-    ("[1, 2", "line 1: the JSON is malformed"),
-    ("grad_norm\n" + "1\n" * (MAX_ROWS + 1), "more than 1,000,000 rows"),
-])
-def test_a_bad_file_is_an_input_error_naming_the_problem(text, words):
-    with pytest.raises(DemoInputError, match="could not be used") as err:
-        run("norm_analyser", {"file": text})
-    assert words in str(err.value)
-    page = json.loads(run_json("norm_analyser", json.dumps({"file": text})))
-    assert words in page["input_error"]                   # what the worker hands the page
-
-
-def test_the_sample_is_plain_csv_the_reader_could_have_dropped():
-    x = monitor.sample_norms()
-    from gradclip.tracker import parse_norm_log
-    assert parse_norm_log(monitor.SAMPLE_LOG).tolist() == x.tolist()
 
 
 # ------------------------------------------------------- what the monitor page says

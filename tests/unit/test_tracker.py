@@ -104,7 +104,7 @@ def test_good_files(text, expected):
     ("# only a comment\n", "no data lines"),
     ("step,grad_norm\n", "line 1: only a header"),
     ("1.0\n2.0\nabc\n4\n", "line 3: 'abc' is not a number"),
-    ("step,grad_norm\n0,1\n\n1,oops\n", "line 4: 'oops' (column 2) is not a number"),
+    ("step,grad_norm\n0,1\n\n1,oops\n", "CSV file, line 4: 'oops' (column 2, 'grad_norm') is not a number"),
     ("step,grad_norm\n0,1\n1\n", "line 3: expected 2 columns like line 1, found 1"),
     ("1\n-0.5\n", "line 2: -0.5 is negative"),
     ("[1, 2,", "line 1: the JSON is malformed"),
@@ -146,7 +146,8 @@ def test_cli_suggest_prints_the_rules_and_their_clip_counts(tmp_path, capsys):
     t.save(str(tmp_path / "n.csv"))
     assert main(["suggest", str(tmp_path / "n.csv")]) == 0
     out = capsys.readouterr().out
-    assert "41 steps" in out and "p99" in out and "autoclip" in out and "zclip" in out
+    assert "'grad_norm' at 41 logged steps" in out and "99th percentile:" in out and "AutoClip" in out
+    assert "ZClip (z = 2.5):    τ = 1 · would clip 1 of 41 logged steps (2%)" in out
     assert main(["suggest", str(tmp_path / "n.csv"), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["summary"]["steps"] == 41
@@ -173,7 +174,7 @@ def test_deep_json_is_refused_before_the_parser_recurses(text):
 
 
 def test_the_depth_error_names_the_line_where_the_limit_is_passed():
-    with pytest.raises(ValueError, match=r"^line 101: the JSON nests"):
+    with pytest.raises(ValueError, match=r"^JSON file, line 101: the JSON nests"):
         parse_norm_log("[\n" * 150)
 
 
@@ -228,8 +229,8 @@ def test_the_mean_of_huge_norms_does_not_overflow():
 
 
 def test_suggest_reads_at_most_the_file_limit_and_refuses_beyond_it(capsys, tmp_path, monkeypatch):
-    import gradclip.tracker as tracker
-    monkeypatch.setattr(tracker, "FILE_LIMIT", 1024)
+    import gradclip.normlog as normlog
+    monkeypatch.setattr(normlog, "FILE_LIMIT", 1024)
     big = tmp_path / "big.csv"
     big.write_text("1.0\n" * 300)                  # 1200 bytes
     assert main(["suggest", str(big)]) == 2
