@@ -2,7 +2,8 @@
 
 :class:`NormTracker` collects one number per step -- typically the total norm that
 ``torch.nn.utils.clip_grad_norm_`` returns (PyTorch is optional; nothing here imports it
-unless you call :meth:`NormTracker.clip_grad_norm_`). :func:`parse_norm_log` reads such a
+unless you call :meth:`NormTracker.clip_grad_norm_` or :meth:`NormTracker.measure`, which
+only reads the gradients). :func:`parse_norm_log` reads such a
 log back from CSV or JSON text, naming the first bad line when it cannot.
 :func:`analyse_norms` summarises a log and asks :func:`gradclip.adaptive.suggest_thresholds`
 for thresholds (percentiles, AutoClip, ZClip), each with the share of steps it would clip.
@@ -13,7 +14,7 @@ In a PyTorch loop::
     for batch in loader:
         loss = model(batch).mean()
         loss.backward()
-        tracker.clip_grad_norm_(model.parameters(), max_norm=1.0)   # clips and records
+        tracker.clip_grad_norm_(model.parameters(), max_norm=1.0, loss=loss)   # clips and records
         optimizer.step(); optimizer.zero_grad()
     tracker.save("norms.csv")          # then: gradclip suggest norms.csv
 
