@@ -24,6 +24,10 @@ $(VENV)/.stamp: pyproject.toml
 	# PyTorch is only for the parity tests and benchmarks, never a dependency of gradclip.
 	# The CPU wheel is installed by exact version; it exists for Python 3.11.
 	$(PIP) install -q "torch==2.13.0" || echo "warning: torch not installed; parity tests will be skipped"
+	# The training frameworks of gradclip.integrations, for tests/unit/test_integrations.py only:
+	# installed by exact version here, not through the [test] extra, so gradclip stays NumPy-only.
+	$(PIP) install -q "tensorboard==2.21.0" "transformers==5.25.0" "accelerate==1.16.0" "lightning==2.6.6" \
+	  || echo "warning: tensorboard/transformers/lightning not installed; integration tests will be skipped"
 	touch $@
 
 venv: $(VENV)/.stamp

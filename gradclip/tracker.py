@@ -2,7 +2,8 @@
 
 :class:`NormTracker` collects one number per step -- typically the total norm that
 ``torch.nn.utils.clip_grad_norm_`` returns (PyTorch is optional; nothing here imports it
-unless you call :meth:`NormTracker.clip_grad_norm_`). :func:`parse_norm_log` reads such a
+unless you call :meth:`NormTracker.clip_grad_norm_` or :meth:`NormTracker.measure`, which
+only reads the gradients). :func:`parse_norm_log` reads such a
 log back from CSV or JSON text, naming the first bad line when it cannot.
 :func:`analyse_norms` summarises a log and asks :func:`gradclip.adaptive.suggest_thresholds`
 for thresholds (percentiles, AutoClip, ZClip), each with the share of steps it would clip.
@@ -13,7 +14,7 @@ In a PyTorch loop::
     for batch in loader:
         loss = model(batch).mean()
         loss.backward()
-        tracker.clip_grad_norm_(model.parameters(), max_norm=1.0)   # clips and records
+        tracker.clip_grad_norm_(model.parameters(), max_norm=1.0, loss=loss)   # clips and records
         optimizer.step(); optimizer.zero_grad()
     tracker.save("norms.csv")          # then: gradclip suggest norms.csv
 
@@ -41,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from gradclip.adaptive import Suggestion, suggest_thresholds
-from gradclip.checks import real, real_array
+from gradclip.checks import integer, real, real_array
 from gradclip.figures.numbers import fmt_number
 from gradclip.normlog import FILE_LIMIT, MAX_JSON_DEPTH, MAX_ROWS, parse_norm_log  # noqa: F401 - re-exported
 
@@ -52,47 +53,142 @@ __all__ = ["NormTracker", "NormSummary", "NormAnalysis", "parse_norm_log", "anal
 
 @dataclass
 class NormTracker:
-    """Collects one gradient norm per step.
+    """Collects one gradient norm per optimizer step, with the step number and, optionally, the loss.
 
-    ``record(x)`` accepts a Python or NumPy number or anything with ``.item()`` (a
-    PyTorch scalar tensor). Non-finite norms are kept: they are the interesting steps.
+    :meth:`record` accepts a Python or NumPy number or anything with ``.item()`` (a PyTorch
+    scalar tensor). Non-finite norms are kept: they are the interesting steps. Steps are
+    the training loop's own numbers (``trainer.global_step``), so a log taken every k-th
+    step keeps its real step numbers; without one, a record is the step after the last.
+
+    Attributes
+    ----------
+    values : list of float
+        The norms, in the order recorded.
+    steps : list of int
+        The step of each norm: integers >= 0, strictly increasing. ``None`` when
+        constructing means 0, 1, 2, ...
+    losses : list of float or None
+        The loss at each step, ``None`` where none was recorded. ``None`` when constructing
+        means no loss at any step.
+
+    Examples
+    --------
+    >>> t = NormTracker()
+    >>> _ = t.record(0.5, step=10, loss=2.3)
+    >>> _ = t.record(9.0, step=20)              # no loss at this step: written as nan
+    >>> t.record(0.7)                           # no step: the one after the last
+    0.7
+    >>> print(t.csv_text(), end="")
+    step,grad_norm,loss
+    10,0.5,2.3
+    20,9.0,nan
+    21,0.7,nan
+    >>> t.record(1.0, step=21)
+    Traceback (most recent call last):
+    ...
+    ValueError: step must be an integer >= 22 (steps increase strictly; the last recorded is 21), got 21
     """
 
     values: list[float] = field(default_factory=list)
+    steps: list[int] | None = None
+    losses: list[float | None] | None = None
 
     def __post_init__(self) -> None:
         self.values = real_array(self.values, "values", 0, finite=False, nan=True, ndim=1,
                                  shape_text="(steps,), a list of norms").astype(float).tolist()
+        n = len(self.values)
+        self.steps = list(range(n)) if self.steps is None else _step_list(self.steps, n)
+        self.losses = [None] * n if self.losses is None else _loss_list(self.losses, n)
 
-    def record(self, norm: Any) -> float:
-        """Append this step's norm; returns it as a float."""
-        try:
-            v = norm.item() if hasattr(norm, "item") else norm
-        except (ValueError, RuntimeError):   # an array of several numbers (RuntimeError: torch's)
-            v = norm
-        # NaN is a legitimate record (a step that blew up); everything else is range-checked.
-        x = v if isinstance(v, float) and math.isnan(v) else real(v, "norm", 0, finite=False)
+    def record(self, norm: Any, step: Any = None, loss: Any = None) -> float:
+        """Append one step's norm (and loss); returns the norm as a float.
+
+        Parameters
+        ----------
+        norm : float or scalar tensor
+            The total gradient norm, >= 0; inf and NaN are kept.
+        step : int, optional
+            The step number, > the last one recorded (>= 0 for the first); default: the
+            last step + 1, or 0 for the first record.
+        loss : float or scalar tensor, optional
+            The loss at this step, any real number (NaN and ±inf kept).
+        """
+        x, s, lo = _scalar(norm, "norm", lo=0), self._next_step(step), _optional_loss(loss)
         self.values.append(x)
+        self.steps.append(s)
+        self.losses.append(lo)
         return x
 
-    def clip_grad_norm_(self, parameters: Any, max_norm: float = math.inf, norm_type: float = 2.0) -> float:
+    def measure(self, parameters: Any, norm_type: float = 2.0, *, step: Any = None, loss: Any = None) -> float:
+        """Record the total norm of the parameters' gradients, without changing any gradient.
+
+        The norm is ``torch.nn.utils.get_total_norm`` (PyTorch >= 2.6, checked on 2.13.0)
+        over the ``.grad`` of the parameters that have one (0 when none has). Unlike
+        ``clip_grad_norm_(parameters, inf)``, which multiplies every gradient by
+        ``inf / inf = nan`` when one entry is inf, this only reads the gradients. PyTorch
+        is imported here, on first use, and is never a dependency of gradclip.
+
+        Parameters
+        ----------
+        parameters : torch.Tensor or iterable of torch.Tensor
+            Typically ``model.parameters()``.
+        norm_type : float
+            The p of the p-norm, > 0 (``float("inf")`` for the largest entry).
+        step, loss
+            As for :meth:`record`.
+
+        Returns
+        -------
+        float
+            The norm recorded.
+        """
+        p = real(norm_type, "norm_type", lo=0, lo_open=True, finite=False)
+        s, lo = self._next_step(step), _optional_loss(loss)   # checked before any work
+        import torch  # optional: only for this method
+
+        params = [parameters] if isinstance(parameters, torch.Tensor) else list(parameters)
+        total = torch.nn.utils.get_total_norm([q.grad for q in params if q.grad is not None], p)
+        return self.record(total, s, lo)
+
+    def clip_grad_norm_(self, parameters: Any, max_norm: float = math.inf, norm_type: float = 2.0, *,
+                        step: Any = None, loss: Any = None) -> float:
         """Call ``torch.nn.utils.clip_grad_norm_`` and record the total norm it returns.
 
-        With the default ``max_norm=inf`` nothing is clipped: the tracker only measures.
-        PyTorch is imported here, on first use, and is never a dependency of gradclip.
+        That norm is the one before clipping. With the default ``max_norm=inf`` nothing is
+        clipped, but a gradient with an inf entry becomes NaN everywhere (``inf / inf``);
+        to measure only, use :meth:`measure`. ``step`` and ``loss`` are as for
+        :meth:`record`, and checked before anything is clipped. PyTorch is imported here,
+        on first use, and is never a dependency of gradclip.
         """
+        s, lo = self._next_step(step), _optional_loss(loss)
         import torch  # optional: only for this convenience
 
         total = torch.nn.utils.clip_grad_norm_(parameters, max_norm, norm_type=norm_type)
-        return self.record(total)
+        return self.record(total, s, lo)
+
+    def _next_step(self, step: Any) -> int:
+        """The step of the next record: ``step`` checked, or the last step + 1."""
+        last = self.steps[-1] if self.steps else -1
+        if step is None:
+            return last + 1
+        n = integer(step, "step", 0)
+        if n <= last:
+            raise ValueError(f"step must be an integer >= {last + 1} (steps increase strictly; "
+                             f"the last recorded is {last}), got {step!r}")
+        return n
 
     @property
     def norms(self) -> np.ndarray:
         return np.asarray(self.values, dtype=float)
 
     def csv_text(self) -> str:
-        """The log as CSV: a ``step,grad_norm`` header, then one row per step (``repr`` floats)."""
-        rows = ["step,grad_norm"] + [f"{i},{v!r}" for i, v in enumerate(self.values)]
+        """The log as CSV: ``step,grad_norm`` (and ``,loss`` when any step has a loss), one row
+        per record; floats are written with ``repr`` (exact), a missing loss as ``nan``."""
+        if any(v is not None for v in self.losses):
+            rows = ["step,grad_norm,loss"] + [f"{s},{v!r},{float('nan') if lo is None else lo!r}"
+                                               for s, v, lo in zip(self.steps, self.values, self.losses)]
+        else:
+            rows = ["step,grad_norm"] + [f"{s},{v!r}" for s, v in zip(self.steps, self.values)]
         return "\n".join(rows) + "\n"
 
     def save(self, path: str) -> None:
@@ -106,6 +202,52 @@ class NormTracker:
     def suggest(self) -> list[Suggestion]:
         """Thresholds by the package's rules, from the finite norms recorded so far."""
         return analyse_norms(self.norms).suggestions
+
+
+def _scalar(value: Any, name: str, lo: float | None = None) -> float:
+    """One number as a float, from a Python or NumPy number or a scalar tensor (``.item()``);
+    NaN is kept, everything else is range-checked."""
+    try:
+        v = value.item() if hasattr(value, "item") else value
+    except (ValueError, RuntimeError):   # an array of several numbers (RuntimeError: torch's)
+        v = value
+    # NaN is a legitimate record (a step that blew up); everything else is range-checked.
+    return v if isinstance(v, float) and math.isnan(v) else real(v, name, lo, finite=False)
+
+
+def _optional_loss(loss: Any, name: str = "loss") -> float | None:
+    """A loss: any real number (NaN, ±inf and negatives are losses too), or None for none."""
+    if loss is None:
+        return None
+    try:
+        return _scalar(loss, name)
+    except (TypeError, ValueError):     # the one way to fail here is the wrong kind of value
+        raise TypeError(f"{name} must be a real number (NaN and ±inf allowed) or None, "
+                        f"got {loss!r:.60}") from None
+
+
+def _sequence(value: Any, name: str, n: int, what: str) -> list:
+    """``value`` as a list of ``n`` items; TypeError/ValueError naming ``name``."""
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        value = value.tolist()
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(f"{name} must be a list of {what}, one per value, got {value!r:.60}")
+    if len(value) != n:
+        raise ValueError(f"{name} must hold one entry per value ({n}), got {len(value)}")
+    return list(value)
+
+
+def _step_list(steps: Any, n: int) -> list[int]:
+    out = [integer(s, f"steps[{i}]", 0) for i, s in enumerate(_sequence(steps, "steps", n, "integers >= 0"))]
+    for i in range(1, n):
+        if out[i] <= out[i - 1]:
+            raise ValueError(f"steps must increase strictly; steps[{i}] is {out[i]}, after {out[i - 1]}")
+    return out
+
+
+def _loss_list(losses: Any, n: int) -> list[float | None]:
+    items = _sequence(losses, "losses", n, "numbers or None")
+    return [_optional_loss(x, f"losses[{i}]") for i, x in enumerate(items)]
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,11 @@ def test_every_module_is_found():
 
 @pytest.mark.parametrize("name", ["gradclip", *MODULES])
 def test_docstring_examples(name):
+    if name.startswith("gradclip.integrations."):       # each imports its framework, which may be absent
+        try:
+            module = importlib.import_module(name)
+        except ImportError as exc:
+            pytest.skip(f"{name} needs a framework that is not installed: {exc}")
     module = importlib.import_module(name)
     runner = doctest.DocTestRunner(verbose=False)   # no option flags, as pytest's doctests
     with np.printoptions(legacy=False):

@@ -197,6 +197,9 @@ ACCEPTS: dict[str, str] = {
     "train_iter.momentum": "zero", "train_iter.batch_size": "none", "train_iter.seq_len": "none",
     "train_iter.n_hidden": "none", "train_iter.rho": "none",
     "NormTracker.values": "nan inf zero huge empty", "NormTracker.record.norm": "nan inf zero huge",
+    "NormTracker.steps": "none", "NormTracker.losses": "none",      # None: 0, 1, 2, ... and no losses
+    "NormTracker.record.step": "zero huge none",                    # None: the step after the last
+    "NormTracker.record.loss": "nan inf -inf zero negative huge none",   # any real loss, or none
     "analyse_norms.norms": "nan inf zero huge wrong_shape",     # flattened, as documented
     "parse_norm_log.text": "str",                                  # any text: a file's content
 }

@@ -34,6 +34,18 @@ def test_import_gradclip_imports_none_of_its_submodules():
     assert loaded == ["gradclip"]
 
 
+# The frameworks that gradclip.integrations wraps, and PyTorch: optional, never imported by
+# the package itself; each integration module imports its own framework when it is imported.
+FRAMEWORKS = ("torch", "transformers", "accelerate", "lightning", "pytorch_lightning", "tensorboard", "tensorflow")
+
+
+def test_gradclip_and_its_integrations_package_import_no_framework():
+    loaded = fresh("import json, sys, gradclip, gradclip.integrations, gradclip.integrations.tensorboard;"
+                   "gradclip.NormTracker().record(1.0);"
+                   f"print(json.dumps([m for m in {FRAMEWORKS!r} if m in sys.modules]))")
+    assert loaded == []
+
+
 @pytest.mark.parametrize("name", gradclip.__all__)
 def test_every_export_comes_from_the_module_the_table_names(name):
     value = getattr(gradclip, name)

@@ -52,6 +52,79 @@ def test_tracker_records_what_torch_clip_grad_norm_returns():
     assert float(w.grad.norm()) == pytest.approx(1.0, rel=1e-5)   # and it did clip
 
 
+def test_tracker_keeps_the_loops_own_step_numbers_and_losses():
+    t = NormTracker()
+    for step, norm, loss in [(5, 0.5, 2.25), (10, 0.75, 2.0), (15, 12.0, float("nan"))]:
+        t.record(norm, step=step, loss=loss)
+    assert t.steps == [5, 10, 15] and t.values == [0.5, 0.75, 12.0]
+    assert t.csv_text() == "step,grad_norm,loss\n5,0.5,2.25\n10,0.75,2.0\n15,12.0,nan\n"
+    assert parse_norm_log(t.csv_text()).tolist() == [0.5, 0.75, 12.0]   # the norm column, by its name
+
+
+def test_without_a_step_a_record_is_the_step_after_the_last():
+    t = NormTracker()
+    t.record(1.0)
+    t.record(2.0, step=10)
+    t.record(3.0)
+    assert t.steps == [0, 10, 11]
+
+
+def test_a_step_without_a_loss_is_written_nan_once_any_step_has_one():
+    t = NormTracker()
+    t.record(1.0)
+    assert t.csv_text() == "step,grad_norm\n0,1.0\n"             # no loss anywhere: no column
+    t.record(2.0, loss=-0.5)                                       # a loss may be negative (a log-likelihood)
+    t.record(3.0, loss=float("-inf"))
+    assert t.losses == [None, -0.5, float("-inf")]
+    assert t.csv_text() == "step,grad_norm,loss\n0,1.0,nan\n1,2.0,-0.5\n2,3.0,-inf\n"
+
+
+@pytest.mark.parametrize("step, kind, message", [
+    (3, ValueError, r"step must be an integer >= 4 \(steps increase strictly; the last recorded is 3\), got 3"),
+    (1, ValueError, r"step must be an integer >= 4 .*, got 1"),
+    (-1, ValueError, r"step must be an integer >= 0, got -1"),
+    (4.5, ValueError, r"step must be an integer >= 0, got 4.5"),
+    (True, TypeError, r"step must be an integer >= 0, got True \(bool\)"),
+    ("5", TypeError, r"step must be an integer >= 0, got '5'"),
+])
+def test_a_step_that_is_not_after_the_last_is_refused_and_nothing_is_recorded(step, kind, message):
+    t = NormTracker()
+    t.record(1.0, step=3, loss=0.5)
+    with pytest.raises(kind, match=message):
+        t.record(2.0, step=step, loss=0.25)
+    assert (t.values, t.steps, t.losses) == ([1.0], [3], [0.5])
+
+
+@pytest.mark.parametrize("loss, kind", [("0.5", TypeError), (True, TypeError), (1j, TypeError),
+                                        ([1.0, 2.0], TypeError)])
+def test_a_loss_that_is_not_one_real_number_is_refused_naming_loss(loss, kind):
+    t = NormTracker()
+    with pytest.raises(kind, match=r"loss must be a real number \(NaN and ±inf allowed\) or None, got "):
+        t.record(1.0, loss=loss)
+    assert t.values == [] and t.steps == [] and t.losses == []
+
+
+def test_a_tracker_is_rebuilt_from_its_three_lists():
+    t = NormTracker()
+    t.record(1.0, step=2)
+    t.record(float("inf"), step=9, loss=3.0)
+    assert NormTracker(t.values, t.steps, t.losses) == t
+    assert NormTracker([1.0, 2.0]).steps == [0, 1] and NormTracker([1.0, 2.0]).losses == [None, None]
+
+
+@pytest.mark.parametrize("kwargs, kind, message", [
+    ({"steps": [0]}, ValueError, r"steps must hold one entry per value \(2\), got 1"),
+    ({"steps": [4, 4]}, ValueError, r"steps must increase strictly; steps\[1\] is 4, after 4"),
+    ({"steps": [-1, 0]}, ValueError, r"steps\[0\] must be an integer >= 0, got -1"),
+    ({"steps": "01"}, TypeError, r"steps must be a list of integers >= 0, one per value, got '01'"),
+    ({"losses": [1.0]}, ValueError, r"losses must hold one entry per value \(2\), got 1"),
+    ({"losses": [1.0, "x"]}, TypeError, r"losses\[1\] must be a real number \(NaN and ±inf allowed\) or None, got 'x'"),
+])
+def test_a_tracker_refuses_steps_and_losses_that_do_not_fit_its_values(kwargs, kind, message):
+    with pytest.raises(kind, match=message):
+        NormTracker([1.0, 2.0], **kwargs)
+
+
 def test_summary_and_suggestions_come_from_the_package_rules():
     rng = np.random.default_rng(0)
     x = np.abs(rng.standard_normal(300)) + 0.1
