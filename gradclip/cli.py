@@ -298,12 +298,13 @@ def _is_tensorboard(path: str) -> bool:
         return True
     if not os.path.isfile(path):                     # a pipe or device: read it once, as text
         return False
+    from gradclip.integrations.tensorboard import is_event_file   # pure Python: no tensorboard needed
     try:
         with open(path, "rb") as f:
-            head = f.read(200)
+            head = f.read(4096)
     except OSError:
         return False                                 # _read_log words the error
-    return b"brain.Event:" in head
+    return is_event_file(head)
 
 
 def _tensorboard_log(path: str):

@@ -78,6 +78,10 @@ def read_norm_log(text: str, run: int | str | None = None) -> NormLog:
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str (the file's text), got {type(text).__name__}")
+    if run is not None and not isinstance(run, str) and not (isinstance(run, int) and not isinstance(run, bool)):
+        raise TypeError(f"run must be a run's number (an int >= 1), its name or None, got {run!r}")
+    if isinstance(run, int) and run < 1:
+        raise ValueError(f"run must be a run's number >= 1 (or its name), got {run}")
     body = text.lstrip("\ufeff")
     if "brain.Event:" in body[:200]:
         raise ValueError(f"this is a {TB_EVENTS} (binary), which the page cannot read; download the "

@@ -143,13 +143,14 @@ BASE: dict[str, dict] = {
     "NormTracker.record": {"norm": 1.0},
     "analyse_norms": {"norms": NORMS},
     "parse_norm_log": {"text": "1.0\n2.0\n"},
+    "read_norm_log": {"text": "1.0\n2.0\n", "run": None},
 }
 
 # Exported callables that are not called here, and why.
 NOT_CALLED = {
     # Results and registry entries: the package builds them; their fields are its output.
     **{name: "a result record" for name in (
-        "NonFiniteNormError", "NormAnalysis", "NormSummary", "Run", "RunBatch", "Summary", "Sweep",
+        "NonFiniteNormError", "NormAnalysis", "NormLog", "NormSummary", "Run", "RunBatch", "Summary", "Sweep",
         "Suggestion", "TrainLog", "TrainProgress", "TrainSummary", "Verdict", "ZClipSeries")},
     **{name: "a registry entry, defined by the package" for name in ("Knob", "Method", "Landscape")},
     # A display list builder: figures are drawn from the package's own numbers, and its
@@ -202,6 +203,8 @@ ACCEPTS: dict[str, str] = {
     "NormTracker.record.loss": "nan inf -inf zero negative huge none",   # any real loss, or none
     "analyse_norms.norms": "nan inf zero huge wrong_shape",     # flattened, as documented
     "parse_norm_log.text": "str",                                  # any text: a file's content
+    "read_norm_log.text": "str",
+    "read_norm_log.run": "huge none str",   # a run past those in the file is refused only by a W&B export
 }
 
 # Where a message calls an argument by what it is rather than by its parameter name.
@@ -265,9 +268,9 @@ def _raises(fn: str, arg: str, value) -> bool:
             next(out)
     except (ValueError, TypeError) as exc:
         message = str(exc)
-        # parse_norm_log's one argument is a file's text: its messages name the file's line.
+        # a norm log's text is a file's content: its messages name the file's line.
         named = (arg in message or ALIASES.get(f"{fn}.{arg}", arg) in message
-                 or (fn == "parse_norm_log" and ("file" in message or "line" in message)))
+                 or (fn in ("parse_norm_log", "read_norm_log") and ("file" in message or "line" in message)))
         assert named, f"{fn}({arg}={value!r}) raised {type(exc).__name__} not naming {arg!r}: {message}"
         return True
     finally:

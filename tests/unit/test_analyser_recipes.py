@@ -1,0 +1,97 @@
+"""The norm-log analyser page's recording recipes, run as written against the real libraries.
+
+Each block is read from docs/monitor/norm-log-analyser.md with the site's own block finder
+(site_hooks.cells.find_blocks) and run in a namespace holding what the page leaves to the
+reader (a tiny ``model``, its ``loader`` or ``train_dataset``, ``optimizer``, ``loss_fn``), in
+an empty folder; the file it writes must be one the analyser reads, one row per optimizer
+step. A library that is not installed skips its recipe with the reason.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gradclip.normlog import read_norm_log
+from site_hooks.cells import find_blocks
+
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "monitor" / "norm-log-analyser.md"
+
+
+def need(module: str):
+    return pytest.importorskip(module, reason=f"{module} is not installed (make venv installs it for these tests)")
+
+
+def recipe(marker: str) -> str:
+    """The one Python block of the page that contains ``marker``."""
+    found = [b.source for b in find_blocks(PAGE.read_text(encoding="utf-8").splitlines()) if marker in b.source]
+    assert len(found) == 1, f"{len(found)} blocks on the page contain {marker!r}"
+    return found[0]
+
+
+def run_recipe(marker: str, names: dict, where: Path, monkeypatch) -> object:
+    monkeypatch.chdir(where)
+    exec(compile(recipe(marker), f"{PAGE.name}:{marker}", "exec"), names)
+    return read_norm_log((where / "norms.csv").read_text())
+
+
+def torch_loop(torch) -> dict:
+    torch.manual_seed(0)
+    x = torch.randn(32, 4)
+    data = torch.utils.data.TensorDataset(x, 3.0 * x.sum(dim=1, keepdim=True))
+    model = torch.nn.Linear(4, 1)
+    return {"model": model, "loader": torch.utils.data.DataLoader(data, batch_size=8),
+            "optimizer": torch.optim.SGD(model.parameters(), lr=0.01), "loss_fn": torch.nn.functional.mse_loss}
+
+
+@pytest.mark.parametrize("marker", ["tracker.measure(", "get_total_norm(grads)"])
+def test_the_pytorch_recipes_write_one_norm_per_step(marker, tmp_path, monkeypatch):
+    torch = need("torch")
+    log = run_recipe(marker, torch_loop(torch), tmp_path, monkeypatch)
+    assert log.norms.steps.tolist() == [0, 1, 2, 3] and (log.norms.values > 0).all()
+    if marker == "tracker.measure(":
+        assert log.loss is not None and log.loss.values.size == 4
+
+
+def test_the_hugging_face_recipe_writes_the_trainers_norm_of_every_step(tmp_path, monkeypatch):
+    torch = need("torch")
+    need("transformers")
+
+    class Regressor(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(4, 1)
+
+        def forward(self, x, labels=None):
+            return {"loss": torch.nn.functional.mse_loss(self.lin(x), labels)}
+
+    torch.manual_seed(0)
+    x = torch.randn(16, 4)
+    rows = [{"x": x[i], "labels": 3.0 * x[i].sum(dim=0, keepdim=True)} for i in range(16)]
+    log = run_recipe("integrations.huggingface", {"model": Regressor(), "train_dataset": rows},
+                     tmp_path, monkeypatch)
+    assert log.norms.steps.tolist() == [1, 2, 3, 4, 5, 6]          # 16 rows / batch 8, 3 epochs (the defaults)
+    assert log.loss is not None
+
+
+def test_the_lightning_recipe_writes_a_norm_for_every_step(tmp_path, monkeypatch):
+    torch = need("torch")
+    L = need("lightning")
+
+    class Regressor(L.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(4, 1)
+
+        def training_step(self, batch, batch_idx):
+            x, y = batch
+            return torch.nn.functional.mse_loss(self.lin(x), y)
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.01)
+
+    names = torch_loop(torch)
+    names["model"] = Regressor()
+    log = run_recipe("gradient_clip_val=1.0,", names, tmp_path, monkeypatch)
+    assert log.norms.steps.tolist() == [0, 1, 2, 3] and log.loss is not None
