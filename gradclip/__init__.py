@@ -37,13 +37,13 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("CLIP_METHODS", "Knob", "Method", "method_names"), "methods"),
     **dict.fromkeys(("MAX_STEPS", "SIM_MAX_STEPS", "METHODS", "OPTIMIZERS", "OUTCOMES", "Run", "RunBatch",
                      "Summary", "Sweep", "Verdict", "simulate", "simulate_batch", "sweep"), "simulate"),
-    # training monitor (nets.py, tasks.py, train.py, tracker.py, normlog/)
+    # training monitor (nets.py, tasks.py, train.py, tracker.py, logfiles/)
     **dict.fromkeys(("MLP", "ElmanRNN", "make_model"), "nets"),
     **dict.fromkeys(("AddingTask", "BadBatches", "RegressionTask", "TemporalOrderTask", "make_task"), "tasks"),
     **dict.fromkeys(("TRAIN_MAX_STEPS", "RunSpec", "TrainLog", "TrainProgress", "TrainSummary", "train",
                      "train_iter", "train_runs"), "train"),
     **dict.fromkeys(("NormAnalysis", "NormSummary", "NormTracker", "analyse_norms"), "tracker"),
-    **dict.fromkeys(("NormLog", "read_norm_log", "parse_norm_log"), "normlog"),
+    **dict.fromkeys(("NormLog", "read_norm_log", "parse_norm_log"), "logfiles"),
 }
 
 __all__ = list(_EXPORTS)
@@ -64,7 +64,7 @@ if TYPE_CHECKING:   # what IDEs and type checkers see; tests/unit/test_lazy_impo
     from gradclip.simulate import (MAX_STEPS, METHODS, OPTIMIZERS, OUTCOMES, SIM_MAX_STEPS, Run, RunBatch,
                                    Summary, Sweep, Verdict, simulate, simulate_batch, sweep)
     from gradclip.tasks import AddingTask, BadBatches, RegressionTask, TemporalOrderTask, make_task
-    from gradclip.normlog import NormLog, parse_norm_log, read_norm_log
+    from gradclip.logfiles import NormLog, parse_norm_log, read_norm_log
     from gradclip.tracker import NormAnalysis, NormSummary, NormTracker, analyse_norms
     from gradclip.train import (TRAIN_MAX_STEPS, RunSpec, TrainLog, TrainProgress, TrainSummary, train,
                                 train_iter, train_runs)

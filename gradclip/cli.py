@@ -256,7 +256,7 @@ def _run_landscapes(args: argparse.Namespace) -> int:
 
 
 def _add_suggest(sub: Any) -> None:
-    from gradclip.normlog import FILE_LIMIT
+    from gradclip.logfiles import FILE_LIMIT
     p = sub.add_parser("suggest", help="suggest clipping thresholds from a log of gradient norms",
                        description="Read a log of gradient norms and print thresholds by percentile, "
                                    "AutoClip and ZClip, with how many logged steps each would clip: the "
@@ -276,7 +276,7 @@ def _add_suggest(sub: Any) -> None:
 def _read_log(path: str) -> str:
     """The text of a norm log, read with the page's byte limit (``FILE_LIMIT``): a device such
     as /dev/zero, or a huge file, is refused after that many bytes instead of filling memory."""
-    from gradclip.normlog import FILE_LIMIT
+    from gradclip.logfiles import FILE_LIMIT
     try:
         with open(path, "rb") as f:
             data = f.read(FILE_LIMIT + 1)
@@ -308,7 +308,7 @@ def _is_tensorboard(path: str) -> bool:
 
 
 def _tensorboard_log(path: str):
-    from gradclip.normlog import TB_EVENTS, log_from_series
+    from gradclip.logfiles import TB_EVENTS, log_from_series
     try:
         from gradclip.integrations.tensorboard import read_scalars
         scalars = read_scalars(path)
@@ -322,7 +322,7 @@ def _tensorboard_log(path: str):
 def _run_suggest(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from gradclip.normlog import read_norm_log
+    from gradclip.logfiles import read_norm_log
     from gradclip.tracker import RULE_LABELS, analyse_norms, suggestion_text
     run = int(args.pick) if args.pick and args.pick.isdigit() else args.pick
     try:

@@ -44,7 +44,7 @@ import numpy as np
 from gradclip.adaptive import Suggestion, suggest_thresholds
 from gradclip.checks import integer, real, real_array
 from gradclip.figures.numbers import fmt_number
-from gradclip.normlog import FILE_LIMIT, MAX_JSON_DEPTH, MAX_ROWS, parse_norm_log  # noqa: F401 - re-exported
+from gradclip.logfiles import FILE_LIMIT, MAX_JSON_DEPTH, MAX_ROWS, parse_norm_log  # noqa: F401 - re-exported
 
 __all__ = ["NormTracker", "NormSummary", "NormAnalysis", "parse_norm_log", "analyse_norms", "RULE_LABELS",
            "suggestion_text", "MAX_ROWS", "FILE_LIMIT", "MAX_JSON_DEPTH"]

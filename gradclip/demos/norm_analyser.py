@@ -2,7 +2,7 @@
 
 ``norm_analyser``
     Reads a gradient-norm log the reader drops on the page (the text never leaves the
-    browser) with :func:`gradclip.normlog.read_norm_log`, which recognises the files training
+    browser) with :func:`gradclip.logfiles.read_norm_log`, which recognises the files training
     tools write: a Hugging Face ``trainer_state.json``, a Lightning ``metrics.csv``, a Weights &
     Biases export (``run`` picks one of several runs), TensorBoard's CSV and JSON downloads,
     plain CSV or JSON. It shows the norms against the steps the file logged them at, the
@@ -30,8 +30,8 @@ from gradclip.demos.training_figures import positive
 from gradclip.figures import Figure
 from gradclip.figures.helpers import capped_log_range, round_sig
 from gradclip.figures.numbers import fmt_number
-from gradclip.normlog import FILE_LIMIT, MAX_ROWS, NormLog, Series, read_norm_log
-from gradclip.normlog.common import RunNotInFile
+from gradclip.logfiles import FILE_LIMIT, MAX_ROWS, NormLog, Series, read_norm_log
+from gradclip.logfiles.common import RunNotInFile
 from gradclip.tracker import RULE_LABELS, analyse_norms, suggestion_text
 
 __all__ = ["ANALYSER", "SAMPLE_LOG", "MAX_RUNS", "sample_norms", "sample_log"]

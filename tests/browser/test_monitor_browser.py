@@ -4,21 +4,18 @@ The bad-batch demo that opens the monitor page must stay hidden behind its predi
 the reader answers, then go live and show the numbers its prose quotes (computed in CPython
 when the page was built). The monitor must stream (partial outputs, drawn, before the final one), drop a stale run when
 a setting changes, and overlay the unclipped run in compare mode; the worked examples must go
-live and blow up where CPython says they do; the analyser must read good files and answer
-every kind of bad file with a message naming the problem, staying usable afterwards.
+live and blow up where CPython says they do. The norm-log analyser has its own file,
+test_analyser_browser.py.
 """
 
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 
 import gradclip.demos as demos
-from support import (answer_prediction, assert_quoted_values_are_live, canvas_ink, demo_ready, results,
-                     set_number, wait_idle)
-from gradclip.tracker import MAX_ROWS
+from support import answer_prediction, assert_quoted_values_are_live, canvas_ink, demo_ready, results, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -153,94 +150,3 @@ def test_worked_examples_go_live_and_blow_up_where_cpython_says(page, site_url):
         assert live[f"{clipped}diverged"] == "false"
         assert live["steps_done"] == expected["steps_done"]
         assert canvas_ink(page, f"{sel} [data-figure=loss] canvas") > 500
-
-
-# ------------------------------------------------------------------------------- analyser
-
-
-def drop(page, sel: str, name: str, text: str | bytes) -> None:
-    data = text if isinstance(text, bytes) else text.encode()
-    page.set_input_files(f"{sel} input[type=file]", files=[{"name": name, "mimeType": "text/plain", "buffer": data}])
-
-
-GOOD_CSV = "step,grad_norm\n" + "".join(f"{i},{1 + (i % 5) / 10}\n" for i in range(300)) + "300,80\n"
-
-BAD_FILES = [
-    ("empty.csv", "", "the file is empty"),
-    ("words.csv", "step,grad_norm\n0,1.5\n1,abc\n", "line 3: 'abc'"),
-    ("ragged.csv", "step,grad_norm\n0,1\n1,2,3\n", "line 3: expected 2 columns"),
-    ("broken.json", '{"grad_norm": [1, 2,\n 3,, 4]}', "line 2: the JSON is malformed"),
-    ("negative.csv", "1\n2\n-4\n", "line 3: -4.0 is negative"),
-    ("huge.csv", "grad_norm\n" + "1\n" * (MAX_ROWS + 1), "more than 1,000,000 rows"),
-    ("model.bin", "PK\x03\x04\x00\x00\x08\x00grad_norm\n1\n", "not a text file"),
-    ("photo.png", b"\x89PNG\r\n\x1a\n\xff\xfe\x00\x10", "not a text file"),
-]
-
-
-def test_analyser_reads_a_good_file_and_every_bad_file_gets_a_named_problem(page, site_url):
-    page.goto(site_url + "monitor/norm-log-analyser/")
-    sel = "#analyser"
-    demo_ready(page, sel)
-    wait_idle(page, sel, timeout=120_000)
-    assert results(page, sel)["source"] == "sample"
-
-    drop(page, sel, "good.csv", GOOD_CSV)
-    page.wait_for_function("s => document.querySelector(s + ' [data-result=steps]').dataset.value === '301'",
-                           arg=sel, timeout=60_000)
-    good = results(page, sel)
-    expected = {k: v["value"] for k, v in demos.run("norm_analyser", {"file": GOOD_CSV})["results"].items()}
-    assert good == expected
-
-    for name, text, words in BAD_FILES:
-        drop(page, sel, name, text)
-        page.wait_for_function("([s, w]) => document.querySelector(s + ' .gc-notices').textContent.includes(w)",
-                               arg=[sel, words], timeout=120_000)
-        assert "could not be used" in notices(page, sel)
-        # The last good analysis stays, and says whose it is.
-        assert f"{name} was not used; the numbers and figures still show the file good.csv" in notices(page, sel)
-        assert results(page, sel) == good
-        wait_idle(page, sel)
-
-    # Still usable: another good file replaces the message.
-    drop(page, sel, "again.json", json.dumps([1.0, 2.0, 3.0]))
-    page.wait_for_function("s => document.querySelector(s + ' [data-result=steps]').dataset.value === '3'",
-                           arg=sel, timeout=60_000)
-    assert notices(page, sel).strip() == ""
-    assert canvas_ink(page, f"{sel} [data-figure=histogram] canvas") > 200
-
-
-def test_a_file_nested_200000_deep_leaves_the_runtime_working_on_every_page(page, site_url):
-    """Once, this file killed Python for the whole visit (a stack overflow inside json.loads)."""
-    page.goto(site_url + "monitor/norm-log-analyser/")
-    sel = "#analyser"
-    demo_ready(page, sel)
-    wait_idle(page, sel, timeout=120_000)
-    drop(page, sel, "nested.json", "[" * 200_000)
-    page.wait_for_function("s => document.querySelector(s + ' .gc-notices').textContent.includes('nested.json')",
-                           arg=sel, timeout=120_000)
-    assert "the numbers and figures still show the sample log" in notices(page, sel)
-    assert results(page, sel)["source"] == "sample"
-
-    drop(page, sel, "good.csv", GOOD_CSV)
-    page.wait_for_function("s => document.querySelector(s + ' [data-result=steps]').dataset.value === '301'",
-                           arg=sel, timeout=120_000)
-    page.locator(".md-nav a[href$='simulator/']").first.click()
-    page.wait_for_url(re.compile(r"/simulator/"))
-    sim = ".gc-demo[data-demo=simulator]"
-    demo_ready(page, sim)
-    wait_idle(page, sim)
-    set_number(page, sim, "lr", 0.02)
-    page.wait_for_function("s => document.querySelector(s).gcDemo.output.params.lr === 0.02", arg=sim, timeout=60_000)
-
-
-def test_a_file_over_the_limit_is_refused_in_readable_units_before_reading(page, site_url):
-    page.goto(site_url + "monitor/norm-log-analyser/")
-    sel = "#analyser"
-    demo_ready(page, sel)
-    wait_idle(page, sel, timeout=120_000)
-    before = results(page, sel)
-    page.evaluate("""s => { const d = document.querySelector(s).gcDemo;
-        const p = d.spec.params.find((q) => q.kind === 'file');
-        return d.readFile(p, new File([new Uint8Array(65 * 1024 * 1024)], 'big.csv')); }""", sel)
-    assert notices(page, sel) == "big.csv is 65 MiB; files over 64 MiB are not read."
-    assert results(page, sel) == before

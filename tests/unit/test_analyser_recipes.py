@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gradclip.normlog import read_norm_log
+from gradclip.logfiles import read_norm_log
 from site_hooks.cells import find_blocks
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "monitor" / "norm-log-analyser.md"

@@ -15,7 +15,7 @@ import pytest
 
 import gradclip.demos.norm_analyser as analyser
 from gradclip.demos import DemoInputError, run
-from gradclip.normlog import HF, LIGHTNING, TB_CSV, TB_JSON, WANDB, read_norm_log
+from gradclip.logfiles import HF, LIGHTNING, TB_CSV, TB_JSON, WANDB, read_norm_log
 from gradclip.tracker import MAX_ROWS, parse_norm_log
 from gradclip.web import run_json
 

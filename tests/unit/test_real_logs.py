@@ -15,7 +15,7 @@ import pytest
 
 from gradclip.cli import main
 from gradclip.demos import run
-from gradclip.normlog import CSV, HF, LIGHTNING, TB_CSV, TB_EVENTS, TB_JSON, read_norm_log
+from gradclip.logfiles import CSV, HF, LIGHTNING, TB_CSV, TB_EVENTS, TB_JSON, read_norm_log
 
 LOGS = Path(__file__).resolve().parents[1] / "fixtures" / "normlogs"
 

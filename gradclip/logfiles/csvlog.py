@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradclip.normlog.common import (CSV, EMPTY, LIGHTNING, LIGHTNING_TOTAL, MAX_ROWS, TB_CSV, WANDB,
-                                     WANDB_COLUMN, NormLog, RunNotInFile, Series, check_norms, is_number, last,
+from gradclip.logfiles.common import (CSV, EMPTY, LIGHTNING, LIGHTNING_TOTAL, MAX_ROWS, TB_CSV, WANDB,
+                                     WANDB_COLUMN, NormLog, RunNotInFile, Series, refuse_negative, is_number, last,
                                      loss_key, norm_key, show, step_key, too_many)
 
 
@@ -97,7 +97,7 @@ def read_csv(text: str, run: int | str | None = None) -> NormLog:
         raise ValueError(f"{plan.kind}, line {first_at + 1}: only a header ({show(first)}), no gradient "
                          "norms below it")
     used = [c for c in (plan.step, plan.norm, plan.loss) if c is not None]
-    table = _load(lines, data_from, delim, len(cells), used, plan.kind, names, first_at + 1)
+    table = _load(text, lines, data_from, delim, len(cells), used, plan.kind, names, first_at + 1)
     col = dict(zip(used, table.T))
 
     def line(row: int) -> int:
@@ -129,7 +129,7 @@ def _series(plan: ColumnPlan, values: np.ndarray, steps: np.ndarray, names, step
                          f"step; expected a number in the {step_name!r} column")
     v = np.ascontiguousarray(values[rows])
     if norm:
-        check_norms(v, lambda i: f"{plan.kind}, line {line(int(rows[i]))}")
+        refuse_negative(v, lambda i: f"{plan.kind}, line {line(int(rows[i]))}")
     return Series(name, np.ascontiguousarray(s), v, step_name)
 
 
@@ -147,39 +147,37 @@ def _data_lines(lines: list[str], start: int) -> list[tuple[int, str]]:
     return [(i + 1, ln) for i, ln in enumerate(lines[start:], start) if _holds_data(ln)]
 
 
-def _fill_empty(block: str, delim: str) -> str:
-    """The text with every empty cell (``a,,b``, a quoted ``""``, a line's first or last cell)
-    written as :data:`EMPTY`, so that NumPy's reader can keep the row."""
-    e = repr(EMPTY)
-    s = "\n" + block.replace('""', "") + "\n"
-    for _ in range(2):                            # two passes: ",,," holds overlapping pairs
-        s = s.replace(delim + delim, delim + e + delim)
-    s = s.replace("\n" + delim, "\n" + e + delim).replace(delim + "\n", delim + e + "\n")
-    return s[1:-1]
-
-
-def _load(lines: list[str], data_from: int, delim: str | None, ncol: int, used: list[int], kind: str,
+def _load(text: str, lines: list[str], data_from: int, delim: str | None, ncol: int, used: list[int], kind: str,
           names: list[str] | None, header_line: int) -> np.ndarray:
     """The used columns of every data row, as floats (EMPTY where a cell is empty)."""
-    body = lines[data_from:]
-    for attempt in range(2):
+    rows = lines[data_from:]
+    table = None
+    # NumPy's C parser alone first; an empty cell (Lightning's and W&B's "no value on this
+    # row") makes it fail, usually within a few rows, and then every used cell goes through a
+    # converter, a Python call each.
+    for converters in (None, {c: _cell for c in used}):
         try:
-            table = np.loadtxt(body, delimiter=delim, comments="#", quotechar='"', usecols=used,
-                               ndmin=2, dtype=float)
+            table = np.loadtxt(rows, delimiter=delim, comments="#", quotechar='"', usecols=used, ndmin=2,
+                               dtype=float, converters=converters)
+            break
         except ValueError:
-            if attempt == 1 or delim is None:
+            if delim is None:
                 break
-            body = _fill_empty("\n".join(body), delim).split("\n")
-            continue
+    if table is not None:
         if table.shape[0] > MAX_ROWS:
             raise too_many(table.shape[0])
         # NumPy reads only the used columns, so a row with a cell too many would pass; so would
-        # one too few past the last used column. Count the separators: a mismatch (or a comment
-        # holding one) goes the slow way, which names the row.
-        if delim is None or sum(ln.count(delim) for ln in body) == table.shape[0] * (ncol - 1):
+        # one too few past the last used column. Count the separators: a mismatch (or a blank
+        # or comment line holding one) goes the slow way, which names the row.
+        if delim is None or (text.count(delim) - sum(ln.count(delim) for ln in lines[:data_from])
+                             == table.shape[0] * (ncol - 1)):
             return table
-        break
     return _load_slowly(lines, data_from, delim, ncol, used, kind, names, header_line)
+
+
+def _cell(text: str) -> float:
+    """One cell of a used column: a number, or :data:`EMPTY` when there is none."""
+    return float(text) if text else EMPTY      # " " raises: the slow path names its line
 
 
 def _load_slowly(lines, data_from, delim, ncol, used, kind, names, header_line) -> np.ndarray:

@@ -149,7 +149,7 @@ def log_from_series(kind: str, series: dict[str, tuple[Any, Any]], where: str = 
         return Series(name, steps, values)
 
     norms = one(key)
-    check_norms(norms.values, lambda i: f"{kind}{where}: {key!r} at step {norms.steps[i]:g}")
+    refuse_negative(norms.values, lambda i: f"{kind}{where}: {key!r} at step {norms.steps[i]:g}")
     loss = loss_key([n for n in names if n != key])
     return NormLog(kind, norms, one(loss) if loss else None)
 
@@ -182,7 +182,7 @@ def is_number(s: str) -> bool:
     return True
 
 
-def check_norms(values: np.ndarray, where: Any) -> None:
+def refuse_negative(values: np.ndarray, where: Any) -> None:
     """ValueError at the first negative norm; ``where(i)`` words its place."""
     neg = np.flatnonzero(values < 0)
     if neg.size:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import math
+from itertools import compress, repeat
+from operator import itemgetter
 from typing import Callable
 
 import numpy as np
 
-from gradclip.normlog.common import (HF, JSON, MAX_JSON_DEPTH, MAX_ROWS, NORM_NAMES, TB_JSON, NormLog,
-                                     Series, check_norms, loss_key, norm_key, show, step_key, too_many)
+from gradclip.logfiles.common import (HF, JSON, MAX_JSON_DEPTH, MAX_ROWS, NORM_NAMES, TB_JSON, NormLog,
+                                     Series, refuse_negative, loss_key, norm_key, show, step_key, too_many)
 
 # A trainer_state.json spends five to seven commas on each logged step; more commas than this
 # cannot be a log within MAX_ROWS, and are refused before json.loads builds them in memory.
@@ -76,28 +78,36 @@ def _trainer_state(data: dict, text: str) -> NormLog:
     def where(i: int) -> str:
         return f"{HF}, line {json_element_line(text, at, i)}: log_history entry {i + 1}"
 
-    bad = next((i for i, e in enumerate(history) if not isinstance(e, dict)), None)
-    if bad is not None:
+    if set(map(type, history)) != {dict}:
+        bad = next(i for i, e in enumerate(history) if not isinstance(e, dict))
         raise ValueError(f"{where(bad)} is {show(json.dumps(history[bad]))}; expected an object")
-    rows = [i for i, e in enumerate(history) if "grad_norm" in e]
+    rows = _having(history, "grad_norm")
     if not rows:
         raise ValueError(f"{HF}: none of the {len(history)} log_history entries has 'grad_norm'; expected "
                          "training entries such as {\"grad_norm\": 1.3, \"loss\": 2.1, \"step\": 10}")
     norms = _field(history, rows, "grad_norm", where)
-    check_norms(norms.values, lambda k: where(rows[k]) + "'s grad_norm")
+    refuse_negative(norms.values, lambda k: where(rows[k]) + "'s grad_norm")
     # Training entries carry "loss"; evaluation entries "eval_loss", which is another curve.
-    loss_rows = [i for i, e in enumerate(history) if "loss" in e]
+    loss_rows = _having(history, "loss")
     loss = _field(history, loss_rows, "loss", where) if loss_rows else None
     return NormLog(HF, norms, loss)
 
 
+def _having(history: list[dict], key: str) -> list[int]:
+    """The indices of the entries that hold ``key`` (map and compress: no Python-level loop)."""
+    return list(compress(range(len(history)), map(dict.__contains__, history, repeat(key))))
+
+
 def _field(history: list[dict], rows: list[int], name: str, where: Callable[[int], str]) -> Series:
-    values = numbers([history[i][name] for i in rows], lambda k: f"{where(rows[k])}'s {name!r}")
-    missing = next((i for i in rows if "step" not in history[i]), None)
-    if missing is not None:
-        raise ValueError(f"{where(missing)} has {name!r} but no 'step'; expected the step it was logged at")
-    steps = numbers([history[i]["step"] for i in rows], lambda k: f"{where(rows[k])}'s 'step'")
-    return Series(name, steps, values)
+    """The ``name`` and ``step`` of the entries at ``rows`` (a million entries: a few C-level passes)."""
+    entries = list(map(history.__getitem__, rows))
+    values = numbers(list(map(itemgetter(name), entries)), lambda k: f"{where(rows[k])}'s {name!r}")
+    try:
+        steps = list(map(itemgetter("step"), entries))
+    except KeyError:
+        k = next(k for k, e in enumerate(entries) if "step" not in e)
+        raise ValueError(f"{where(rows[k])} has {name!r} but no 'step'; expected the step it was logged at") from None
+    return Series(name, numbers(steps, lambda k: f"{where(rows[k])}'s 'step'"), values)
 
 
 def _tensorboard(data: list, text: str) -> NormLog:
@@ -113,7 +123,7 @@ def _tensorboard(data: list, text: str) -> NormLog:
         raise ValueError(f"{TB_JSON}, line {json_element_line(text, text.find('['), i)}: entry {i + 1} "
                          f"({show(json.dumps(data[i]))}) is not [wall time, step, value]")
     norms = Series("value", table[:, 1].copy(), table[:, 2].copy(), "step")
-    check_norms(norms.values, lambda i: f"{TB_JSON}, line {json_element_line(text, text.find('['), i)}")
+    refuse_negative(norms.values, lambda i: f"{TB_JSON}, line {json_element_line(text, text.find('['), i)}")
     return NormLog(TB_JSON, norms)
 
 
@@ -167,7 +177,7 @@ def _records(data: list, text: str, list_at: int) -> NormLog:
             step_name = sk
         data = [e[name] for e in data]
     values = numbers(data, lambda i: f"{JSON}, line {line(i)}: entry {i + 1}")
-    check_norms(values, lambda i: f"{JSON}, line {line(i)}")
+    refuse_negative(values, lambda i: f"{JSON}, line {line(i)}")
     return NormLog(JSON, Series(name, steps, values, step_name))
 
 
@@ -184,8 +194,8 @@ def check_json_depth(text: str) -> None:
 
     A scan without recursion: the running count of ``[``/``{`` minus ``]``/``}`` outside
     strings. Escaped backslashes and quotes are removed first, so every quote left opens or
-    closes a string; then everything but brackets and quotes, so that NumPy sums a few bytes
-    per log entry. Newlines are kept only on a second scan, to name the line of an error.
+    closes a string; then everything but brackets and quotes. Only when that finds the limit
+    passed is the text scanned again with its newlines, to name the line.
 
     >>> check_json_depth('["]]]]", ' + "[" * 101)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
@@ -197,10 +207,13 @@ def check_json_depth(text: str) -> None:
     if "\\" in text:
         text = text.replace("\\\\", "").replace('\\"', "")
     bare = text.encode("utf-8", "surrogatepass")
-    at = _first_too_deep(np.frombuffer(bare.translate(None, _KEEP), dtype=np.uint8))
-    if at is None:
+    # Two quotes side by side (a string with no bracket in it, such as every key of a log)
+    # change nothing: every other byte keeps its side of the string boundary. Dropping them
+    # leaves a few bytes per log entry to sum.
+    if _first_too_deep(np.frombuffer(bare.translate(None, _KEEP).replace(b'""', b""), dtype=np.uint8)) is None:
         return
     data = np.frombuffer(bare.translate(None, _KEEP_LINES), dtype=np.uint8)
+    at = _first_too_deep(data[data != ord("\n")])
     newline = data == ord("\n")
     line = int(np.count_nonzero(newline[: np.flatnonzero(~newline)[at]])) + 1
     raise ValueError(f"{JSON}, line {line}: the JSON nests deeper than {MAX_JSON_DEPTH} levels; "
