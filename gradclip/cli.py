@@ -256,7 +256,7 @@ def _run_landscapes(args: argparse.Namespace) -> int:
 
 
 def _add_suggest(sub: Any) -> None:
-    from gradclip.logfiles import FILE_LIMIT
+    from gradclip.logfiles import COMMAND_FILE_LIMIT
     p = sub.add_parser("suggest", help="suggest clipping thresholds from a log of gradient norms",
                        description="Read a log of gradient norms and print thresholds by percentile, "
                                    "AutoClip and ZClip, with how many logged steps each would clip: the "
@@ -265,7 +265,7 @@ def _add_suggest(sub: Any) -> None:
                                    "Biases CSV export, TensorBoard's CSV or JSON download, a TensorBoard "
                                    "event file or folder of them (with the tensorboard package), plain "
                                    "CSV or JSON (what gradclip.NormTracker saves).")
-    p.add_argument("file", help=f"the log (text files at most {size_text(FILE_LIMIT)}), or a TensorBoard "
+    p.add_argument("file", help=f"the log (text files at most {size_text(COMMAND_FILE_LIMIT)}), or a TensorBoard "
                                 "event file or log folder")
     p.add_argument("--run", dest="pick", metavar="RUN",
                    help="for a W&B export of several runs: the run's number (from 1) or name")
@@ -274,17 +274,17 @@ def _add_suggest(sub: Any) -> None:
 
 
 def _read_log(path: str) -> str:
-    """The text of a norm log, read with the page's byte limit (``FILE_LIMIT``): a device such
+    """The text of a norm log, read with a byte limit (``COMMAND_FILE_LIMIT``): a device such
     as /dev/zero, or a huge file, is refused after that many bytes instead of filling memory."""
-    from gradclip.logfiles import FILE_LIMIT
+    from gradclip.logfiles import COMMAND_FILE_LIMIT as limit
     try:
         with open(path, "rb") as f:
-            data = f.read(FILE_LIMIT + 1)
+            data = f.read(limit + 1)
     except OSError as exc:
         raise UsageError(f"gradclip suggest: cannot read {path!r}: {exc.strerror or exc}") from None
-    if len(data) > FILE_LIMIT:
-        raise UsageError(f"gradclip suggest: {path}: the file is larger than {size_text(FILE_LIMIT)}; "
-                         f"files over {size_text(FILE_LIMIT)} are not read (keep every k-th step)")
+    if len(data) > limit:
+        raise UsageError(f"gradclip suggest: {path}: the file is larger than {size_text(limit)}; "
+                         f"files over {size_text(limit)} are not read (keep every k-th step)")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

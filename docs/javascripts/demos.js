@@ -185,11 +185,12 @@ class Demo {
   }
 
   launch() {
-    const req = runtime.request(this.name, { ...this.params }, (out) => this.show(out));
+    const sent = { ...this.params };
+    const req = runtime.request(this.name, sent, (out) => this.show(this.withFiles(out, sent)));
     this.inflight = req;
     this.queued = false;
     this.root.dataset.busy = "true";
-    req.promise.then((out) => { if (this.inflight === req) this.show(out); })
+    req.promise.then((out) => { if (this.inflight === req) this.show(this.withFiles(out, sent)); })
       .catch((err) => {
         if (this.inflight !== req) return;
         if (err.crashed === "culprit") this.quarantine(err);
@@ -216,6 +217,16 @@ class Demo {
     this.crashedWith = JSON.stringify(this.params);
     this.heldNotices.push("Computing these settings stopped Python; they are not tried again until you change one.");
     this.showNotices(this.heldNotices);
+  }
+
+  // An output carries a file parameter back as its length only (gradclip.demos._echo): put
+  // back the text this request sent, which the rest of the page compares and restores.
+  withFiles(out, sent) {
+    if (!out || !out.params) return out;
+    for (const p of this.spec.params) {
+      if (p.kind === "file" && p.name in out.params) out.params[p.name] = sent[p.name];
+    }
+    return out;
   }
 
   // The file parameter whose text differs from the output on show, if any.

@@ -256,11 +256,23 @@ def _as_iter(spec: DemoSpec, params: dict[str, Any]) -> Iterator[DemoOutput]:
         yield from out
 
 
+def _echo(name: str, clean: dict[str, Any]) -> dict[str, Any]:
+    """The parameters an output carries back: a file's text as its length only. The page keeps
+    the text it sent (demos.js puts it back); a log of 100 MiB would otherwise travel back with
+    every output, encoded and decoded twice more.
+
+    >>> _echo("norm_analyser", {"file": "1\\n2\\n", "run": 1})
+    {'file': {'chars': 4}, 'run': 1}
+    """
+    files = {p.name for p in _spec(name).params if p.kind == "file"}
+    return {k: ({"chars": len(v)} if k in files else v) for k, v in clean.items()}
+
+
 def _package(name: str, clean: dict[str, Any], notices: list[str], out: DemoOutput) -> dict[str, Any]:
     return {
         # Notices from compute itself (a check only the computation can make, such as a start
         # point outside the current landscape's view) join the validation notices.
-        "demo": name, "params": clean, "notices": notices + list(out.extra.get("notices", [])),
+        "demo": name, "params": _echo(name, clean), "notices": notices + list(out.extra.get("notices", [])),
         "figures": out.figures,
         "results": out.results, "description": out.description, "done": out.done,
         "extra": out.extra,

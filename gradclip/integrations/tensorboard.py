@@ -26,7 +26,6 @@ False
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import numpy as np
 

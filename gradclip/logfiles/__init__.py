@@ -28,15 +28,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradclip.logfiles.common import (CSV, FILE_LIMIT, HF, JSON, KINDS, LIGHTNING, MAX_JSON_DEPTH, MAX_ROWS,
-                                     TB_CSV, TB_EVENTS, TB_JSON, WANDB, NormLog, Series, check_text,
-                                     log_from_series)
+from gradclip.logfiles.common import (COMMAND_FILE_LIMIT, CSV, FILE_LIMIT, HF, JSON, KINDS, LIGHTNING,
+                                      MAX_JSON_DEPTH, MAX_ROWS, TB_CSV, TB_EVENTS, TB_JSON, WANDB, NormLog,
+                                      Series, check_text, log_from_series)
 from gradclip.logfiles.csvlog import read_csv
 from gradclip.logfiles.jsonlog import read_json
 
 __all__ = ["Series", "NormLog", "read_norm_log", "parse_norm_log", "log_from_series", "KINDS",
            "HF", "LIGHTNING", "WANDB", "TB_CSV", "TB_JSON", "TB_EVENTS", "CSV", "JSON",
-           "MAX_ROWS", "FILE_LIMIT", "MAX_JSON_DEPTH"]
+           "MAX_ROWS", "FILE_LIMIT", "COMMAND_FILE_LIMIT", "MAX_JSON_DEPTH"]
 
 # ----------------------------------------------------------------------------- the reader
 

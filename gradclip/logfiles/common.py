@@ -10,11 +10,14 @@ from typing import Any, Sequence
 import numpy as np
 
 MAX_ROWS = 1_000_000
-# The largest norm-log file read, in bytes: by the command line and by the page (the limit
-# reaches docs/javascripts/generated.js through site_hooks/jsgen.py). A Hugging Face
-# trainer_state.json spends about 150 bytes on each logged step, so a million of them need
-# more than 128 MiB.
-FILE_LIMIT = 192 * 1024 * 1024
+# The largest norm-log file the page reads, in bytes (it reaches docs/javascripts/generated.js
+# through site_hooks/jsgen.py). The page's Python gets the text as a copy of a copy: a 103 MiB
+# W&B export was analysed in Chromium and a 128 MiB one failed to reach Python ("RangeError:
+# Invalid array length"), so the page stops well short of that.
+FILE_LIMIT = 64 * 1024 * 1024
+# The largest file `gradclip suggest` reads: a Hugging Face trainer_state.json spends about 170
+# bytes on each logged step, so a million of them need about 170 MiB.
+COMMAND_FILE_LIMIT = 256 * 1024 * 1024
 # The deepest JSON nesting read. A norm log nests two or three levels; json.loads recurses
 # once per level, and a few hundred thousand levels overflow CPython's stack (RecursionError)
 # and kill Pyodide's outright, so deeper text is refused before it reaches the parser.

@@ -303,7 +303,7 @@ def test_the_mean_of_huge_norms_does_not_overflow():
 
 def test_suggest_reads_at_most_the_file_limit_and_refuses_beyond_it(capsys, tmp_path, monkeypatch):
     import gradclip.logfiles as logfiles
-    monkeypatch.setattr(logfiles, "FILE_LIMIT", 1024)
+    monkeypatch.setattr(logfiles, "COMMAND_FILE_LIMIT", 1024)
     big = tmp_path / "big.csv"
     big.write_text("1.0\n" * 300)                  # 1200 bytes
     assert main(["suggest", str(big)]) == 2
