@@ -18,7 +18,13 @@ end to end is timed for that commit's analyser in a subprocess, on the plain CSV
 version reads), interleaved with this one's. Goal from issue 16: every format within today's
 analyser speed, i.e. end to end at most the baseline's on the plain CSV (ratio <= 1.00: met).
 
-Usage: ``python bench/normlogs.py [--rows N] [--repeats N] [--baseline DIR]``.
+With ``--site DIR`` (a built site; ``--baseline-site DIR`` for an earlier build), the same in
+headless Chromium: the time from the file handed to the page's file picker to the analyser's
+final output, Pyodide and all. The page reads files up to ``FILE_LIMIT`` (64 MiB); a format whose
+``--rows`` file is larger is timed on as many rows as fit, and says so. The baseline site gets the
+plain CSV of ``--rows`` rows, both sites interleaved.
+
+Usage: ``python bench/normlogs.py [--rows N] [--repeats N] [--baseline DIR] [--site DIR [--baseline-site DIR]]``.
 """
 
 from __future__ import annotations
@@ -112,12 +118,90 @@ def baseline_time(directory: str, csv_path: str) -> float:
     return float(done.stdout.strip().splitlines()[-1])
 
 
+# Starts the clock and leaves a promise of the milliseconds to the final output in a global
+# (evaluate would wait for a promise it returned, before the file is even picked).
+BROWSER_JS = """([sel]) => { window.__analysed = new Promise((resolve) => {
+    const root = document.querySelector(sel);
+    const t0 = performance.now();
+    const done = (e) => { if (e.detail.output.done !== false) { root.removeEventListener('gc:output', done);
+                                                                 resolve(performance.now() - t0); } };
+    root.addEventListener('gc:output', done);
+}); }"""
+
+
+def browser_time(page, url: str, path: str) -> float:
+    """Seconds from the file handed to the analyser's picker to its final output."""
+    from support import demo_ready, wait_idle
+    page.goto(url + "monitor/norm-log-analyser/")
+    demo_ready(page, "#analyser")
+    wait_idle(page, "#analyser", timeout=120_000)
+    page.evaluate(BROWSER_JS, ["#analyser"])
+    page.set_input_files("#analyser input[type=file]", files=[path])
+    ms = page.evaluate("() => window.__analysed")
+    if page.text_content("#analyser .gc-notices").strip():
+        raise RuntimeError(page.text_content("#analyser .gc-notices"))
+    return ms / 1000
+
+
+def browser(site: str, baseline_site: str | None, rows: int, repeats: int) -> None:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from playwright.sync_api import sync_playwright
+
+    from gradclip.logfiles import FILE_LIMIT
+    from site_hooks.serve import start
+    from support import launch_options
+    files = formats(rows)
+    paths, base_path = {}, None
+    tmp = Path(tempfile.mkdtemp())
+    for name, text in files.items():
+        n = rows
+        while len(text.encode()) > FILE_LIMIT:       # as many rows as the page reads
+            n = int(n * FILE_LIMIT / len(text.encode()) * 0.98)
+            text = formats(n)[name]
+        paths[name] = (n, len(text.encode()), tmp / f"{len(paths)}.txt")
+        paths[name][2].write_text(text)
+    if baseline_site:
+        base_path = tmp / "baseline.csv"
+        base_path.write_text(files["plain CSV (NormTracker)"])
+    servers = [start(site)] + ([start(baseline_site)] if baseline_site else [])
+    base: list[float] = []
+    print(f"Norm-log analyser in headless Chromium (Pyodide), file picked to final output, median of {repeats}:")
+    with sync_playwright() as p:
+        b = p.chromium.launch(**launch_options())
+        page = b.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        results = {}
+        for name, (n, size, path) in paths.items():
+            times = []
+            for _ in range(repeats):
+                times.append(browser_time(page, servers[0][1], str(path)))
+                if baseline_site:
+                    base.append(browser_time(page, servers[1][1], str(base_path)))
+            results[name] = statistics.median(times)
+            print(f"  {name:<32} {n:>9,} rows {size / 2**20:5.0f} MiB   {results[name]:6.2f} s")
+        b.close()
+    for server, _ in servers:
+        server.shutdown()
+    if base:
+        ref = statistics.median(base)
+        print(f"Baseline site ({baseline_site}), plain CSV of {rows:,} rows, median of {len(base)} "
+              f"(interleaved): {ref:.2f} s")
+        for name, t in results.items():
+            print(f"  {name:<32} {t / ref:5.2f}x the baseline   {'met' if t <= ref else 'missed'}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--baseline", help="a checkout of an earlier commit, timed on the plain CSV")
+    ap.add_argument("--site", help="a built site: also time the analyser in headless Chromium")
+    ap.add_argument("--baseline-site", help="an earlier build, timed on the plain CSV beside --site")
+    ap.add_argument("--browser-only", action="store_true", help="skip the CPython part")
     args = ap.parse_args()
+    if args.site:
+        browser(args.site, args.baseline_site, args.rows, args.repeats)
+    if args.browser_only:
+        return
 
     from gradclip.logfiles import read_norm_log
     from gradclip.web import run_json
