@@ -10,13 +10,13 @@ rows without a norm), scaled to ``--rows`` rows (default 1,000,000, ``MAX_ROWS``
   TensorBoard's CSV (CRLF) and JSON downloads, and the plain ``step,grad_norm`` CSV that
   :class:`gradclip.NormTracker` saves.
 
-For each: reading (``read_norm_log``) and the analyser demo end to end (reading, analysis,
-figures, JSON: ``run_json("norm_analyser")``, what the page's worker runs), in CPython.
+For each, in CPython: reading (``read_norm_log``), and ``gradclip suggest`` end to end (reading
+the file, the analysis, the printed table: the path for a file too big for the page).
 
 With ``--baseline DIR`` (a checkout of an earlier commit, e.g. a ``git worktree``), the same
-end to end is timed for that commit's analyser in a subprocess, on the plain CSV (the file every
-version reads), interleaved with this one's. Goal from issue 16: every format within today's
-analyser speed, i.e. end to end at most the baseline's on the plain CSV (ratio <= 1.00: met).
+command is timed for that commit in a subprocess, on the plain CSV (the file every version
+reads), interleaved with this one's. Goal from issue 16: every format within today's analyser
+speed, i.e. end to end at most the baseline's on the plain CSV (ratio <= 1.00: met).
 
 With ``--site DIR`` (a built site; ``--baseline-site DIR`` for an earlier build), the same in
 headless Chromium: the time from the file handed to the page's file picker to the analyser's
@@ -102,18 +102,21 @@ def median_time(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-BASELINE_SNIPPET = """
-import sys, time, json
+SUGGEST_SNIPPET = """
+import contextlib, io, sys, time
 sys.path.insert(0, sys.argv[1])
-from gradclip.web import run_json
-run_json("norm_analyser", json.dumps({"file": "1\\n2\\n"}))      # imports, before the timing
-params = json.dumps({"file": open(sys.argv[2]).read()})
-t0 = time.perf_counter(); run_json("norm_analyser", params); print(time.perf_counter() - t0)
+from gradclip.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    t0 = time.perf_counter(); status = main(["suggest", sys.argv[2]]); t = time.perf_counter() - t0
+assert status == 0
+print(t)
 """
 
 
-def baseline_time(directory: str, csv_path: str) -> float:
-    done = subprocess.run([sys.executable, "-c", BASELINE_SNIPPET, directory, csv_path],
+def suggest_time(directory: str, path: str) -> float:
+    """Seconds of ``gradclip suggest path`` in a fresh interpreter running ``directory``'s gradclip
+    (its imports not counted: the clock starts at the command)."""
+    done = subprocess.run([sys.executable, "-c", SUGGEST_SNIPPET, directory, path],
                           capture_output=True, text=True, check=True)
     return float(done.stdout.strip().splitlines()[-1])
 
@@ -204,29 +207,25 @@ def main() -> None:
         return
 
     from gradclip.logfiles import read_norm_log
-    from gradclip.web import run_json
 
     files = formats(args.rows)
-    run_json("norm_analyser", json.dumps({"file": "1\n2\n"}))      # imports, before any timing
-    plain = files["plain CSV (NormTracker)"]
     base: list[float] = []
-    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
-        f.write(plain)
+    tmp = Path(tempfile.mkdtemp())
     print(f"Norm-log analyser, files of {args.rows:,} rows, CPython (median of {args.repeats}):")
     results = {}
-    for name, text in files.items():
+    for k, (name, text) in enumerate(files.items()):
+        path = tmp / f"{k}.txt"
+        path.write_text(text)
         if args.baseline:
-            base.append(baseline_time(args.baseline, f.name))
+            base.append(suggest_time(args.baseline, str(tmp / "0.txt")))    # the plain CSV, written first
         read = median_time(lambda: read_norm_log(text), args.repeats)
-        params = json.dumps({"file": text})
-        whole = median_time(lambda: run_json("norm_analyser", params), args.repeats)
+        whole = statistics.median(suggest_time(str(ROOT), str(path)) for _ in range(args.repeats))
         results[name] = whole
-        print(f"  {name:<32} {len(text) / 2**20:6.0f} MiB   read {read:5.2f} s   analyser end to end {whole:5.2f} s")
-    Path(f.name).unlink()
+        print(f"  {name:<32} {len(text) / 2**20:6.0f} MiB   read {read:5.2f} s   gradclip suggest {whole:5.2f} s")
     if not base:
         return
     ref = statistics.median(base)
-    print(f"Baseline ({args.baseline}), analyser end to end on the plain CSV, median of {len(base)} "
+    print(f"Baseline ({args.baseline}), gradclip suggest on the plain CSV, median of {len(base)} "
           f"(interleaved with the above): {ref:.2f} s")
     for name, whole in results.items():
         ratio = whole / ref

@@ -3,10 +3,12 @@
 :class:`NormTracker` collects one number per step -- typically the total norm that
 ``torch.nn.utils.clip_grad_norm_`` returns (PyTorch is optional; nothing here imports it
 unless you call :meth:`NormTracker.clip_grad_norm_` or :meth:`NormTracker.measure`, which
-only reads the gradients). :func:`parse_norm_log` reads such a
-log back from CSV or JSON text, naming the first bad line when it cannot.
-:func:`analyse_norms` summarises a log and asks :func:`gradclip.adaptive.suggest_thresholds`
-for thresholds (percentiles, AutoClip, ZClip), each with the share of steps it would clip.
+only reads the gradients). :func:`gradclip.logfiles.read_norm_log` reads such a log back,
+and the logs training tools write (:func:`parse_norm_log`, re-exported here, gives just the
+norms). :func:`analyse_norms` summarises a log and asks
+:func:`gradclip.adaptive.suggest_thresholds` for thresholds (percentiles, AutoClip, ZClip), each
+with the share of steps it would clip; :func:`suggestion_text` words one for the page and the
+command line alike.
 
 In a PyTorch loop::
 

@@ -43,7 +43,7 @@ LOSS_NAMES = ("loss", "train_loss", "training_loss", "train_loss_step")
 HELD_OUT = ("val", "eval", "test")
 WANDB_COLUMN = re.compile(r"^(?P<run>.+?) - (?P<key>.+?)(?P<agg>__MIN|__MAX)?$")
 # An empty CSV cell is read as this number, which no norm or step can be (a norm is >= 0 and a
-# step a count), so "no value on this row" stays apart from a logged NaN.
+# step a count) and no loss a run logs, so "no value on this row" stays apart from a logged NaN.
 EMPTY = -7.25e307
 
 

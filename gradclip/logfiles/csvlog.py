@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from gradclip.logfiles.common import (CSV, EMPTY, LIGHTNING, LIGHTNING_TOTAL, MAX_ROWS, TB_CSV, WANDB,
-                                     WANDB_COLUMN, NormLog, RunNotInFile, Series, refuse_negative, is_number, last,
-                                     loss_key, norm_key, show, step_key, too_many)
+                                      WANDB_COLUMN, NormLog, RunNotInFile, Series, is_number, last, loss_key,
+                                      norm_key, refuse_negative, show, step_key, too_many)
 
 
 @dataclass(frozen=True)
