@@ -186,7 +186,7 @@ def browser(site: str, baseline_site: str | None, rows: int, repeats: int) -> No
         server.shutdown()
     if base:
         ref = statistics.median(base)
-        print(f"Baseline site ({baseline_site}), plain CSV of {rows:,} rows, median of {len(base)} "
+        print(f"Baseline site ({Path(baseline_site).name}), plain CSV of {rows:,} rows, median of {len(base)} "
               f"(interleaved): {ref:.2f} s")
         for name, t in results.items():
             print(f"  {name:<32} {t / ref:5.2f}x the baseline   {'met' if t <= ref else 'missed'}")
@@ -225,7 +225,7 @@ def main() -> None:
     if not base:
         return
     ref = statistics.median(base)
-    print(f"Baseline ({args.baseline}), gradclip suggest on the plain CSV, median of {len(base)} "
+    print(f"Baseline ({Path(args.baseline).name}), gradclip suggest on the plain CSV, median of {len(base)} "
           f"(interleaved with the above): {ref:.2f} s")
     for name, whole in results.items():
         ratio = whole / ref
