@@ -39,13 +39,14 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from typing import Any, Iterable
 
 import numpy as np
 
 from gradclip.figures.numbers import size_text
 
-__all__ = ["real", "integer", "real_array", "choice", "boolean", "budget", "range_text", "integer_text",
+__all__ = ["real", "integer", "real_array", "choice", "boolean", "optional_path", "budget", "range_text", "integer_text",
            "WORK_LIMIT"]
 
 # The most memory one call may plan to fill with its results. Pyodide's WebAssembly memory
@@ -308,6 +309,23 @@ def boolean(value: Any, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {_shown(value)}")
     return bool(value)
+
+
+def optional_path(value: Any, name: str) -> str | None:
+    """A file path to write to (``str`` or ``os.PathLike``), or ``None``; anything else is a ``TypeError``.
+
+    >>> optional_path(None, "path") is None, optional_path("norms.csv", "path")
+    (True, 'norms.csv')
+    >>> optional_path(3, "path")
+    Traceback (most recent call last):
+    ...
+    TypeError: path must be a file path (str or os.PathLike) or None, got 3
+    """
+    if value is None:
+        return None
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a file path (str or os.PathLike) or None, got {_shown(value)}")
+    return os.fspath(value)
 
 
 def budget(n_bytes: float, what: str, lower: str, limit: int | None = None) -> None:

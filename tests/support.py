@@ -19,6 +19,17 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 READY_TIMEOUT_MS = 120_000   # a cold Pyodide start on a loaded 2-core machine
 
 
+def make_fixtures():
+    """tests/fixtures/normlogs/make_fixtures.py as a module: the script that made the real log
+    files, and the tiny training setups it made them with (importable without any framework)."""
+    import importlib.util
+    path = ROOT / "tests" / "fixtures" / "normlogs" / "make_fixtures.py"
+    spec = importlib.util.spec_from_file_location("make_fixtures", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def chromium_path() -> str | None:
     env = os.environ.get("GRADCLIP_CHROMIUM")
     if env:

@@ -43,6 +43,7 @@ except ImportError as exc:   # the message a reader needs, not a traceback into 
     raise ImportError("gradclip.integrations.huggingface needs transformers: "
                       "pip install transformers (or pip install 'gradclip[huggingface]')") from exc
 
+from gradclip.checks import optional_path
 from gradclip.tracker import NormTracker
 
 __all__ = ["GradNormCallback"]
@@ -75,9 +76,7 @@ class GradNormCallback(transformers.TrainerCallback):
     """
 
     def __init__(self, path: str | os.PathLike | None = None) -> None:
-        if path is not None and not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"path must be a file path (str or os.PathLike) or None, got {path!r:.60}")
-        self.path = None if path is None else os.fspath(path)
+        self.path = optional_path(path, "path")
         self.tracker = NormTracker()
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:

@@ -44,7 +44,7 @@ except ImportError as exc:   # the message a reader needs, not a traceback into 
     raise ImportError("gradclip.integrations.lightning needs Lightning: "
                       "pip install lightning (or pip install 'gradclip[lightning]')") from exc
 
-from gradclip.checks import real
+from gradclip.checks import optional_path, real
 from gradclip.tracker import NormTracker
 
 __all__ = ["GradNormCallback"]
@@ -83,9 +83,7 @@ class GradNormCallback(pl.Callback):
     """
 
     def __init__(self, path: str | os.PathLike | None = None, norm_type: float = 2.0) -> None:
-        if path is not None and not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"path must be a file path (str or os.PathLike) or None, got {path!r:.60}")
-        self.path = None if path is None else os.fspath(path)
+        self.path = optional_path(path, "path")
         self.norm_type = real(norm_type, "norm_type", lo=0, lo_open=True, finite=False)
         self.tracker = NormTracker()
         self._records_before_batch = 0

@@ -15,6 +15,7 @@ import pytest
 
 from gradclip.logfiles import read_norm_log
 from site_hooks.cells import find_blocks
+from support import make_fixtures
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "monitor" / "norm-log-analyser.md"
 
@@ -58,18 +59,11 @@ def test_the_hugging_face_recipe_writes_the_trainers_norm_of_every_step(tmp_path
     torch = need("torch")
     need("transformers")
 
-    class Regressor(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.lin = torch.nn.Linear(4, 1)
-
-        def forward(self, x, labels=None):
-            return {"loss": torch.nn.functional.mse_loss(self.lin(x), labels)}
-
+    Regressor, Rows = make_fixtures().trainer_parts()
     torch.manual_seed(0)
     x = torch.randn(16, 4)
-    rows = [{"x": x[i], "labels": 3.0 * x[i].sum(dim=0, keepdim=True)} for i in range(16)]
-    log = run_recipe("integrations.huggingface", {"model": Regressor(), "train_dataset": rows},
+    rows = Rows(x, 3.0 * x.sum(dim=1, keepdim=True))
+    log = run_recipe("integrations.huggingface", {"model": Regressor(torch.nn.Linear(4, 1)), "train_dataset": rows},
                      tmp_path, monkeypatch)
     assert log.norms.steps.tolist() == [1, 2, 3, 4, 5, 6]          # 16 rows / batch 8, 3 epochs (the defaults)
     assert log.loss is not None

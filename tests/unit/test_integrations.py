@@ -9,7 +9,6 @@ torch 2.13.0, transformers 5.25.0, lightning 2.6.6, tensorboard 2.21.0.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import math
 import subprocess
@@ -20,6 +19,7 @@ import numpy as np
 import pytest
 
 from gradclip.tracker import NormTracker
+from support import make_fixtures
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "normlogs"
@@ -41,13 +41,6 @@ def fresh(code: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
 
 
-def load_make_fixtures():
-    spec = importlib.util.spec_from_file_location("make_fixtures", FIXTURES / "make_fixtures.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def tiny_data(n: int):
     torch = need("torch")
     g = torch.Generator().manual_seed(0)
@@ -63,23 +56,7 @@ def test_the_hf_callback_records_the_trainers_pre_clip_norm_at_every_step(tmp_pa
     transformers = need("transformers")
     from gradclip.integrations.huggingface import GradNormCallback
 
-    class Regressor(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.lin = torch.nn.Linear(4, 1)
-
-        def forward(self, x, labels=None):
-            return {"loss": torch.nn.functional.mse_loss(self.lin(x), labels)}
-
-    class Rows(torch.utils.data.Dataset):
-        def __init__(self, x, y):
-            self.x, self.y = x, y
-
-        def __len__(self):
-            return len(self.x)
-
-        def __getitem__(self, i):
-            return {"x": self.x[i], "labels": self.y[i]}
+    Regressor, Rows = make_fixtures().trainer_parts()
 
     steps, max_grad_norm = 6, 0.5
     torch.manual_seed(0)
@@ -88,7 +65,7 @@ def test_the_hf_callback_records_the_trainers_pre_clip_norm_at_every_step(tmp_pa
         output_dir=str(tmp_path / "out"), max_steps=steps, per_device_train_batch_size=4, learning_rate=0.01,
         logging_steps=1, max_grad_norm=max_grad_norm, save_strategy="no", report_to=[], use_cpu=True,
         disable_tqdm=True, remove_unused_columns=False, seed=0)
-    trainer = transformers.Trainer(model=Regressor(), args=args, train_dataset=Rows(*tiny_data(4 * steps)),
+    trainer = transformers.Trainer(model=Regressor(torch.nn.Linear(4, 1)), args=args, train_dataset=Rows(*tiny_data(4 * steps)),
                                    callbacks=[callback])
     trainer.train()
 
@@ -362,7 +339,7 @@ def test_every_fixture_file_is_there_and_small():
     assert len(files) == len(FIXTURE_FILES) + 1                # one event file: one run
     for f in files:
         assert f.stat().st_size < 60 * 1024, f
-    m = load_make_fixtures()                                   # importable without any framework
+    m = make_fixtures()                                   # importable without any framework
     assert all(callable(getattr(m, name)) for name in ("make_huggingface", "make_lightning", "make_tensorboard",
                                                         "make_tb_export", "main"))
 
@@ -404,7 +381,7 @@ def test_make_fixtures_makes_the_event_file_again(tmp_path):
     need("tensorboard")
     from gradclip.integrations.tensorboard import read_scalars
 
-    (file,) = load_make_fixtures().make_tensorboard(tmp_path)
+    (file,) = make_fixtures().make_tensorboard(tmp_path)
     again, committed = read_scalars(file), read_scalars(TB_RUN)
     assert sorted(again) == sorted(committed)
     for tag in committed:
