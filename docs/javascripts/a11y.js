@@ -11,18 +11,19 @@ function unlandmarkCodeNavs() {
   for (const nav of document.querySelectorAll("nav.md-code__nav:not([role])")) nav.setAttribute("role", "none");
 }
 
-// A box that scrolls sideways (a wide formula, table or code line on a phone) must take focus,
-// or a keyboard cannot scroll it (axe-core: scrollable-region-focusable). Material makes code
+// A box that scrolls (a wide formula, table or code line on a phone; a cell's long output, which
+// has a height limit) must take focus, or a keyboard cannot scroll it (axe-core:
+// scrollable-region-focusable). Material makes code
 // blocks focusable only on screens with hover; this covers every width and input, and only
 // while the box really scrolls, so a wide screen gets no extra tab stops. Boxes are watched for
 // size changes (a phone turned sideways); the ones this made focusable are marked, so the
 // theme's own tabindex is never removed.
-const SCROLLERS = ".gc-math, .md-typeset__scrollwrap, .md-typeset pre > code";
+const SCROLLERS = ".gc-math, .md-typeset__scrollwrap, .md-typeset pre > code, .gc-cell-stream, .gc-cell-value";
 const watched = new Set();
 let sizes = null;
 
 function markScroller(box) {
-  const scrolls = box.scrollWidth > box.clientWidth + 1;
+  const scrolls = box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1;
   if (scrolls && !box.hasAttribute("tabindex")) {
     box.tabIndex = 0;
     box.dataset.gcFocusable = "";
@@ -32,7 +33,8 @@ function markScroller(box) {
   }
 }
 
-function focusableScrollers() {
+// Also called by cells.js when a cell's output is replaced by a run in the page.
+export function focusableScrollers() {
   sizes = sizes || new ResizeObserver((entries) => { for (const e of entries) markScroller(e.target); });
   for (const box of watched) if (!box.isConnected) { sizes.unobserve(box); watched.delete(box); }
   for (const box of document.querySelectorAll(SCROLLERS)) {

@@ -11,6 +11,7 @@
 // Hooks for tests: .gc-cell[data-cell][data-state = idle | running | done | error],
 // [data-cell-output], and root.gcCell = {run(), stop(), source, setSource(text)}.
 
+import { focusableScrollers } from "./a11y.js";
 import { el, onEveryPage } from "./dom.js";
 import { mountFigure } from "./paint.js";
 import { getRuntime } from "./runtime.js";
@@ -164,6 +165,7 @@ class Cell {
     if (result.value !== null) out.append(el("pre", { class: "gc-cell-value", text: result.value }));
     result.figures.forEach((fig) => this.addFigure(fig));
     if (result.error) out.append(errorBlock(result.error));
+    focusableScrollers();                  // a long output line scrolls on a phone: keyboard-reachable
     this.stream = null;
     this.setState(result.error ? "error" : "done");
     this.say(result.error ? `${this.label}: ${result.error.summary}` : `${this.label} ran${describe(result)}.`);
