@@ -86,7 +86,7 @@ def read_norm_log(text: str, run: int | str | None = None) -> NormLog:
     if "brain.Event:" in body[:200]:
         raise ValueError(f"this is a {TB_EVENTS} (binary), which the page cannot read; download the "
                          "gradient-norm chart as CSV from TensorBoard's Scalars tab and drop that, or run "
-                         "`gradclip suggest` on the event file")
+                         "gradclip suggest on the event file")
     if not body.strip():
         raise ValueError("the file is empty: no gradient norms in it")
     check_text(body)
