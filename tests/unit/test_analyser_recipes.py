@@ -71,21 +71,9 @@ def test_the_hugging_face_recipe_writes_the_trainers_norm_of_every_step(tmp_path
 
 def test_the_lightning_recipe_writes_a_norm_for_every_step(tmp_path, monkeypatch):
     torch = need("torch")
-    L = need("lightning")
-
-    class Regressor(L.LightningModule):
-        def __init__(self):
-            super().__init__()
-            self.lin = torch.nn.Linear(4, 1)
-
-        def training_step(self, batch, batch_idx):
-            x, y = batch
-            return torch.nn.functional.mse_loss(self.lin(x), y)
-
-        def configure_optimizers(self):
-            return torch.optim.SGD(self.parameters(), lr=0.01)
+    need("lightning")
 
     names = torch_loop(torch)
-    names["model"] = Regressor()
+    names["model"] = make_fixtures().lightning_module()(torch.nn.Linear(4, 1))
     log = run_recipe("gradient_clip_val=1.0,", names, tmp_path, monkeypatch)
     assert log.norms.steps.tolist() == [0, 1, 2, 3] and log.loss is not None

@@ -107,23 +107,18 @@ def _lightning_run(tmp_path, clip: float, accumulate: int = 1, batches: int = 8)
 
     from gradclip.integrations.lightning import GradNormCallback
 
-    class Regressor(L.LightningModule):
+    class Regressor(make_fixtures().lightning_module()):
         def __init__(self):
-            super().__init__()
-            self.lin = torch.nn.Linear(4, 1)
+            super().__init__(torch.nn.Linear(4, 1))
             self.own, self.losses = [], []
 
         def training_step(self, batch, batch_idx):
-            x, y = batch
-            loss = torch.nn.functional.mse_loss(self.lin(x), y)
+            loss = super().training_step(batch, batch_idx)
             self.losses.append(loss.item())
             return loss
 
         def on_before_optimizer_step(self, optimizer):
             self.own.append((self.trainer.global_step, grad_norm(self, norm_type=2)["grad_2.0_norm_total"].item()))
-
-        def configure_optimizers(self):
-            return torch.optim.SGD(self.parameters(), lr=0.01)
 
     torch.manual_seed(0)
     x, y = tiny_data(4 * batches)
