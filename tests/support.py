@@ -30,6 +30,32 @@ def make_fixtures():
     return module
 
 
+def need(module: str):
+    """``module``, imported; the test skips with the reason when it is not installed."""
+    import pytest
+
+    return pytest.importorskip(module, reason=f"{module} is not installed (make venv installs it for these tests)")
+
+
+def page_block(page: str, marker: str) -> str:
+    """The one Python block of ``docs/<page>`` whose code contains ``marker``, read with the
+    site's own block finder, so a test runs the recipe exactly as the page shows it."""
+    from site_hooks.cells import find_blocks
+
+    path = ROOT / "docs" / page
+    found = [b.source for b in find_blocks(path.read_text(encoding="utf-8").splitlines()) if marker in b.source]
+    assert len(found) == 1, f"{len(found)} blocks of {page} contain {marker!r}"
+    return found[0]
+
+
+def run_page_block(page: str, marker: str, names: dict) -> dict:
+    """Run :func:`page_block` in the namespace ``names`` (what the page leaves to the reader:
+    a model, a loader, ...); returns the namespace. The code object is named after the page and
+    the marker, so a traceback says which recipe failed."""
+    exec(compile(page_block(page, marker), f"docs/{page}:{marker}", "exec"), names)
+    return names
+
+
 def chromium_path() -> str | None:
     env = os.environ.get("GRADCLIP_CHROMIUM")
     if env:

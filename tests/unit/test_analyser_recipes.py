@@ -14,26 +14,14 @@ from pathlib import Path
 import pytest
 
 from gradclip.logfiles import read_norm_log
-from site_hooks.cells import find_blocks
-from support import make_fixtures
+from support import make_fixtures, need, run_page_block
 
-PAGE = Path(__file__).resolve().parents[2] / "docs" / "monitor" / "norm-log-analyser.md"
-
-
-def need(module: str):
-    return pytest.importorskip(module, reason=f"{module} is not installed (make venv installs it for these tests)")
-
-
-def recipe(marker: str) -> str:
-    """The one Python block of the page that contains ``marker``."""
-    found = [b.source for b in find_blocks(PAGE.read_text(encoding="utf-8").splitlines()) if marker in b.source]
-    assert len(found) == 1, f"{len(found)} blocks on the page contain {marker!r}"
-    return found[0]
+PAGE = "monitor/norm-log-analyser.md"
 
 
 def run_recipe(marker: str, names: dict, where: Path, monkeypatch) -> object:
     monkeypatch.chdir(where)
-    exec(compile(recipe(marker), f"{PAGE.name}:{marker}", "exec"), names)
+    run_page_block(PAGE, marker, names)
     return read_norm_log((where / "norms.csv").read_text())
 
 
