@@ -65,3 +65,12 @@ def test_the_lightning_recipe_writes_a_norm_for_every_step(tmp_path, monkeypatch
     names["model"] = make_fixtures().lightning_module()(torch.nn.Linear(4, 1))
     log = run_recipe("gradient_clip_val=1.0,", names, tmp_path, monkeypatch)
     assert log.norms.steps.tolist() == [0, 1, 2, 3] and log.loss is not None
+
+
+def test_the_optax_fragment_records_the_global_norm_of_a_gradient_pytree():
+    need("optax")
+    jnp = need("jax.numpy")
+
+    grads = {"w": jnp.array([[3.0, 0.0], [0.0, 0.0]]), "b": jnp.array([4.0])}
+    names = run_page_block(PAGE, "optax.tree.norm(grads)", {"norms": [], "grads": grads})
+    assert names["norms"] == [5.0]
