@@ -355,11 +355,32 @@ class MLP:
         >>> all(np.allclose(r.mean(axis=1), m, rtol=1e-12, atol=0) for r, m in zip(rows, mean))
         True
         """
+        loss, factors = self.per_example_factors(params, batch)
+        return loss, [right if left is None else left[..., :, None] * right[..., None, :]
+                      for left, right in factors]
+
+    def per_example_factors(self, params: list[np.ndarray], batch) -> tuple[np.ndarray, list[tuple]]:
+        r""":meth:`per_example_grads` in factored form, without building them: one pair
+        ``(left, right)`` per tensor; example ``i``'s gradient of a weight matrix is the outer
+        product ``left[:, i] ⊗ right[:, i]``, of a bias (``left`` None) ``right[:, i]``.
+
+        .. math:: \nabla_{W_1} \ell_i = x_i \otimes \delta^{(1)}_i,\quad
+                  \nabla_{W_2} \ell_i = a_i \otimes \delta^{(2)}_i,\quad
+                  \lVert u \otimes v\rVert_F = \lVert u\rVert\,\lVert v\rVert
+
+        so each example's norm and any weighted sum of the examples' gradients take matrix
+        products only (the "ghost" norm of Goodfellow 2015, arXiv:1510.01799).
+
+        >>> from gradclip.tasks import RegressionTask
+        >>> net, batch = MLP(n_in=20, n_hidden=5), RegressionTask().batches(1, 8)[0]
+        >>> _, factors = net.per_example_factors(net.init(runs=2), batch)
+        >>> [(None if l is None else l.shape, r.shape) for l, r in factors]
+        [((1, 8, 20), (2, 8, 5)), (None, (2, 8, 5)), ((2, 8, 5), (2, 8, 1)), (None, (2, 8, 1))]
+        """
         loss, a, dout, dz = self._backprop(params, batch)
         B = batch.x.shape[0]
         dout, dz = dout * B, dz * B           # the mean's gradient has 1/B in it; each row's has not
-        return loss, [batch.x[None, :, :, None] * dz[:, :, None, :], dz,
-                      a[:, :, :, None] * dout[:, :, None, :], dout]
+        return loss, [(batch.x[None], dz), (None, dz), (a, dout), (None, dout)]
 
     def loss_only(self, params: list[np.ndarray], batch) -> np.ndarray:
         return _readout_loss(self.predict(params, batch.x), batch.y, self.loss)[0]
