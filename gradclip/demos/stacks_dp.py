@@ -93,6 +93,7 @@ def _results(runs: DPRuns, final: np.ndarray, clip: float, sigma: float) -> dict
     median = float(np.nanmedian(runs.median_norm[0]))
     b = DP_SETUP["batch_size"]
     return {
+        "steps": result(DP_SETUP["steps"]),
         "final_sgd": result(float(final[0])),
         "final_dp": result(float(final[-2])),
         "final_clip_only": result(float(final[-1])),
@@ -135,6 +136,7 @@ DP_SGD = register(DemoSpec(
     ),
     compute=_compute,
     results=(
+        ("steps", "Steps per run"),
         ("final_sgd", "Non-private SGD: final loss / Var(y)"),
         ("final_dp", "Your DP-SGD run: final loss / Var(y)"),
         ("final_clip_only", "Your C without noise: final loss / Var(y)"),
