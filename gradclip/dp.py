@@ -321,6 +321,7 @@ def dp_sgd_train(max_norms: Any, noise_multipliers: Any, *, lr: float = 0.003, s
     real(lr, "lr", 0, lo_open=True)
     steps = integer(steps, "steps", 1, 10_000)
     task = RegressionTask()
+    integer(batch_size, "batch_size", 1, task.n_samples)
     net = MLP(n_in=task.n_in)
     with np.errstate(invalid="ignore", over="ignore"):
         stds = np.where(sigmas > 0, sigmas * caps, 0.0)
