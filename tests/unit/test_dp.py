@@ -159,3 +159,45 @@ def test_the_demo_clamps_bad_settings():
     assert clean["clip"] == 10.0 and clean["sigma"] == 4.0 and clean["seed"] == 999 and len(notices) == 4
     out = demos.run("dp_sgd", {"clip": 1e9, "sigma": -1})
     json.dumps(out, allow_nan=False)
+
+
+# --- the command line ------------------------------------------------------------------------
+
+def test_the_dp_sgd_command_prints_a_row_per_clip_norm_from_dp_sgd_train(capsys):
+    from gradclip import cli
+
+    assert cli.main(["dp-sgd", "--clip", "100,1000", "--noise", "0.5", "--steps", "20"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line.split() for line in lines[2:]]
+    assert [r[0] for r in rows] == ["no", "100", "1000"]
+    final = dp_sgd_train([math.inf, 100.0, 1000.0], [0.0, 0.5, 0.5], steps=20).final_loss()
+    from gradclip.figures.numbers import fmt_number
+    assert [r[-3] for r in rows] == [fmt_number(v / RegressionTask().baseline_loss) for v in final]
+
+
+@pytest.mark.parametrize("option", ["--clip", "--noise", "--lr", "--steps", "--batch-size", "--seed"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "0", "abc", "", "1e400", "1.5", "1,", "9" * 400, "\N{MINUS SIGN}1"])
+def test_the_dp_sgd_command_answers_bad_input_with_one_line_and_status_2(capsys, option, value):
+    from gradclip import cli
+
+    extra = ["--steps", "2"] if option != "--steps" else []
+    code = cli.main(["dp-sgd", f"{option}={value}", *extra])
+    out, err = capsys.readouterr()
+    if code == 0:                       # a value that happens to be valid (e.g. --noise 0)
+        assert err == ""
+        return
+    assert code == 2 and out == "" and err.count("\n") == 1 and err.startswith("gradclip")
+
+
+def test_the_pages_reading_of_the_demo_holds():
+    """docs/training/dp-sgd.md, "Reading it": at the defaults the clipping, not the noise, makes
+    most of the gap to SGD; the clipping-only curve falls with C until it meets SGD; a larger
+    sigma moves the best C down (sigma 0.5 against 2)."""
+    r = {k: float(v["value"]) for k, v in demos.run("dp_sgd", {})["results"].items()}
+    assert r["final_clip_only"] > 0.5 * r["final_dp"] > 5 * r["final_sgd"]
+    _, final = stacks_dp.dp_grid_runs(1000.0, 1.0, 0.003, 0)
+    n = len(stacks_dp.DP_GRID)
+    clip_only = final[1 + n:1 + 2 * n]
+    assert np.all(np.diff(clip_only) <= 1e-12) and clip_only[-1] == pytest.approx(final[0], rel=1e-6)
+    best = [float(demos.run("dp_sgd", {"sigma": s})["results"]["best_clip"]["value"]) for s in (0.5, 2.0)]
+    assert best[1] < best[0]
