@@ -59,7 +59,8 @@ def _sweep_figure(final: np.ndarray, clip: float, sigma: float, median: float) -
              marker=True, hover=True, hover_names=("C", "loss / Var(y)"))
     fig.line(DP_GRID, np.minimum(clip_only, hi), color="s3", label="clipping only, σ = 0", marker=True,
              hover=True, hover_names=("C", "loss / Var(y)"))
-    fig.hline(min(plain, hi), color="muted", dash=[4, 3], label="non-private SGD")
+    if np.isfinite(plain):            # a large learning rate can make plain SGD blow up
+        fig.hline(min(plain, hi), color="muted", dash=[4, 3], label="non-private SGD")
     fig.vline(clip, color="fg", label=f"your C = {fmt_number(clip)}")
     if np.isfinite(median):
         fig.vline(median, color="s2", dash=[2, 3], label="median per-example norm, SGD")
@@ -86,6 +87,11 @@ def _curves_figure(runs: DPRuns, clip: float, sigma: float) -> Figure:
     return fig
 
 
+def _loss(value: float) -> dict[str, str]:
+    """A final loss as a result field; a run whose loss is no longer finite blew up."""
+    return result(float(value)) if np.isfinite(value) else result(float(value), "blew up")
+
+
 def _results(runs: DPRuns, final: np.ndarray, clip: float, sigma: float) -> dict[str, dict[str, str]]:
     n = len(DP_GRID)
     at_sigma = final[1:1 + n]
@@ -94,13 +100,13 @@ def _results(runs: DPRuns, final: np.ndarray, clip: float, sigma: float) -> dict
     b = DP_SETUP["batch_size"]
     return {
         "steps": result(DP_SETUP["steps"]),
-        "final_sgd": result(float(final[0])),
-        "final_dp": result(float(final[-2])),
-        "final_clip_only": result(float(final[-1])),
+        "final_sgd": _loss(final[0]),
+        "final_dp": _loss(final[-2]),
+        "final_clip_only": _loss(final[-1]),
         "best_clip": result(DP_GRID[best]),
-        "best_loss": result(float(at_sigma[best])),
-        "smallest_clip_loss": result(float(at_sigma[0])),
-        "largest_clip_loss": result(float(at_sigma[-1])),
+        "best_loss": _loss(at_sigma[best]),
+        "smallest_clip_loss": _loss(at_sigma[0]),
+        "largest_clip_loss": _loss(at_sigma[-1]),
         "median_norm": result(median),
         "clipped_share": result(float(np.nanmean(runs.clipped_fraction[-2])),
                                 percent_text(int(round(1000 * np.nanmean(runs.clipped_fraction[-2]))), 1000)),

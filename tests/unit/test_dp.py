@@ -201,3 +201,11 @@ def test_the_pages_reading_of_the_demo_holds():
     assert np.all(np.diff(clip_only) <= 1e-12) and clip_only[-1] == pytest.approx(final[0], rel=1e-6)
     best = [float(demos.run("dp_sgd", {"sigma": s})["results"]["best_clip"]["value"]) for s in (0.5, 2.0)]
     assert best[1] < best[0]
+
+
+@pytest.mark.parametrize("end", ["min", "max"])
+def test_the_demo_runs_at_the_ends_of_its_ranges(end):
+    spec = demos.REGISTRY["dp_sgd"]
+    out = demos.run("dp_sgd", {p.name: getattr(p, end) for p in spec.params})
+    json.dumps(out, allow_nan=False)
+    assert set(out["figures"]) == {"sweep", "curves"} and set(out["results"]) == {k for k, _ in spec.results}
