@@ -44,6 +44,8 @@ _EXPORTS: dict[str, str] = {
                      "train_iter", "train_runs"), "train"),
     **dict.fromkeys(("NormAnalysis", "NormSummary", "NormTracker", "analyse_norms"), "tracker"),
     **dict.fromkeys(("NormLog", "read_norm_log", "parse_norm_log"), "logfiles"),
+    # DP-SGD (dp.py)
+    **dict.fromkeys(("DPRuns", "DPStep", "clip_per_example", "dp_sgd_step", "dp_sgd_train"), "dp"),
 }
 
 __all__ = list(_EXPORTS)
@@ -53,6 +55,7 @@ if TYPE_CHECKING:   # what IDEs and type checkers see; tests/unit/test_lazy_impo
     from gradclip.adaptive import (Suggestion, ZClip, ZClipSeries, adaptive_grad_clip, autoclip_series,
                                    autoclip_threshold, suggest_thresholds, unitwise_norm, zclip_series,
                                    zclip_step)
+    from gradclip.dp import DPRuns, DPStep, clip_per_example, dp_sgd_step, dp_sgd_train
     from gradclip.clipping import (NonFiniteNormError, clip_by_global_norm, clip_by_norm,
                                    clip_by_norm_per_tensor, clip_by_value, clip_grad_norm, clip_grad_value,
                                    global_norm)

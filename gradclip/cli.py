@@ -8,10 +8,12 @@
                       [--steps N] [--optimizer O] [--seed S] [--json]
     gradclip landscapes [--json]
     gradclip suggest  FILE [--json]
+    gradclip dp-sgd   [--clip C,C,...] [--noise SIGMA] [--lr LR] [--steps N] [--batch-size B] [--seed S]
 
 ``simulate`` prints the six results of one run and its verdict as a table (``--json``: the
 fields of :class:`gradclip.simulate.Summary`); ``sweep`` prints a tau × learning-rate grid of
-outcomes; ``landscapes`` lists the landscapes.
+outcomes; ``landscapes`` lists the landscapes; ``dp-sgd`` trains the MLP with DP-SGD
+(:func:`gradclip.dp.dp_sgd_train`) and prints each clip norm's final loss.
 
 Bad input never shows a traceback: one line on standard error naming the value and the
 allowed range, and exit status 2.
@@ -352,9 +354,67 @@ def _run_suggest(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- dp-sgd ----------------------------------------------------------------------------
+
+
+def _text_list(text: str) -> list[str]:
+    parts = [p.strip() for p in text.split(",")]
+    if not all(parts):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers")
+    return parts
+
+
+def _add_dp_sgd(sub: Any) -> None:
+    p = sub.add_parser("dp-sgd", help="train the MLP with DP-SGD at given clip norms and noise",
+                       description="Train gradclip's MLP on the regression task with DP-SGD (per-example "
+                                   "clipping to C, Gaussian noise sigma*C on the sum), beside non-private SGD.")
+    p.add_argument("--clip", type=_text_list, default=["100", "1000", "10000"],
+                   help="comma-separated clip norms C, each > 0 (default: 100,1000,10000)")
+    p.add_argument("--noise", default="1", help="the noise multiplier sigma, >= 0 (default: 1)")
+    p.add_argument("--lr", default="0.003", help="SGD learning rate, > 0 (default: 0.003)")
+    p.add_argument("--steps", default="60", help="training steps, 1 to 10000 (default: 60)")
+    p.add_argument("--batch-size", default="64", help="examples per batch, 1 to 1000 (default: 64)")
+    p.add_argument("--seed", default="0", help="weights, batches and noise, >= 0 (default: 0)")
+    p.set_defaults(run=_run_dp_sgd)
+
+
+def _parsed(text: str, name: str, kind: Callable[[str], Any]) -> Any:
+    try:
+        return kind(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not {'an integer' if kind is int else 'a number'}; see --{name}") from None
+
+
+def _run_dp_sgd(args: argparse.Namespace) -> int:
+    from gradclip.checks import integer, real
+    from gradclip.dp import dp_sgd_train
+    from gradclip.tasks import RegressionTask
+
+    clips = [real(_parsed(c, "clip", float), "clip", 0, lo_open=True) for c in args.clip]
+    sigma = real(_parsed(args.noise, "noise", float), "noise", 0)
+    lr = real(_parsed(args.lr, "lr", float), "lr", 0, lo_open=True)
+    steps = integer(_parsed(args.steps, "steps", int), "steps", 1, 10_000)
+    batch = integer(_parsed(args.batch_size, "batch-size", int), "batch_size", 1, 1000)
+    seed = integer(_parsed(args.seed, "seed", int), "seed", 0)
+    if len(clips) > 16:
+        raise ValueError(f"clip must list at most 16 clip norms, got {len(clips)}")
+    out = dp_sgd_train([np.inf, *clips], [0.0] + [sigma] * len(clips), lr=lr, steps=steps, batch_size=batch,
+                       seed=seed)
+    final = out.final_loss(min(10, steps)) / RegressionTask().baseline_loss
+    print(f"DP-SGD on the MLP, regression task: {steps} steps, batch {batch}, lr {fmt_number(lr)}, "
+          f"seed {seed}; loss = mean of the last {min(10, steps)} steps / Var(y)")
+    print(f"{'C':>10} {'sigma':>6} {'loss':>10} {'median norm':>12} {'clipped':>8}")
+    for i, c in enumerate([None, *clips]):
+        label = "no DP" if c is None else fmt_number(c)
+        share = f"{100 * np.nanmean(out.clipped_fraction[i]):.0f}%"
+        print(f"{label:>10} {fmt_number(out.noise_multipliers[i]):>6} {fmt_number(final[i]):>10} "
+              f"{fmt_number(float(np.nanmedian(out.median_norm[i]))):>12} {share:>8}")
+    return 0
+
+
 # --- entry point -----------------------------------------------------------------------
 
-SUBCOMMANDS: list[Callable[[Any], None]] = [_add_simulate, _add_sweep, _add_landscapes, _add_suggest]
+SUBCOMMANDS: list[Callable[[Any], None]] = [_add_simulate, _add_sweep, _add_landscapes, _add_suggest, _add_dp_sgd]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -304,26 +304,83 @@ class MLP:
         a = np.maximum(np.matmul(x, W1) + b1[:, None, :], 0.0)
         return np.matmul(a, W2) + b2[:, None, :]
 
-    def loss_and_grads(self, params: list[np.ndarray], batch, *, out: list[np.ndarray] | None = None,
-                       work: None = None) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Loss per run ``(R,)`` and its gradients; ``out`` as in :meth:`ElmanRNN.loss_and_grads`
-        (``work`` is accepted for the same call signature and not used)."""
+    def _backprop(self, params: list[np.ndarray], batch) -> tuple[np.ndarray, ...]:
+        """The one forward and backward pass: ``(loss, a, dout, dz)`` with ``a`` the hidden
+        activations ``(R, B, H)``, ``dout`` and ``dz`` the mean loss's gradients at the outputs
+        and at the hidden pre-activations; the weights' gradients are their products with the
+        inputs, summed over the batch (:meth:`loss_and_grads`) or kept per row
+        (:meth:`per_example_grads`)."""
         W1, b1, W2, b2 = params
-        x = batch.x
-        dW1, db1, dW2, db2 = out if out is not None else [np.empty(p.shape) for p in params]
-        z = np.matmul(x, W1)                                  # (R, B, H)
+        z = np.matmul(batch.x, W1)                            # (R, B, H)
         z += b1[:, None, :]
         a = np.maximum(z, 0.0)
         y_hat = np.matmul(a, W2)
         y_hat += b2[:, None, :]
         loss, dout = _readout_loss(y_hat, batch.y, self.loss)
-        np.matmul(a.transpose(0, 2, 1), dout, out=dW2)
-        np.add.reduce(dout, axis=1, out=db2)
         dz = np.matmul(dout, W2.transpose(0, 2, 1))
         dz *= z > 0
-        np.matmul(x.T, dz, out=dW1)
+        return loss, a, dout, dz
+
+    def loss_and_grads(self, params: list[np.ndarray], batch, *, out: list[np.ndarray] | None = None,
+                       work: None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Loss per run ``(R,)`` and its gradients; ``out`` as in :meth:`ElmanRNN.loss_and_grads`
+        (``work`` is accepted for the same call signature and not used)."""
+        dW1, db1, dW2, db2 = out if out is not None else [np.empty(p.shape) for p in params]
+        loss, a, dout, dz = self._backprop(params, batch)
+        np.matmul(a.transpose(0, 2, 1), dout, out=dW2)
+        np.add.reduce(dout, axis=1, out=db2)
+        np.matmul(batch.x.T, dz, out=dW1)
         np.add.reduce(dz, axis=1, out=db1)
         return loss, [dW1, db1, dW2, db2]
+
+    def per_example_grads(self, params: list[np.ndarray], batch) -> tuple[np.ndarray, list[np.ndarray]]:
+        r"""Loss per run ``(R,)`` (the batch mean) and each example's own gradient: tensors of
+        shape ``(R, B, ...)``, row ``i`` the gradient of example ``i``'s loss :math:`\ell_i`.
+
+        The same backward pass as :meth:`loss_and_grads`, with the batch axis kept instead of
+        summed, so the mean of the rows is that method's gradient:
+
+        .. math:: \nabla_\theta \ell_i,\qquad \frac{1}{B}\sum_i \nabla_\theta \ell_i
+                  = \nabla_\theta \frac{1}{B}\sum_i \ell_i
+
+        Examples
+        --------
+        >>> from gradclip.tasks import RegressionTask
+        >>> net, batch = MLP(n_in=20, n_hidden=5), RegressionTask().batches(1, 8)[0]
+        >>> params = net.init(seed=0, runs=2)
+        >>> loss, rows = net.per_example_grads(params, batch)
+        >>> [g.shape for g in rows]
+        [(2, 8, 20, 5), (2, 8, 5), (2, 8, 5, 1), (2, 8, 1)]
+        >>> _, mean = net.loss_and_grads(params, batch)
+        >>> all(np.allclose(r.mean(axis=1), m, rtol=1e-12, atol=0) for r, m in zip(rows, mean))
+        True
+        """
+        loss, factors = self.per_example_factors(params, batch)
+        return loss, [right if left is None else left[..., :, None] * right[..., None, :]
+                      for left, right in factors]
+
+    def per_example_factors(self, params: list[np.ndarray], batch) -> tuple[np.ndarray, list[tuple]]:
+        r""":meth:`per_example_grads` in factored form, without building them: one pair
+        ``(left, right)`` per tensor; example ``i``'s gradient of a weight matrix is the outer
+        product ``left[:, i] ⊗ right[:, i]``, of a bias (``left`` None) ``right[:, i]``.
+
+        .. math:: \nabla_{W_1} \ell_i = x_i \otimes \delta^{(1)}_i,\quad
+                  \nabla_{W_2} \ell_i = a_i \otimes \delta^{(2)}_i,\quad
+                  \lVert u \otimes v\rVert_F = \lVert u\rVert\,\lVert v\rVert
+
+        so each example's norm and any weighted sum of the examples' gradients take matrix
+        products only (the "ghost" norm of Goodfellow 2015, arXiv:1510.01799).
+
+        >>> from gradclip.tasks import RegressionTask
+        >>> net, batch = MLP(n_in=20, n_hidden=5), RegressionTask().batches(1, 8)[0]
+        >>> _, factors = net.per_example_factors(net.init(runs=2), batch)
+        >>> [(None if l is None else l.shape, r.shape) for l, r in factors]
+        [((1, 8, 20), (2, 8, 5)), (None, (2, 8, 5)), ((2, 8, 5), (2, 8, 1)), (None, (2, 8, 1))]
+        """
+        loss, a, dout, dz = self._backprop(params, batch)
+        B = batch.x.shape[0]
+        dout, dz = dout * B, dz * B           # the mean's gradient has 1/B in it; each row's has not
+        return loss, [(batch.x[None], dz), (None, dz), (a, dout), (None, dout)]
 
     def loss_only(self, params: list[np.ndarray], batch) -> np.ndarray:
         return _readout_loss(self.predict(params, batch.x), batch.y, self.loss)[0]

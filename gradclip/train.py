@@ -40,7 +40,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -335,10 +335,14 @@ def _group_starts(net: Any, bounds: np.ndarray) -> list[int]:
 
 
 def _train_step(net: Any, flat: _FlatRuns, batch: Any, s: int, rules: list[Any],
-                default_thr: np.ndarray, starts: list[int], table: dict[str, np.ndarray]) -> None:
+                default_thr: np.ndarray, starts: list[int], table: dict[str, np.ndarray],
+                gradients: Callable | None = None) -> None:
     """Step ``s`` for every alive run: gradients, clipping, the optimiser, the log row."""
     g, sq, rows = flat.g, flat.sq, flat.rows
-    loss, _ = net.loss_and_grads(flat.params, batch, out=flat.g_views, work=flat.work)
+    if gradients is None:
+        loss, _ = net.loss_and_grads(flat.params, batch, out=flat.g_views, work=flat.work)
+    else:
+        loss = gradients(flat.params, batch, flat.g_views, flat.alive, s)
     layer = np.sqrt(np.add.reduceat(np.multiply(g, g, out=sq), starts, axis=1))  # (A, G)
     raw = np.sqrt(np.add.reduce(layer * layer, axis=1))
     thresholds = default_thr[flat.alive]
@@ -402,8 +406,13 @@ def _check_work(net: Any, tk: Any, runs: int, steps: int, batch_size: Any) -> No
 def train_iter(model: Any = "rnn3", task: Any = "adding", runs: Sequence[RunSpec] = (RunSpec(),),
                steps: int = 500, optimizer: str = "sgd", seed: int = 0, *, momentum: float = 0.9,
                batch_size: int | None = None, seq_len: int | None = None, n_hidden: int | None = None,
-               rho: float | None = None) -> Iterator[TrainProgress]:
+               rho: float | None = None, gradients: Callable | None = None) -> Iterator[TrainProgress]:
     """Train every run in ``runs`` together; yield a :class:`TrainProgress` after each step.
+
+    ``gradients``: optional ``f(params, batch, out, runs, step) -> loss`` that replaces the
+    model's ``loss_and_grads``: it writes the alive runs' gradients into ``out`` (views shaped
+    as ``params``, rows = the runs numbered ``runs`` in ``runs``) and returns their losses
+    (:func:`gradclip.dp.dp_sgd_train` computes DP-SGD gradients this way).
 
     The runs share the seed: the same initial weights and the same batches in the same
     order (a task with bad batches, :class:`gradclip.tasks.BadBatches`, puts them at the same
@@ -414,12 +423,14 @@ def train_iter(model: Any = "rnn3", task: Any = "adding", runs: Sequence[RunSpec
     net, tk = resolve(model, task, seq_len=seq_len, n_hidden=n_hidden, rho=rho)
     _check_work(net, tk, len(runs), steps, batch_size)
     batches = tk.batches(steps, batch_size, seed=seed)
+    if gradients is not None and not callable(gradients):
+        raise TypeError(f"gradients must be a function f(params, batch, out, runs, step) or None, got {gradients!r:.60}")
     # Checked here, when called, not at the first next(): a generator would defer the error.
-    return _train_steps(net, tk, runs, steps, optimizer, seed, momentum, batches)
+    return _train_steps(net, tk, runs, steps, optimizer, seed, momentum, batches, gradients)
 
 
 def _train_steps(net: Any, tk: Any, runs: list[RunSpec], steps: int, optimizer: str, seed: int,
-                 momentum: float, batches: list[Any]) -> Iterator[TrainProgress]:
+                 momentum: float, batches: list[Any], gradients: Callable | None = None) -> Iterator[TrainProgress]:
     """:func:`train_iter`'s loop, on checked arguments."""
     flat = _FlatRuns(net, runs, optimizer, momentum, seed, batches[0].x)
     starts = _group_starts(net, flat.bounds)
@@ -431,7 +442,7 @@ def _train_steps(net: Any, tk: Any, runs: list[RunSpec], steps: int, optimizer: 
     with np.errstate(all="ignore"):
         for s in range(steps):
             if flat.alive.size:
-                _train_step(net, flat, batches[s], s, rules, default_thr, starts, table)
+                _train_step(net, flat, batches[s], s, rules, default_thr, starts, table, gradients)
                 flat.drop_dead()
             yield TrainProgress(done=s + 1, total=steps, _full=logs)
 

@@ -135,7 +135,7 @@ BASE: dict[str, dict] = {
               "optimizer": "sgd", "seed": 0},
     "train_iter": {"model": "rnn1", "task": "adding", "runs": [gradclip.RunSpec()], "steps": 2,
                    "optimizer": "sgd", "seed": 0, "momentum": 0.9, "batch_size": None, "seq_len": None,
-                   "n_hidden": None, "rho": None},
+                   "n_hidden": None, "rho": None, "gradients": None},
     "train_runs": {"model": "rnn1", "task": "adding", "runs": [gradclip.RunSpec()], "steps": 2,
                    "optimizer": "sgd", "seed": 0},
     "RunSpec": {"method": "norm", "tau": 1.0, "lr": 0.05},
@@ -144,6 +144,11 @@ BASE: dict[str, dict] = {
     "analyse_norms": {"norms": NORMS},
     "parse_norm_log": {"text": "1.0\n2.0\n"},
     "read_norm_log": {"text": "1.0\n2.0\n", "run": None},
+    "clip_per_example": {"grads": [np.array([[3.0, 4.0], [0.3, 0.4]])], "max_norm": 1.0, "per_layer": False},
+    "dp_sgd_step": {"grads": [np.array([[3.0, 4.0], [0.3, 0.4]])], "max_norm": 1.0, "noise_multiplier": 1.0,
+                    "per_layer": False, "expected_batch_size": None, "seed": 0},
+    "dp_sgd_train": {"max_norms": [1.0, 10.0], "noise_multipliers": 1.0, "lr": 0.003, "steps": 2,
+                     "batch_size": 8, "seed": 0},
 }
 
 # Exported callables that are not called here, and why.
@@ -151,7 +156,7 @@ NOT_CALLED = {
     # Results and registry entries: the package builds them; their fields are its output.
     **{name: "a result record" for name in (
         "NonFiniteNormError", "NormAnalysis", "NormLog", "NormSummary", "Run", "RunBatch", "Summary", "Sweep",
-        "Suggestion", "TrainLog", "TrainProgress", "TrainSummary", "Verdict", "ZClipSeries")},
+        "Suggestion", "TrainLog", "TrainProgress", "TrainSummary", "Verdict", "ZClipSeries", "DPRuns", "DPStep")},
     **{name: "a registry entry, defined by the package" for name in ("Knob", "Method", "Landscape")},
     # A display list builder: figures are drawn from the package's own numbers, and its
     # checks run when it is drawn (tests/unit/test_svg.py, test_figure_helpers.py).
@@ -196,7 +201,14 @@ ACCEPTS: dict[str, str] = {
     "RegressionTask.n_informative": "zero", "RegressionTask.noise": "zero huge",
     "train.seed": "zero huge", "train_runs.seed": "zero huge", "train_iter.seed": "zero huge",
     "train_iter.momentum": "zero", "train_iter.batch_size": "none", "train_iter.seq_len": "none",
-    "train_iter.n_hidden": "none", "train_iter.rho": "none",
+    "train_iter.n_hidden": "none", "train_iter.rho": "none", "train_iter.gradients": "none",
+    # per-example gradients: any finite numbers in any (B, ...) shape (huge ones overflow the norm: clipped to 0)
+    "clip_per_example.grads": "zero negative huge wrong_shape", "dp_sgd_step.grads": "zero negative huge wrong_shape",
+    "dp_sgd_step.noise_multiplier": "zero huge", "dp_sgd_step.expected_batch_size": "huge none",
+    "dp_sgd_step.seed": "zero huge", "clip_per_example.max_norm": "huge", "dp_sgd_step.max_norm": "huge",
+    "clip_per_example.per_layer": "bool", "dp_sgd_step.per_layer": "bool",
+    "dp_sgd_train.max_norms": "inf huge",       # inf: no clipping (with noise 0: plain SGD)
+    "dp_sgd_train.noise_multipliers": "zero huge", "dp_sgd_train.seed": "zero huge",
     "NormTracker.values": "nan inf zero huge empty", "NormTracker.record.norm": "nan inf zero huge",
     "NormTracker.steps": "none", "NormTracker.losses": "none",      # None: 0, 1, 2, ... and no losses
     "NormTracker.record.step": "zero huge none",                    # None: the step after the last
@@ -211,7 +223,7 @@ ACCEPTS: dict[str, str] = {
 ALIASES = {"get_landscape.name": "landscape", "make_model.name": "model", "make_task.name": "task"}
 
 # Arguments that take an array (or a list of them): their bad values come inside arrays too.
-ARRAY_ARGS = {"g", "grads", "params", "x", "norms", "history", "percentiles", "max_norm", "clip_value",
+ARRAY_ARGS = {"max_norms", "noise_multipliers", "g", "grads", "params", "x", "norms", "history", "percentiles", "max_norm", "clip_value",
               "clipping", "tau", "lr", "taus", "lrs", "start", "values", "mean", "var", "norm"}
 
 _SKIP_KINDS = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
