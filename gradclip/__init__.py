@@ -44,6 +44,8 @@ _EXPORTS: dict[str, str] = {
                      "train_iter", "train_runs"), "train"),
     **dict.fromkeys(("NormAnalysis", "NormSummary", "NormTracker", "analyse_norms"), "tracker"),
     **dict.fromkeys(("NormLog", "read_norm_log", "parse_norm_log"), "logfiles"),
+    # theory (smoothness.py)
+    **dict.fromkeys(("CoshLoss", "DescentComparison", "compare_descent"), "smoothness"),
 }
 
 __all__ = list(_EXPORTS)
@@ -66,6 +68,7 @@ if TYPE_CHECKING:   # what IDEs and type checkers see; tests/unit/test_lazy_impo
     from gradclip.tasks import AddingTask, BadBatches, RegressionTask, TemporalOrderTask, make_task
     from gradclip.logfiles import NormLog, parse_norm_log, read_norm_log
     from gradclip.tracker import NormAnalysis, NormSummary, NormTracker, analyse_norms
+    from gradclip.smoothness import CoshLoss, DescentComparison, compare_descent
     from gradclip.train import (TRAIN_MAX_STEPS, RunSpec, TrainLog, TrainProgress, TrainSummary, train,
                                 train_iter, train_runs)
 

@@ -138,7 +138,11 @@ BASE: dict[str, dict] = {
                    "n_hidden": None, "rho": None},
     "train_runs": {"model": "rnn1", "task": "adding", "runs": [gradclip.RunSpec()], "steps": 2,
                    "optimizer": "sgd", "seed": 0},
-    "RunSpec": {"method": "norm", "tau": 1.0, "lr": 0.05},
+    "RunSpec": {"method": "zclip", "tau": 2.5, "lr": 0.05, "skip_update_on_spike": False,
+                "skip_step_on_spike": False},
+    "CoshLoss": {"sharpness": 1.0},
+    "compare_descent": {"starts": [1.0, 2.0], "sharpness": 1.0, "lr": None, "gamma": None, "tol": 1e-3,
+                        "max_iter": 50, "record": 2},
     "NormTracker": {"values": [1.0]},
     "NormTracker.record": {"norm": 1.0},
     "analyse_norms": {"norms": NORMS},
@@ -151,7 +155,8 @@ NOT_CALLED = {
     # Results and registry entries: the package builds them; their fields are its output.
     **{name: "a result record" for name in (
         "NonFiniteNormError", "NormAnalysis", "NormLog", "NormSummary", "Run", "RunBatch", "Summary", "Sweep",
-        "Suggestion", "TrainLog", "TrainProgress", "TrainSummary", "Verdict", "ZClipSeries")},
+        "Suggestion", "TrainLog", "TrainProgress", "TrainSummary", "Verdict", "ZClipSeries",
+        "DescentComparison")},
     **{name: "a registry entry, defined by the package" for name in ("Knob", "Method", "Landscape")},
     # A display list builder: figures are drawn from the package's own numbers, and its
     # checks run when it is drawn (tests/unit/test_svg.py, test_figure_helpers.py).
@@ -185,6 +190,10 @@ ACCEPTS: dict[str, str] = {
     "zclip_step.norm": "inf zero huge",
     "ZClip.z_thresh": "huge", "ZClip.warmup_steps": "huge", "ZClip.eps": "zero huge", "ZClip.clip_factor": "huge",
     "ZClip.skip_update_on_spike": "bool", "ZClip.step": "zero huge",
+    "RunSpec.skip_update_on_spike": "bool", "RunSpec.skip_step_on_spike": "bool",
+    # a start may lie on either side of the minimum; None takes the documented default
+    "compare_descent.starts": "negative", "compare_descent.lr": "none", "compare_descent.gamma": "none",
+    "compare_descent.record": "zero",
     "ZClip.mean": "nan inf -inf zero negative huge empty", "ZClip.var": "nan inf -inf zero negative huge empty",
     # a start point's coordinates may be 0 or negative: only the landscape's bound limits them
     "simulate.start": "zero negative none", "simulate.seed": "zero huge",
