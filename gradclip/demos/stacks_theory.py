@@ -31,7 +31,7 @@ from gradclip.demos.training_figures import (MAX_POINTS, PARTIAL_POINTS, final_l
 from gradclip.figures import Figure
 from gradclip.figures.helpers import capped_log_range, padded_log_range
 from gradclip.figures.numbers import count_share_text, fmt_number
-from gradclip.methods import ZCLIP_Z
+from gradclip.methods import ADAPTIVE_WARMUP, ZCLIP_Z
 from gradclip.smoothness import DESCENT_RULES, compare_descent
 from gradclip.tasks import AddingTask, BadBatches
 from gradclip.train import RunSpec, train_iter
@@ -125,9 +125,11 @@ _SPIKE_COLORS = ("muted", "s1", "s0", "s2")
 def _remedy_results(logs: list, tau: float) -> dict[str, dict[str, str]]:
     done = logs[0].steps
     res = {"steps_done": result(done, f"{done} of {SPIKE_SETUP['steps']}"), "tau": result(tau)}
-    for name, log in zip(SPIKE_RUNS, logs):
+    for name, log in zip(SPIKE_RUNS, logs):    # the longest update once ZClip's warm-up is over
         res[f"final_{name}"] = final_loss_result(log)
-        res[f"step_{name}"] = result(float(np.nanmax(log.update_norm)) if done else float("nan"))
+        late = log.update_norm[ADAPTIVE_WARMUP:]
+        res[f"step_{name}"] = result(float(np.nanmax(late)) if late.size and np.isfinite(late).any()
+                                     else float("nan"))
     for name, log in zip(SPIKE_RUNS[1:3], logs[1:3]):
         n = int(log.clipped.sum())
         res[f"clips_{name}"] = result(n, count_share_text(n, done))
@@ -135,6 +137,10 @@ def _remedy_results(logs: list, tau: float) -> dict[str, dict[str, str]]:
     n = int(skip.skipped.sum())
     res["skips"] = result(n, count_share_text(n, done))
     res["skips_bad"] = result(int((skip.skipped & skip.bad_batch).sum()))
+    res["skips_ordinary"] = result(int((skip.skipped & ~skip.bad_batch).sum()))
+    after = np.flatnonzero(skip.bad_batch[: max(done - 1, 0)]) + 1     # the step after each bad batch
+    res["aftershock_clip"] = result(int(logs[2].clipped[after].sum()))
+    res["aftershock_skip"] = result(int(skip.skipped[after].sum()))
     res["bad"] = result(int(logs[0].bad_batch[:done].sum()))
     return res
 
@@ -176,9 +182,13 @@ def _spike_remedies(params: dict[str, Any]) -> Iterator[DemoOutput]:
 def _remedy_fields() -> tuple[tuple[str, str], ...]:
     fields = [("steps_done", "Steps done"), ("bad", "Bad batches met"), ("tau", "Fixed τ (p99 of steps 0–99)")]
     for name, label in zip(SPIKE_RUNS, _SPIKE_LABELS):
-        fields += [(f"final_{name}", f"{label}: final loss"), (f"step_{name}", f"{label}: longest update")]
+        fields += [(f"final_{name}", f"{label}: final loss"),
+                   (f"step_{name}", f"{label}: longest update after step {ADAPTIVE_WARMUP}")]
     fields += [("clips_norm", "Norm clip: steps clipped"), ("clips_zclip", "ZClip clip: steps clipped"),
-               ("skips", "ZClip skip: steps skipped"), ("skips_bad", "ZClip skip: bad batches skipped")]
+               ("skips", "ZClip skip: steps skipped"), ("skips_bad", "ZClip skip: bad batches skipped"),
+               ("skips_ordinary", "ZClip skip: ordinary steps skipped"),
+               ("aftershock_clip", "ZClip clip: steps right after a bad batch clipped"),
+               ("aftershock_skip", "ZClip skip: steps right after a bad batch skipped")]
     return tuple(fields)
 
 

@@ -10,7 +10,8 @@ from gradclip import demos
 from gradclip.tasks import AddingTask, BadBatches
 from gradclip.train import RunSpec, train_runs
 from gradclip.zclip import ZClip, ZClipKernel, zclip_step
-from tests.unit.test_adaptive import ReferenceZClip, spiky_norms
+from support import need, run_page_block
+from test_adaptive import ReferenceZClip, spiky_norms
 
 
 @pytest.mark.parametrize("mode", ["zscore", "percentile"])
@@ -106,3 +107,49 @@ def test_spike_remedies_demo_at_defaults():
         assert float(r[f"final_{name}"]) < 0.2
     assert int(r["skips_bad"]) == int(r["bad"]) == 3
     assert float(r["step_zclip_skip"]) < 1e-6 * float(r["step_none"])
+
+
+# --------------------------------------------------------------------------- the page's PyTorch recipes
+
+PAGE = "training/loss-spikes.md"
+
+
+def test_the_pytorch_skip_recipe_takes_no_step_on_the_bad_batch():
+    torch = need("torch")
+    torch.manual_seed(0)
+    x = torch.randn(40, 8, 4)
+    y = x.sum(dim=2, keepdim=True)
+    y[30] *= 100.0                                      # one bad batch, after the 25-step warm-up
+    model = torch.nn.Linear(4, 1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    seen = {}
+
+    def snapshot():
+        st = optimizer.state[model.weight]
+        return [p.detach().clone() for p in model.parameters()] + \
+               [st[k].clone() for k in ("step", "exp_avg", "exp_avg_sq")]
+
+    def loader():
+        for i in range(40):
+            if i in (30, 31):
+                seen[i] = snapshot()                    # the state before and after step 30
+            yield x[i], y[i]
+
+    names = {"torch": torch, "model": model, "optimizer": optimizer, "loader": loader(),
+             "loss_fn": torch.nn.functional.mse_loss}
+    run_page_block(PAGE, "get_total_norm(grads)", names)
+    assert 30 in names["skipped"] and len(names["skipped"]) <= 4
+    assert all(torch.equal(a, b) for a, b in zip(seen[30], seen[31]))
+    assert float(optimizer.state[model.weight]["step"]) == 40 - len(names["skipped"])
+
+
+def test_the_z_loss_recipe_is_palms_formula():
+    torch = need("torch")
+    names = run_page_block(PAGE, "def z_loss", {"torch": torch})
+    logits = torch.tensor([[2.0, 0.5, -1.0], [0.0, 3.0, 1.0]], dtype=torch.float64, requires_grad=True)
+    z = names["z_loss"](logits)
+    log_z = torch.log(torch.exp(logits.detach()).sum(dim=1))
+    assert float(z.detach()) == pytest.approx(1e-4 * float((log_z ** 2).mean()), rel=1e-12)
+    z.backward()
+    want = 2e-4 * log_z[:, None] * torch.softmax(logits.detach(), dim=1) / 2     # mean over 2 rows
+    assert torch.allclose(logits.grad, want, rtol=1e-12, atol=0)
