@@ -106,6 +106,12 @@ def test_spike_remedies_demo_at_defaults():
     for name in ("norm", "zclip", "zclip_skip"):
         assert float(r[f"final_{name}"]) < 0.2
     assert int(r["skips_bad"]) == int(r["bad"]) == 3
+    # the prediction's answer: ordinary steps are skipped too; the step after a bad batch is clipped
+    # in the clipping run and not skipped in the skipping one; the guarded runs end close together
+    assert int(r["skips_ordinary"]) > 0 and int(r["skips"]) == int(r["skips_bad"]) + int(r["skips_ordinary"])
+    assert int(r["aftershock_clip"]) > int(r["aftershock_skip"]) == 0
+    finals = [float(r[f"final_{n}"]) for n in ("norm", "zclip", "zclip_skip")]
+    assert max(finals) < 1.3 * min(finals)
     assert float(r["step_zclip_skip"]) < 1e-6 * float(r["step_none"])
 
 

@@ -71,3 +71,15 @@ def test_smooth_descent_demo_shows_the_claimed_ordering_and_clamps():
     bad = demos.run("smooth_descent", {"start": 99.0, "gamma": -3})
     assert bad["notices"] and bad["results"]["its_fixed"]["value"] == demos.run(
         "smooth_descent", {"start": 7.0, "gamma": 0.1})["results"]["its_fixed"]["value"]
+
+
+@pytest.mark.parametrize("name, params", [
+    ("smooth_descent", {"start": 0.5, "gamma": 0.1}), ("smooth_descent", {"start": 7.0, "gamma": 10.0}),
+    ("spike_remedies", {"count": 10, "scale": 100.0, "lr": 0.5, "optimizer": "momentum"}),
+    ("spike_remedies", {"count": 0, "scale": 1.0, "lr": 0.005, "optimizer": "adam"}),
+])
+def test_the_demos_run_at_the_ends_of_their_ranges_and_give_strict_json(name, params):
+    import json
+    out = demos.run(name, params)
+    assert out["notices"] == [] and out["figures"] and out["results"]
+    json.dumps(out, allow_nan=False)
