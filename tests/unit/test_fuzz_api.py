@@ -109,7 +109,7 @@ BASE: dict[str, dict] = {
     "unitwise_norm": {"x": G, "axis": None},
     "autoclip_series": {"norms": NORMS, "percentile": 10.0},
     "autoclip_threshold": {"history": NORMS, "percentile": 10.0},
-    "suggest_thresholds": {"norms": NORMS, "percentiles": (50, 90)},
+    "suggest_thresholds": {"norms": NORMS, "percentiles": (50, 90), "zclip": None},
     "zclip_series": {"norms": NORMS, "state": None},
     "zclip_step": {"state": ZClip(), "norm": 1.0},
     "ZClip": {"alpha": 0.97, "z_thresh": 2.5, "warmup_steps": 25, "eps": 1e-6, "mode": "zscore",
@@ -145,7 +145,7 @@ BASE: dict[str, dict] = {
                         "max_iter": 50, "record": 2},
     "NormTracker": {"values": [1.0]},
     "NormTracker.record": {"norm": 1.0},
-    "analyse_norms": {"norms": NORMS},
+    "analyse_norms": {"norms": NORMS, "zclip": None},
     "parse_norm_log": {"text": "1.0\n2.0\n"},
     "read_norm_log": {"text": "1.0\n2.0\n", "run": None},
 }
@@ -194,6 +194,7 @@ ACCEPTS: dict[str, str] = {
     # a start may lie on either side of the minimum; None takes the documented default
     "compare_descent.starts": "negative", "compare_descent.lr": "none", "compare_descent.gamma": "none",
     "compare_descent.record": "zero",
+    "suggest_thresholds.zclip": "none", "analyse_norms.zclip": "none",
     "ZClip.mean": "nan inf -inf zero negative huge empty", "ZClip.var": "nan inf -inf zero negative huge empty",
     # a start point's coordinates may be 0 or negative: only the landscape's bound limits them
     "simulate.start": "zero negative none", "simulate.seed": "zero huge",

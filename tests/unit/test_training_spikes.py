@@ -159,3 +159,26 @@ def test_the_z_loss_recipe_is_palms_formula():
     z.backward()
     want = 2e-4 * log_z[:, None] * torch.softmax(logits.detach(), dim=1) / 2     # mean over 2 rows
     assert torch.allclose(logits.grad, want, rtol=1e-12, atol=0)
+
+
+# --------------------------------------------------------------------------- gradclip suggest --zclip-skip-update
+
+
+def test_cli_suggest_replays_zclip_with_the_reference_option(tmp_path, capsys):
+    import json
+
+    from gradclip.cli import main
+    from gradclip.zclip import zclip_series
+    x = spiky_norms(np.random.default_rng(2))
+    (tmp_path / "n.csv").write_text("grad_norm\n" + "\n".join(repr(float(v)) for v in x) + "\n")
+    rows = {}
+    for flag in ([], ["--zclip-skip-update"]):
+        assert main(["suggest", str(tmp_path / "n.csv"), "--json", *flag]) == 0
+        rows[bool(flag)] = next(s for s in json.loads(capsys.readouterr().out)["suggestions"] if s["rule"] == "zclip")
+    for skip, row in rows.items():
+        want = zclip_series(x, ZClip(skip_update_on_spike=skip))
+        assert row["steps_clipped"] == int(want.clipped.sum())
+        assert row["tau"] == pytest.approx(float(want.final_state.limit()), rel=1e-12)
+    assert rows[True]["steps_clipped"] != rows[False]["steps_clipped"]
+    assert "skip the spikes" in rows[True]["explanation"] and "skip" not in rows[False]["explanation"]
+    assert main(["suggest", str(tmp_path / "n.csv"), "--zclip-skip-update=yes"]) == 2
