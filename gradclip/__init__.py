@@ -46,6 +46,8 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("NormLog", "read_norm_log", "parse_norm_log"), "logfiles"),
     # DP-SGD (dp.py)
     **dict.fromkeys(("DPRuns", "DPStep", "clip_per_example", "dp_sgd_step", "dp_sgd_train"), "dp"),
+    # theory (smoothness.py)
+    **dict.fromkeys(("CoshLoss", "DescentComparison", "compare_descent"), "smoothness"),
 }
 
 __all__ = list(_EXPORTS)
@@ -69,6 +71,7 @@ if TYPE_CHECKING:   # what IDEs and type checkers see; tests/unit/test_lazy_impo
     from gradclip.tasks import AddingTask, BadBatches, RegressionTask, TemporalOrderTask, make_task
     from gradclip.logfiles import NormLog, parse_norm_log, read_norm_log
     from gradclip.tracker import NormAnalysis, NormSummary, NormTracker, analyse_norms
+    from gradclip.smoothness import CoshLoss, DescentComparison, compare_descent
     from gradclip.train import (TRAIN_MAX_STEPS, RunSpec, TrainLog, TrainProgress, TrainSummary, train,
                                 train_iter, train_runs)
 

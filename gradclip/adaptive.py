@@ -231,12 +231,13 @@ class Suggestion:
     explanation: str
 
 
-def suggest_thresholds(norms: Any, percentiles: Any = (50, 90, 95, 99)) -> list[Suggestion]:
+def suggest_thresholds(norms: Any, percentiles: Any = (50, 90, 95, 99), zclip: ZClip | None = None
+                       ) -> list[Suggestion]:
     """Candidate clipping thresholds for a log of gradient norms, and how often each would clip.
 
     One :class:`Suggestion` per percentile of the whole log (a fixed threshold), then
     AutoClip (10th percentile of the norms so far, recomputed each step) and ZClip (default
-    settings), both replayed over the log step by step.
+    settings, or ``zclip``'s), both replayed over the log step by step.
 
     Parameters
     ----------
@@ -244,6 +245,9 @@ def suggest_thresholds(norms: Any, percentiles: Any = (50, 90, 95, 99)) -> list[
         Gradient norms before clipping, finite and >= 0.
     percentiles : sequence of float
         Each in [0, 100].
+    zclip : ZClip, optional
+        ZClip's settings for its row (fresh: ``step`` 0), e.g.
+        ``ZClip(skip_update_on_spike=True)``; default ``ZClip()``.
 
     Returns
     -------
@@ -275,14 +279,26 @@ def suggest_thresholds(norms: Any, percentiles: Any = (50, 90, 95, 99)) -> list[
         f"so far, so it clips most steps a little. Replayed on this log it clipped {k} of {n}; "
         "tau is its threshold after the last step.")))
 
-    z = zclip_series(x)
+    z = zclip_series(x, check_zclip_settings(zclip))
+    frozen = zclip is not None and zclip.skip_update_on_spike
     k = int(np.sum(z.clipped))
     warm = z.final_state.warmup_steps
     out.append(_suggestion("zclip", float(z.final_state.limit()), k, n, (
         "ZClip tracks a moving mean and spread of the norm and only pulls back steps whose "
-        f"z-score exceeds 2.5. It clipped {k} of {n} steps; tau is the spike limit after the last step"
+        f"z-score exceeds {z.final_state.z_thresh:g}"
+        + (" (its statistics skip the spikes)" if frozen else "")
+        + f". It clipped {k} of {n} steps; tau is the spike limit after the last step"
         + ("." if n >= warm else f" (inf: it needs {warm} steps of warm-up and the log has {n})."))))
     return out
+
+
+def check_zclip_settings(zclip: Any) -> ZClip | None:
+    """``zclip`` checked as ZClip settings for a replay from the first step: None or a ZClip at step 0."""
+    if zclip is not None and not isinstance(zclip, ZClip):
+        raise TypeError(f"zclip must be a ZClip or None, got {type(zclip).__name__}")
+    if zclip is not None and zclip.step:
+        raise ValueError(f"zclip must be fresh settings (step 0), got a state at step {zclip.step}")
+    return zclip
 
 
 def _suggestion(rule: str, tau: float, k: int, n: int, explanation: str) -> Suggestion:

@@ -271,6 +271,9 @@ def _add_suggest(sub: Any) -> None:
                                 "event file or log folder")
     p.add_argument("--run", dest="pick", metavar="RUN",
                    help="for a W&B export of several runs: the run's number (from 1) or name")
+    p.add_argument("--zclip-skip-update", action="store_true",
+                   help="replay ZClip with skip_update_on_spike (as its reference code's option): a "
+                        "spike's norm does not enter the running mean and variance")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(run=_run_suggest)
 
@@ -329,7 +332,8 @@ def _run_suggest(args: argparse.Namespace) -> int:
     run = int(args.pick) if args.pick and args.pick.isdigit() else args.pick
     try:
         log = _tensorboard_log(args.file) if _is_tensorboard(args.file) else read_norm_log(_read_log(args.file), run)
-        analysis = analyse_norms(log.norms.values)
+        from gradclip.zclip import ZClip
+        analysis = analyse_norms(log.norms.values, zclip=ZClip(skip_update_on_spike=args.zclip_skip_update))
     except ValueError as exc:
         raise UsageError(f"gradclip suggest: {args.file}: {exc}") from None
     s = analysis.summary

@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from gradclip.adaptive import Suggestion, suggest_thresholds
+from gradclip.adaptive import Suggestion, check_zclip_settings, suggest_thresholds
 from gradclip.checks import integer, real, real_array
 from gradclip.figures.numbers import fmt_number
 from gradclip.logfiles import FILE_LIMIT, MAX_JSON_DEPTH, MAX_ROWS, parse_norm_log  # noqa: F401 - re-exported
@@ -275,7 +275,7 @@ class NormAnalysis:
     suggestions: list[Suggestion]
 
 
-def analyse_norms(norms: Any) -> NormAnalysis:
+def analyse_norms(norms: Any, zclip: Any = None) -> NormAnalysis:
     r"""Summarise a log of gradient norms and suggest thresholds.
 
     Non-finite entries (a run that blew up) are counted in ``summary.nonfinite`` and left
@@ -290,6 +290,8 @@ def analyse_norms(norms: Any) -> NormAnalysis:
     ----------
     norms : array_like
         One gradient norm per step (flattened), each >= 0 or NaN/inf; at least one.
+    zclip : ZClip, optional
+        ZClip's settings for its suggestion (see :func:`gradclip.adaptive.suggest_thresholds`).
 
     Returns
     -------
@@ -311,6 +313,7 @@ def analyse_norms(norms: Any) -> NormAnalysis:
     ['p50', 'p90', 'p95', 'p99', 'autoclip', 'zclip']
     """
     x = real_array(norms, "norms", 0, finite=False, nan=True, empty=False).astype(float).ravel()
+    check_zclip_settings(zclip)
     ok = np.isfinite(x)
     fin = x[ok]
     bad = np.flatnonzero(~ok)
@@ -320,7 +323,7 @@ def analyse_norms(norms: Any) -> NormAnalysis:
         summary = NormSummary(int(x.size), int(bad.size), float(fin.min()), float(p[0]), _mean(fin),
                               float(p[1]), float(p[2]), float(fin.max()),
                               int(bad[0]) if bad.size else None)
-        suggestions = suggest_thresholds(fin)
+        suggestions = suggest_thresholds(fin, zclip=zclip)
     else:
         summary = NormSummary(int(x.size), int(bad.size), nan, nan, nan, nan, nan, nan, 0)
         suggestions = []

@@ -45,7 +45,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from gradclip import adaptive, clipping
-from gradclip.checks import budget, choice, integer, real
+from gradclip.checks import boolean, budget, choice, integer, real
 from gradclip.autoclip import RunningPercentile
 from gradclip.zclip import ZClip, ZClipKernel
 from gradclip.methods import CLIP_METHODS, method_names
@@ -73,11 +73,21 @@ class RunSpec:
     ``tau`` is the method's one number; what it means in training (the percentile for
     ``autoclip``, the z-score for ``zclip``, ...) is the method's ``training`` knob in
     :data:`gradclip.methods.CLIP_METHODS`.
+
+    Two switches apply to ``zclip`` only. ``skip_update_on_spike`` is the reference code's
+    option of that name (:class:`gradclip.zclip.ZClip`): a spike is still clipped and stepped
+    on, but its norm does not enter the running mean and variance. ``skip_step_on_spike``
+    takes no optimiser step at all on a spike: the weights, the momentum and Adam's moments
+    and step count stay as they were (a zero gradient would not do that: momentum would
+    still move the weights, and Adam would decay its moments). The log marks those steps
+    (``TrainLog.skipped``).
     """
 
     method: str = "none"
     tau: float = 1.0
     lr: float = 0.05
+    skip_update_on_spike: bool = False
+    skip_step_on_spike: bool = False
 
     def __post_init__(self) -> None:
         choice(self.method, "method", METHODS)
@@ -85,6 +95,9 @@ class RunSpec:
         if self.method == "autoclip" and not CLIP_METHODS["autoclip"].training.allows(self.tau):
             raise ValueError(f"tau (the AutoClip percentile) must be in (0, 100], got {self.tau!r}")
         real(self.lr, "lr", *_LR_RANGE)
+        for name in ("skip_update_on_spike", "skip_step_on_spike"):
+            if boolean(getattr(self, name), name) and self.method != "zclip":
+                raise ValueError(f"{name} applies to method 'zclip' only, got method {self.method!r}")
 
 
 @dataclass(frozen=True)
@@ -130,6 +143,7 @@ class TrainLog:
     layer_norms: np.ndarray
     bad_batch: np.ndarray
     layer_names: tuple[str, ...] = ()
+    skipped: np.ndarray | None = None      # steps not taken (RunSpec.skip_step_on_spike)
 
     @property
     def steps(self) -> int:
@@ -174,7 +188,7 @@ class TrainLog:
 
 
 _ARRAYS = ("loss", "grad_norm", "clipped_norm", "update_norm", "clipped", "threshold", "layer_norms",
-           "bad_batch")
+           "bad_batch", "skipped")
 
 
 @dataclass
@@ -219,7 +233,7 @@ def _rule(spec: RunSpec) -> Any:
     if spec.method == "autoclip":
         return RunningPercentile(float(spec.tau) / 100)   # as numpy.percentile divides
     if spec.method == "zclip":
-        return ZClipKernel(ZClip(z_thresh=spec.tau))
+        return ZClipKernel(ZClip(z_thresh=spec.tau, skip_update_on_spike=spec.skip_update_on_spike))
     return None
 
 
@@ -275,6 +289,8 @@ class _FlatRuns:
         self.workspace = getattr(net, "workspace", None)
         self.x0 = x0
         self.runs = runs
+        # steps taken per run (Adam's bias correction), kept only when a run may skip one
+        self.taken = np.zeros((R, 1)) if any(r.skip_step_on_spike for r in runs) else None
         self.alive = np.arange(R)
         self.rows: Any = slice(None)      # the rows of the alive runs in the log tables
         self._make_buffers()
@@ -302,6 +318,8 @@ class _FlatRuns:
             return
         self.alive, self.theta = self.alive[live], self.theta[live]
         self.stepper.keep(live)
+        if self.taken is not None:
+            self.taken = self.taken[live]
         self.rows = self.alive
         self._make_buffers()
 
@@ -314,6 +332,7 @@ def _log_tables(net: Any, tk: Any, runs: list[RunSpec], steps: int, optimizer: s
     table = {k: np.full((R, steps), np.nan) for k in _ARRAYS}
     table["clipped"] = np.zeros((R, steps), dtype=bool)
     table["bad_batch"] = np.zeros((R, steps), dtype=bool)
+    table["skipped"] = np.zeros((R, steps), dtype=bool)
     bad_steps = getattr(tk, "bad_steps", None)      # a task with bad batches says which (BadBatches)
     if bad_steps is not None:
         table["bad_batch"][:, bad_steps(steps, seed)] = True
@@ -346,6 +365,7 @@ def _train_step(net: Any, flat: _FlatRuns, batch: Any, s: int, rules: list[Any],
     layer = np.sqrt(np.add.reduceat(np.multiply(g, g, out=sq), starts, axis=1))  # (A, G)
     raw = np.sqrt(np.add.reduce(layer * layer, axis=1))
     thresholds = default_thr[flat.alive]
+    skip = []
     for j, r, spec in flat.clip_runs:
         if spec.method == "agc":       # AGC works unit by unit: it needs the tensors
             row, mine = [a[j] for a in flat.g_views], [p[j] for p in flat.params]
@@ -353,9 +373,13 @@ def _train_step(net: Any, flat: _FlatRuns, batch: Any, s: int, rules: list[Any],
             row, mine = g[j], None
         out, thresholds[j] = _apply(spec, row, mine, rules[r])
         g[j] = out[0] if len(out) == 1 else np.concatenate([o.ravel() for o in out])
+        if spec.skip_step_on_spike and rules[r].spiked:
+            skip.append(j)
     after = np.sqrt(np.add.reduce(np.multiply(g, g, out=sq), axis=1))
-    step = flat.stepper.step(g, s + 1)
+    step = _optimiser_step(flat, g, s, skip)
     flat.theta -= step
+    if skip:
+        table["skipped"][flat.alive[skip], s] = True
     table["update_norm"][rows, s] = np.sqrt(np.add.reduce(np.multiply(step, step, out=sq), axis=1))
     table["loss"][rows, s] = loss
     table["grad_norm"][rows, s] = raw
@@ -364,6 +388,22 @@ def _train_step(net: Any, flat: _FlatRuns, batch: Any, s: int, rules: list[Any],
     table["layer_norms"][rows, s] = layer
     # Clipped = the rule changed the gradient (a relative tolerance absorbs rounding).
     table["clipped"][rows, s] = after < raw * (1.0 - 1e-9)
+
+
+def _optimiser_step(flat: _FlatRuns, g: np.ndarray, s: int, skip: list[int]) -> np.ndarray:
+    """The optimiser's move for every alive run at step ``s``; the runs in ``skip`` take none
+    and keep their optimiser state (moments and step count) as it was."""
+    if flat.taken is None:
+        return flat.stepper.step(g, s + 1)
+    st = flat.stepper
+    kept = (st.m[skip].copy(), st.v[skip].copy()) if skip else None
+    flat.taken += 1
+    flat.taken[skip] -= 1
+    step = st.step(g, np.maximum(flat.taken, 1))
+    if skip:
+        st.m[skip], st.v[skip] = kept
+        step[skip] = 0.0
+    return step
 
 
 def _check_train_args(steps: Any, optimizer: Any, momentum: Any, seed: Any, runs: Any) -> list[RunSpec]:

@@ -232,7 +232,8 @@ class ZClipKernel:
     hand-made variance); the kernel's state is then as before that step, and the caller
     continues with :func:`zclip_step`. A square that overflows is ``inf``, as in NumPy.
     After each step past the warm-up, ``judged`` holds the mean and standard deviation the
-    norm was judged against.
+    norm was judged against, and ``spiked`` whether the norm was a spike (a bool, or a bool
+    array for many runs; False during the warm-up): training reads it to skip a spike's step.
 
     Examples
     --------
@@ -256,6 +257,7 @@ class ZClipKernel:
         self.mean: Any = state.mean if state.step else 0.0
         self.var: Any = state.var if state.step else 0.0
         self.judged: tuple[Any, Any] | None = None
+        self.spiked: Any = False
         self.calm: bytes | None = None   # an array spike mask with no spike, as bytes
 
     def update(self, n: Any) -> Any:
@@ -282,7 +284,7 @@ class ZClipKernel:
         mean, var, alpha, keep = self.mean, self.var, self.alpha, self.keep
         std = math.sqrt(var)
         z, limit, spike = self._score(n, std)
-        self.judged = (mean, std)
+        self.judged, self.spiked = (mean, std), bool(spike)
         if spike:
             n = threshold = self._target(z, std, limit)   # the statistics follow the clipped norm
             if self.skip:
@@ -309,7 +311,7 @@ class ZClipKernel:
         mean, var, alpha, keep = self.mean, self.var, self.alpha, self.keep
         std = np.sqrt(var)
         z, limit, spike = self._score(n, std)
-        self.judged = (mean, std)
+        self.judged, self.spiked = (mean, std), spike
         if self.calm is None:
             self.calm = bytes(n.size)
         if spike.tobytes() == self.calm:   # no spike (most steps): skip the np.where calls

@@ -149,6 +149,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "monitor": ("monitor", "worked_rnn", "worked_mlp"),
     "norm_analyser": ("norm_analyser",),
     "stacks_dp": ("dp_sgd",),
+    "stacks_theory": ("smooth_descent", "spike_remedies"),
 }
 
 

@@ -109,7 +109,7 @@ BASE: dict[str, dict] = {
     "unitwise_norm": {"x": G, "axis": None},
     "autoclip_series": {"norms": NORMS, "percentile": 10.0},
     "autoclip_threshold": {"history": NORMS, "percentile": 10.0},
-    "suggest_thresholds": {"norms": NORMS, "percentiles": (50, 90)},
+    "suggest_thresholds": {"norms": NORMS, "percentiles": (50, 90), "zclip": None},
     "zclip_series": {"norms": NORMS, "state": None},
     "zclip_step": {"state": ZClip(), "norm": 1.0},
     "ZClip": {"alpha": 0.97, "z_thresh": 2.5, "warmup_steps": 25, "eps": 1e-6, "mode": "zscore",
@@ -138,10 +138,14 @@ BASE: dict[str, dict] = {
                    "n_hidden": None, "rho": None, "gradients": None},
     "train_runs": {"model": "rnn1", "task": "adding", "runs": [gradclip.RunSpec()], "steps": 2,
                    "optimizer": "sgd", "seed": 0},
-    "RunSpec": {"method": "norm", "tau": 1.0, "lr": 0.05},
+    "RunSpec": {"method": "zclip", "tau": 2.5, "lr": 0.05, "skip_update_on_spike": False,
+                "skip_step_on_spike": False},
+    "CoshLoss": {"sharpness": 1.0},
+    "compare_descent": {"starts": [1.0, 2.0], "sharpness": 1.0, "lr": None, "gamma": None, "tol": 1e-3,
+                        "max_iter": 50, "record": 2},
     "NormTracker": {"values": [1.0]},
     "NormTracker.record": {"norm": 1.0},
-    "analyse_norms": {"norms": NORMS},
+    "analyse_norms": {"norms": NORMS, "zclip": None},
     "parse_norm_log": {"text": "1.0\n2.0\n"},
     "read_norm_log": {"text": "1.0\n2.0\n", "run": None},
     "clip_per_example": {"grads": [np.array([[3.0, 4.0], [0.3, 0.4]])], "max_norm": 1.0, "per_layer": False},
@@ -156,7 +160,8 @@ NOT_CALLED = {
     # Results and registry entries: the package builds them; their fields are its output.
     **{name: "a result record" for name in (
         "NonFiniteNormError", "NormAnalysis", "NormLog", "NormSummary", "Run", "RunBatch", "Summary", "Sweep",
-        "Suggestion", "TrainLog", "TrainProgress", "TrainSummary", "Verdict", "ZClipSeries", "DPRuns", "DPStep")},
+        "Suggestion", "TrainLog", "TrainProgress", "TrainSummary", "Verdict", "ZClipSeries", "DPRuns", "DPStep",
+        "DescentComparison")},
     **{name: "a registry entry, defined by the package" for name in ("Knob", "Method", "Landscape")},
     # A display list builder: figures are drawn from the package's own numbers, and its
     # checks run when it is drawn (tests/unit/test_svg.py, test_figure_helpers.py).
@@ -190,6 +195,11 @@ ACCEPTS: dict[str, str] = {
     "zclip_step.norm": "inf zero huge",
     "ZClip.z_thresh": "huge", "ZClip.warmup_steps": "huge", "ZClip.eps": "zero huge", "ZClip.clip_factor": "huge",
     "ZClip.skip_update_on_spike": "bool", "ZClip.step": "zero huge",
+    "RunSpec.skip_update_on_spike": "bool", "RunSpec.skip_step_on_spike": "bool",
+    # a start may lie on either side of the minimum; None takes the documented default
+    "compare_descent.starts": "negative", "compare_descent.lr": "none", "compare_descent.gamma": "none",
+    "compare_descent.record": "zero",
+    "suggest_thresholds.zclip": "none", "analyse_norms.zclip": "none",
     "ZClip.mean": "nan inf -inf zero negative huge empty", "ZClip.var": "nan inf -inf zero negative huge empty",
     # a start point's coordinates may be 0 or negative: only the landscape's bound limits them
     "simulate.start": "zero negative none", "simulate.seed": "zero huge",
