@@ -103,7 +103,10 @@ def loss_scale_history(found_inf: Any, rule: GradScalerRule = GradScalerRule()) 
     >>> loss_scale_history([False, True, False], GradScalerRule(init_scale=8.0)).tolist()
     [8.0, 8.0, 4.0]
     """
-    flags = real_array(found_inf, "found_inf", 0, 1, ndim=1)
+    flags = np.asarray(found_inf) if isinstance(found_inf, (list, tuple, np.ndarray)) else found_inf
+    if getattr(flags, "dtype", None) == bool:           # True/False per step, or 1/0
+        flags = flags.astype(float)
+    flags = real_array(flags, "found_inf", 0, 1, ndim=1)
     if not isinstance(rule, GradScalerRule):
         raise TypeError(f"rule must be a GradScalerRule, got {rule!r}")
     out = np.empty(flags.size)
@@ -118,8 +121,8 @@ def fp16_scaled(grads: Any, scale: float) -> tuple[list[np.ndarray], bool]:
     """What a float16 backward of the scaled loss gives: :math:`\\operatorname{fp16}(S g)` per
     tensor (as float64 arrays), and whether any entry is inf or NaN.
 
-    >>> g, found_inf = fp16_scaled([np.array([1.0, 1e-9])], 1024.0)
-    >>> g[0].tolist(), found_inf          # 1e-9 * 1024 is below float16's smallest subnormal
+    >>> g, found_inf = fp16_scaled([np.array([1.0, 1e-11])], 1024.0)
+    >>> g[0].tolist(), found_inf          # 1e-11 * 1024 is below half float16's smallest subnormal
     ([1024.0, 0.0], False)
     >>> fp16_scaled([np.array([100.0])], 1024.0)[1]       # 102400 > 65504: inf
     True
