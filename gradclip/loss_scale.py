@@ -103,9 +103,11 @@ def loss_scale_history(found_inf: Any, rule: GradScalerRule = GradScalerRule()) 
     >>> loss_scale_history([False, True, False], GradScalerRule(init_scale=8.0)).tolist()
     [8.0, 8.0, 4.0]
     """
-    flags = np.asarray(found_inf) if isinstance(found_inf, (list, tuple, np.ndarray)) else found_inf
-    if getattr(flags, "dtype", None) == bool:           # True/False per step, or 1/0
+    flags = found_inf                                    # True/False per step, or 1/0
+    if isinstance(flags, np.ndarray) and flags.dtype == bool:
         flags = flags.astype(float)
+    elif isinstance(flags, (list, tuple)) and flags and all(isinstance(f, (bool, np.bool_)) for f in flags):
+        flags = np.array(flags, dtype=float)
     flags = real_array(flags, "found_inf", 0, 1, ndim=1)
     if not isinstance(rule, GradScalerRule):
         raise TypeError(f"rule must be a GradScalerRule, got {rule!r}")
