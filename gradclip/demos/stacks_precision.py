@@ -138,7 +138,7 @@ def _accumulation_figures(out) -> dict[str, Any]:
     loss.line(x, out.loss_each, color="s1", width=1.3, label="clip each micro-batch", hover=True,
               hover_names=("step", "loss"))
     loss.alt = "Training loss per optimizer step of the two runs, on the same micro-batches, log scale."
-    lo, hi = capped_log_range([out.norm_once, out.norm_each], extra=[out.tau], headroom_decades=2)
+    lo, hi = capped_log_range([out.norm_once, out.norm_each], extra=[out.tau * 1.5], headroom_decades=2)
     norm = Figure(x_range=(0, steps), y_range=(lo, hi), y_log=True, x_label="optimizer step",
                   y_label="‖accumulated gradient‖", title="Same weights, two clips: update length",
                   legend=True, width=480, height=240)
