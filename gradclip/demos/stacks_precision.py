@@ -30,7 +30,7 @@ from gradclip.demos import DemoOutput, DemoSpec, Param, register, result
 from gradclip.demos.training_figures import final_loss_result, smoothed_loss_figure
 from gradclip.figures import Figure
 from gradclip.figures.helpers import capped_log_range, clipped_rug
-from gradclip.figures.numbers import count_share_text, fmt_number
+from gradclip.figures.numbers import count_share_text, fmt_number, prose_number
 from gradclip.loss_scale import CLIP_ORDERS, GradScalerRule, train_amp
 
 __all__ = ["AMP_CLIP_ORDER", "ACCUMULATION_CLIP", "ORDER_LABELS"]
@@ -92,7 +92,7 @@ def _amp(params: dict[str, Any]) -> DemoOutput:
     res["eff_tau"] = result(float(np.median(wrong.log.threshold)))
     ratio = (np.median(runs[0].log.update_norm[~runs[0].skipped]) / np.median(wrong.log.update_norm[taken])
              if taken.any() and (~runs[0].skipped).any() else math.nan)
-    res["update_ratio"] = result(float(ratio))
+    res["update_ratio"] = result(float(ratio), prose_number(float(ratio)))
     desc = (f"Final loss: clip after unscale_ {res['final_after']['text']}, before unscale_ "
             f"{res['final_before']['text']}, no clip {res['final_none']['text']}. Skipped steps: "
             f"{res['skipped_after']['text']}, {res['skipped_before']['text']}, {res['skipped_none']['text']}. "

@@ -211,31 +211,34 @@ def test_the_accelerate_recipe_clips_once_per_four_micro_batches(monkeypatch):
 
 # ---- optax and Keras ----------------------------------------------------------------------------
 
+def _linear_grads(w, b, x, y):
+    """The MSE gradients of ``x @ w + b`` against ``y`` (the reference's micro-batch gradients)."""
+    r = x @ w + b - y
+    return [2 * x.T @ r / len(y), 2 * r.sum(axis=0) / len(y)]
+
+
 def test_optax_multisteps_clips_the_mean_inside_and_each_micro_batch_outside():
     jax = need("jax")
     need("optax")
     jnp = jax.numpy
-    jax.config.update("jax_enable_x64", True)
-    try:
-        rng = np.random.default_rng(0)
-        batches = [(rng.normal(size=(8, 3)), rng.normal(size=8) * 5) for _ in range(8)]
+    rng = np.random.default_rng(0)
+    batches = [(rng.normal(size=(8, 3)).astype("float32"), (rng.normal(size=8) * 5).astype("float32"))
+               for _ in range(8)]
 
-        def loss_fn(params, batch):
-            x, y = batch
-            return jnp.mean((x @ params["w"] + params["b"] - y) ** 2)
-        ns = run_page_block(ACC, "optax.MultiSteps(", {"loss_fn": loss_fn})
-        p0 = {"w": jnp.zeros(3), "b": jnp.zeros(())}
-        for name in ("once", "each"):
-            got = ns["train"](ns[name], p0, batches)
-            ref = {k: np.asarray(v, dtype=float) for k, v in p0.items()}
-            for s in range(0, 8, 4):
-                grads = [jax.grad(loss_fn)({k: jnp.asarray(v) for k, v in ref.items()}, b) for b in batches[s:s + 4]]
-                micro = [[np.asarray(g[k]) for k in ref] for g in grads]
-                step = accumulate(micro, ns["TAU"], name)
-                ref = {k: ref[k] - ns["LR"] * g for k, g in zip(ref, step)}
-            assert all(np.allclose(got[k], ref[k], atol=1e-9) for k in ref), name
-    finally:
-        jax.config.update("jax_enable_x64", False)
+    def loss_fn(params, batch):
+        x, y = batch
+        return jnp.mean((x @ params["w"] + params["b"] - y) ** 2)
+    ns = run_page_block(ACC, "optax.MultiSteps(", {"loss_fn": loss_fn})
+    for name in ("once", "each"):
+        got = ns["train"](ns[name], {"w": jnp.zeros(3), "b": jnp.zeros(())}, batches)
+        w, b = np.zeros(3), 0.0
+        for s in range(0, 8, 4):
+            micro = [_linear_grads(w, b, x.astype(float), y.astype(float)) for x, y in batches[s:s + 4]]
+            gw, gb = accumulate(micro, ns["TAU"], name)
+            w, b = w - ns["LR"] * gw, b - ns["LR"] * gb
+        assert np.allclose(got["w"], w, atol=1e-5) and np.allclose(got["b"], b, atol=1e-5), name
+    assert not np.allclose(ns["train"](ns["once"], {"w": jnp.zeros(3), "b": jnp.zeros(())}, batches)["w"],
+                           got["w"], atol=1e-3)          # the two placements differ on these batches
 
 
 def test_keras_gradient_accumulation_clips_the_accumulated_mean_once():
@@ -247,13 +250,23 @@ def test_keras_gradient_accumulation_clips_the_accumulated_mean_once():
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
     w0, b0 = (v.copy() for v in model.get_weights())
     run_page_block(ACC, "model.fit(", {"model": model, "x": x, "y": y})
-    micro = []
-    for s in range(0, 32, 8):          # MSE gradients of each micro-batch at the initial weights
-        xb, yb = x[s:s + 8].astype(float), y[s:s + 8].astype(float)
-        r = xb @ w0 + b0 - yb
-        micro.append([2 * xb.T @ r / 8, 2 * r.sum(axis=0) / 8])
+    # the MSE gradients of each micro-batch of 8 at the initial weights
+    micro = [_linear_grads(w0, b0, x[s:s + 8].astype(float), y[s:s + 8].astype(float)) for s in range(0, 32, 8)]
     w, b = model.get_weights()
     once = [p - 0.05 * g for p, g in zip((w0, b0), accumulate(micro, 1.0, "once"))]
     each = [p - 0.05 * g for p, g in zip((w0, b0), accumulate(micro, 1.0, "each"))]
     assert np.allclose(w, once[0], atol=1e-5) and np.allclose(b, once[1], atol=1e-5)
     assert not np.allclose(w, each[0], atol=1e-3)
+
+
+def test_keras_clipnorm_per_variable_also_acts_on_the_accumulated_mean():
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    keras = need("keras")
+    w, b = keras.Variable(np.zeros(2, "float32")), keras.Variable(np.zeros(1, "float32"))
+    opt = keras.optimizers.SGD(learning_rate=1.0, clipnorm=1.0, gradient_accumulation_steps=2)
+    micro = [[np.array([3.0, 0.0]), np.array([0.5])], [np.array([0.0, 1.0]), np.array([0.1])]]
+    for g in micro:
+        opt.apply([keras.ops.convert_to_tensor(a.astype("float32")) for a in g], [w, b])
+    mean = [(micro[0][i] + micro[1][i]) / 2 for i in range(2)]
+    per_variable = [m * min(1.0, 1.0 / np.linalg.norm(m)) for m in mean]      # clipnorm: each variable alone
+    assert np.allclose(w.numpy(), -per_variable[0], atol=1e-6) and np.allclose(b.numpy(), -per_variable[1], atol=1e-6)
