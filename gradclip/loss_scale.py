@@ -59,7 +59,7 @@ __all__ = ["CLIP_ORDERS", "FP16_MAX", "GradScalerRule", "AmpStep", "AmpRun", "lo
 
 CLIP_ORDERS = ("after_unscale", "before_unscale", "none")
 FP16_MAX = float(np.finfo(np.float16).max)      # 65504
-_SCALE_RANGE = (2.0 ** -24, 2.0 ** 64)
+_SCALE_RANGE = (2.0 ** -24, float(np.finfo(np.float32).max))     # the scale is a float32
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,8 @@ class GradScalerRule:
     def update(self, scale: float, tracker: int, found_inf: bool) -> tuple[float, int]:
         """The scale and the count of finite steps since the last change, after one step.
 
-        A grown scale is kept only if it is finite, as the CUDA kernel does (``AmpKernels.cu``)."""
+        A grown scale that would be infinite in float32 (the scale's dtype) is not taken and the
+        count restarts, as ``torch._amp_update_scale_`` does on CPU (the unit test checks both)."""
         if found_inf:
             return scale * self.backoff_factor, 0
         tracker += 1

@@ -35,6 +35,15 @@ def test_the_scale_sequence_equals_torch_grad_scaler_fed_the_same_overflows():
         scaler.step(opt)
         scaler.update()
     assert loss_scale_history(pattern, rule).tolist() == seen
+    top = torch.amp.GradScaler("cpu", init_scale=2.0 ** 127, growth_interval=1)   # 2**128 is inf in float32
+    tops = []
+    for _ in range(2):
+        tops.append(top.get_scale())
+        p.grad = torch.tensor([1.0])
+        top.scale(p.sum())
+        top.step(opt)
+        top.update()
+    assert loss_scale_history([False, False], GradScalerRule(2.0 ** 127, growth_interval=1)).tolist() == tops
     assert GradScalerRule() == GradScalerRule(65536.0, 2.0, 0.5, 2000)
     defaults = torch.amp.GradScaler("cpu")
     assert (defaults.get_scale(), defaults.get_growth_factor(), defaults.get_backoff_factor(),
