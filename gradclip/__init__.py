@@ -44,6 +44,10 @@ _EXPORTS: dict[str, str] = {
                      "train_iter", "train_runs"), "train"),
     **dict.fromkeys(("NormAnalysis", "NormSummary", "NormTracker", "analyse_norms"), "tracker"),
     **dict.fromkeys(("NormLog", "read_norm_log", "parse_norm_log"), "logfiles"),
+    # mixed precision and accumulation (loss_scale.py, accumulation.py)
+    **dict.fromkeys(("CLIP_ORDERS", "GradScalerRule", "AmpStep", "AmpRun", "loss_scale_history", "fp16_scaled",
+                     "amp_clip", "train_amp"), "loss_scale"),
+    **dict.fromkeys(("ACCUMULATE_CLIPS", "AccumulationRuns", "accumulate", "train_accumulated"), "accumulation"),
     # DP-SGD (dp.py)
     **dict.fromkeys(("DPRuns", "DPStep", "clip_per_example", "dp_sgd_step", "dp_sgd_train"), "dp"),
     # theory (smoothness.py)
@@ -54,6 +58,9 @@ __all__ = list(_EXPORTS)
 
 TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing; type checkers read the name
 if TYPE_CHECKING:   # what IDEs and type checkers see; tests/unit/test_lazy_imports.py holds it equal to _EXPORTS
+    from gradclip.accumulation import ACCUMULATE_CLIPS, AccumulationRuns, accumulate, train_accumulated
+    from gradclip.loss_scale import (CLIP_ORDERS, AmpRun, AmpStep, GradScalerRule, amp_clip, fp16_scaled,
+                                     loss_scale_history, train_amp)
     from gradclip.adaptive import (Suggestion, ZClip, ZClipSeries, adaptive_grad_clip, autoclip_series,
                                    autoclip_threshold, suggest_thresholds, unitwise_norm, zclip_series,
                                    zclip_step)

@@ -153,6 +153,15 @@ BASE: dict[str, dict] = {
                     "per_layer": False, "expected_batch_size": None, "seed": 0},
     "dp_sgd_train": {"max_norms": [1.0, 10.0], "noise_multipliers": 1.0, "lr": 0.003, "steps": 2,
                      "batch_size": 8, "seed": 0},
+    "GradScalerRule": {"init_scale": 65536.0, "growth_factor": 2.0, "backoff_factor": 0.5, "growth_interval": 2000},
+    "loss_scale_history": {"found_inf": [True, False], "rule": gradclip.GradScalerRule()},
+    "fp16_scaled": {"grads": GRADS, "scale": 1024.0},
+    "amp_clip": {"grads": GRADS, "scale": 1024.0, "max_norm": 1.0, "order": "after_unscale"},
+    "train_amp": {"orders": ["after_unscale"], "tau": 1.0, "lr": 0.05, "steps": 2, "rule": gradclip.GradScalerRule(),
+                  "optimizer": "sgd", "seed": 0, "model": "rnn1", "task": "adding", "rho": 1.0},
+    "accumulate": {"micro_grads": [GRADS, GRADS], "max_norm": 1.0, "clip": "once"},
+    "train_accumulated": {"k": 2, "tau": 1.0, "lr": 0.05, "steps": 2, "optimizer": "sgd", "seed": 0, "model": "rnn1",
+                          "task": "adding", "rho": 1.0, "micro_batch": 8},
 }
 
 # Exported callables that are not called here, and why.
@@ -161,7 +170,7 @@ NOT_CALLED = {
     **{name: "a result record" for name in (
         "NonFiniteNormError", "NormAnalysis", "NormLog", "NormSummary", "Run", "RunBatch", "Summary", "Sweep",
         "Suggestion", "TrainLog", "TrainProgress", "TrainSummary", "Verdict", "ZClipSeries", "DPRuns", "DPStep",
-        "DescentComparison")},
+        "DescentComparison", "AmpStep", "AmpRun", "AccumulationRuns")},
     **{name: "a registry entry, defined by the package" for name in ("Knob", "Method", "Landscape")},
     # A display list builder: figures are drawn from the package's own numbers, and its
     # checks run when it is drawn (tests/unit/test_svg.py, test_figure_helpers.py).
@@ -227,6 +236,11 @@ ACCEPTS: dict[str, str] = {
     "parse_norm_log.text": "str",                                  # any text: a file's content
     "read_norm_log.text": "str",
     "read_norm_log.run": "huge none str",   # a run past those in the file is refused only by a W&B export
+    "GradScalerRule.init_scale": "huge", "GradScalerRule.growth_interval": "huge", "loss_scale_history.found_inf": "zero empty",
+    "fp16_scaled.grads": _GRADS, "fp16_scaled.scale": "huge", "amp_clip.grads": _GRADS, "amp_clip.scale": "huge",
+    "amp_clip.max_norm": "inf zero huge", "accumulate.max_norm": "inf zero huge",
+    "train_amp.seed": "zero huge", "train_amp.rho": "none", "train_accumulated.seed": "zero huge",
+    "train_accumulated.rho": "none",
 }
 
 # Where a message calls an argument by what it is rather than by its parameter name.
