@@ -88,8 +88,9 @@ def _replicated(replicated: Any, ranks: list[list[np.ndarray]]) -> list[list[boo
 
 
 def _local_norms(ranks: list[list[np.ndarray]], flags: list[list[bool]], p: float) -> np.ndarray:
-    """Each rank's norm of the pieces it counts (rank 0 counts replicated pieces, others skip them)."""
-    counted = [[a for a, rep in zip(rank, marks) if r == 0 or not rep]
+    """Each rank's norm of the pieces it counts (rank 0 counts replicated pieces, others skip them;
+    an empty piece, which a rank gets when a tensor has fewer rows than there are ranks, adds nothing)."""
+    counted = [[a for a, rep in zip(rank, marks) if (r == 0 or not rep) and a.size]
                for r, (rank, marks) in enumerate(zip(ranks, flags))]
     return np.array([float(_total_norm(pieces, p)) for pieces in counted])
 
@@ -101,7 +102,8 @@ def shard_norms(shards: Any, norm_type: float = 2.0, replicated: Any = None) -> 
 
     (``p = inf``: the largest absolute entry), computed as
     :func:`gradclip.clipping.global_norm` computes it. A piece marked in ``replicated`` is
-    counted by rank 0 only.
+    counted by rank 0 only. An empty piece adds nothing, for every ``p`` (a rank holds none of
+    a tensor with fewer rows than there are ranks).
 
     Parameters
     ----------

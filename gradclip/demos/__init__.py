@@ -148,6 +148,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "monitor_spikes": ("bad_batches",),
     "monitor": ("monitor", "worked_rnn", "worked_mlp"),
     "norm_analyser": ("norm_analyser",),
+    "stacks_distributed": ("sharded_clip",),
 }
 
 
