@@ -93,6 +93,17 @@ def test_nonfinite_pieces_reach_every_rank():
     assert out.total_norm == np.inf and out.clipped[1][0][0] == 0.0
 
 
+def test_cli_combines_local_norms(capsys):
+    from gradclip.cli import main
+
+    assert main(["shards", "3", "4", "--tau", "1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["global_norm"] == 5.0 and out["ranks_above_tau"] == 2
+    assert out["factor"] == pytest.approx(1.0 / (5.0 + 1e-6), rel=1e-15)
+    assert main(["shards", "3", "-1"]) == 2 and "local norm" in capsys.readouterr().err
+    assert main(["shards", "3", "--tau", "0"]) == 2 and "tau" in capsys.readouterr().err
+
+
 # --------------------------------------------------------------------------- the demo
 
 
