@@ -29,6 +29,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("NonFiniteNormError", "clip_by_global_norm", "clip_by_norm", "clip_by_norm_per_tensor",
                      "clip_by_value", "clip_grad_norm", "clip_grad_value", "global_norm"), "clipping"),
     **dict.fromkeys(("FRAMEWORK_CONVENTIONS", "framework_differences"), "frameworks"),
+    **dict.fromkeys(("ShardedClip", "clip_sharded", "combine_norms", "shard_norms"), "sharded"),
     **dict.fromkeys(("Suggestion", "ZClip", "ZClipSeries", "adaptive_grad_clip", "autoclip_series",
                      "autoclip_threshold", "suggest_thresholds", "unitwise_norm", "zclip_series",
                      "zclip_step"), "adaptive"),
@@ -70,6 +71,7 @@ if TYPE_CHECKING:   # what IDEs and type checkers see; tests/unit/test_lazy_impo
                                    global_norm)
     from gradclip.figures import Figure
     from gradclip.frameworks import FRAMEWORK_CONVENTIONS, framework_differences
+    from gradclip.sharded import ShardedClip, clip_sharded, combine_norms, shard_norms
     from gradclip.landscapes import LANDSCAPES, Landscape, get_landscape
     from gradclip.methods import CLIP_METHODS, Knob, Method, method_names
     from gradclip.nets import MLP, ElmanRNN, make_model

@@ -9,11 +9,14 @@
     gradclip landscapes [--json]
     gradclip suggest  FILE [--json]
     gradclip dp-sgd   [--clip C,C,...] [--noise SIGMA] [--lr LR] [--steps N] [--batch-size B] [--seed S]
+    gradclip shards   NORM [NORM ...] [--tau T] [--norm-type P] [--json]
 
 ``simulate`` prints the six results of one run and its verdict as a table (``--json``: the
 fields of :class:`gradclip.simulate.Summary`); ``sweep`` prints a tau × learning-rate grid of
 outcomes; ``landscapes`` lists the landscapes; ``dp-sgd`` trains the MLP with DP-SGD
-(:func:`gradclip.dp.dp_sgd_train`) and prints each clip norm's final loss.
+(:func:`gradclip.dp.dp_sgd_train`) and prints each clip norm's final loss; ``shards``
+combines the local gradient norms of the ranks of a sharded run (FSDP, ZeRO, tensor
+parallel) into the global norm and the one factor every rank must scale by.
 
 Bad input never shows a traceback: one line on standard error naming the value and the
 allowed range, and exit status 2.
@@ -413,12 +416,55 @@ def _run_dp_sgd(args: argparse.Namespace) -> int:
         share = f"{100 * np.nanmean(out.clipped_fraction[i]):.0f}%"
         print(f"{label:>10} {fmt_number(out.noise_multipliers[i]):>6} {fmt_number(final[i]):>10} "
               f"{fmt_number(float(np.nanmedian(out.median_norm[i]))):>12} {share:>8}")
+
+
+# --- shards ----------------------------------------------------------------------------
+
+
+def _norm_value(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; each local norm must be a number >= 0") from None
+
+
+def _add_shards(sub: Any) -> None:
+    p = sub.add_parser("shards", help="combine the ranks' local gradient norms into the global one",
+                       description="Combine each rank's local gradient norm (FSDP, ZeRO, tensor parallel) "
+                                   "into the global norm, and print the factor every rank must clip by.")
+    p.add_argument("norms", type=_norm_value, nargs="+", metavar="NORM", help="each rank's local norm")
+    p.add_argument("--tau", type=_norm_value, default=1.0, help="the clipping threshold, > 0 (default: 1)")
+    p.add_argument("--norm-type", type=_norm_value, default=2.0, help="p of the p-norm, > 0, or inf (default: 2)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(run=_run_shards)
+
+
+def _run_shards(args: argparse.Namespace) -> int:
+    from gradclip.checks import real
+    from gradclip.sharded import clip_sharded
+
+    tau = real(args.tau, "tau", lo=0, lo_open=True, finite=False)
+    norms = np.array(args.norms)
+    if np.any(norms < 0) or np.any(np.isnan(norms)):
+        raise UsageError(f"each local norm must be a number >= 0, got {args.norms}")
+    # A rank whose local norm is n_r contributes as a one-entry piece of value n_r.
+    out = clip_sharded([[np.array([n])] for n in norms], tau, args.norm_type)
+    above = int(np.sum(norms > tau))
+    if args.json:
+        print(json.dumps({"global_norm": out.total_norm, "factor": out.coefficient,
+                          "ranks": len(norms), "ranks_above_tau": above}, indent=2))
+        return 0
+    rows = [("Ranks", str(len(norms))), ("Global norm", fmt_number(out.total_norm)),
+            ("Factor for every rank", fmt_number(out.coefficient)),
+            ("Ranks above tau on their own", f"{above} of {len(norms)}")]
+    width = max(len(k) for k, _ in rows)
+    print("\n".join(f"{k:<{width}}  {v}" for k, v in rows))
     return 0
 
 
 # --- entry point -----------------------------------------------------------------------
 
-SUBCOMMANDS: list[Callable[[Any], None]] = [_add_simulate, _add_sweep, _add_landscapes, _add_suggest, _add_dp_sgd]
+SUBCOMMANDS: list[Callable[[Any], None]] = [_add_simulate, _add_sweep, _add_landscapes, _add_suggest, _add_dp_sgd, _add_shards]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -53,7 +53,9 @@ def _edge_cases() -> list[tuple[str, list[np.ndarray], float, str]]:
         ("norm exactly at threshold", [np.array([3.0, 4.0])], 5.0,
          "PyTorch always multiplies by max_norm/(norm + 1e-6), so it shrinks a gradient that is "
          "exactly at the limit; the others leave it as it is (optax takes its rescaling branch "
-         "here, since its test is norm < max_norm, but the result rounds back to the input)."),
+         "here, since its test is norm < max_norm; (g / 5) * 5 rounds back to g in NumPy, but XLA "
+         "on the CPU divides by multiplying with 1/5, so real optax (JAX 0.10.2, float64) returns "
+         "3.0000000000000004 for the 3: one unit in the last place)."),
         ("norm just above", [np.array([3.0, 4.0])], 4.9,
          "All four clip; PyTorch's factor is a hair smaller because of its 1e-6."),
         ("inf in a gradient", [np.array([np.inf, 1.0]), np.array([2.0])], 1.0,

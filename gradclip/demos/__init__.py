@@ -151,6 +151,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "stacks_precision": ("amp_clip_order", "accumulation_clip"),
     "stacks_dp": ("dp_sgd",),
     "stacks_theory": ("smooth_descent", "spike_remedies"),
+    "stacks_distributed": ("sharded_clip",),
 }
 
 

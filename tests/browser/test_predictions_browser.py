@@ -1,6 +1,6 @@
 """Every "predict first" page of the site in a real browser: the predictions, and every number (issue 13).
 
-For each Learn and Practice page, and the training monitor: every prediction's demo or code cell
+For each Learn, Practice and "Clipping in real training" page, and the training monitor: every prediction's demo or code cell
 starts veiled and out of reach; answering marks the choice, opens the explanation and lifts the
 veil. The page's numbers then have to be the browser's numbers too:
 
@@ -30,8 +30,10 @@ CHAOTIC = {"spikes": frozenset({"final_none"})}
 
 
 def _pages() -> list[str]:
-    """The Learn and Practice pages, and the training monitor, as addresses under the site."""
-    return [p.removesuffix(".md") + "/" for p in nav_pages("Learn", "Practice") + ["monitor/training-monitor.md"]]
+    """The Learn, Practice and "Clipping in real training" pages, and the training monitor, as
+    addresses under the site."""
+    pages = nav_pages("Learn", "Practice", "Clipping in real training") + ["monitor/training-monitor.md"]
+    return [p.removesuffix(".md") + "/" for p in pages]
 
 
 @pytest.mark.parametrize("path", _pages())

@@ -23,7 +23,7 @@ from support import nav_pages  # noqa: E402
 
 
 LEARN = nav_pages("Learn")
-PRACTICE = nav_pages("Practice")
+PRACTICE = nav_pages("Practice", "Clipping in real training")
 
 
 def built(site: Path, page: str) -> str:

@@ -104,6 +104,10 @@ BASE: dict[str, dict] = {
     "clip_by_norm_per_tensor": {"grads": GRADS, "max_norm": 1.0},
     "clip_by_global_norm": {"grads": GRADS, "max_norm": 1.0, "convention": "optax"},
     "framework_differences": {},
+    "shard_norms": {"shards": [GRADS, [np.array([1.0])]], "norm_type": 2.0, "replicated": None},
+    "combine_norms": {"local_norms": [3.0, 4.0], "norm_type": 2.0},
+    "clip_sharded": {"shards": [GRADS, [np.array([1.0])]], "max_norm": 1.0, "norm_type": 2.0,
+                     "replicated": [[False], [False]]},
     "adaptive_grad_clip": {"grads": GRADS, "params": [np.array([6.0, 8.0])], "clipping": 0.1, "eps": 1e-3,
                            "axis": None},
     "unitwise_norm": {"x": G, "axis": None},
@@ -170,7 +174,7 @@ NOT_CALLED = {
     **{name: "a result record" for name in (
         "NonFiniteNormError", "NormAnalysis", "NormLog", "NormSummary", "Run", "RunBatch", "Summary", "Sweep",
         "Suggestion", "TrainLog", "TrainProgress", "TrainSummary", "Verdict", "ZClipSeries", "DPRuns", "DPStep",
-        "DescentComparison", "AmpStep", "AmpRun", "AccumulationRuns")},
+        "DescentComparison", "AmpStep", "AmpRun", "AccumulationRuns", "ShardedClip")},
     **{name: "a registry entry, defined by the package" for name in ("Knob", "Method", "Landscape")},
     # A display list builder: figures are drawn from the package's own numbers, and its
     # checks run when it is drawn (tests/unit/test_svg.py, test_figure_helpers.py).
@@ -191,6 +195,11 @@ ACCEPTS: dict[str, str] = {
     "global_norm.grads": _GRADS, "global_norm.norm_type": "inf huge",
     "clip_by_norm_per_tensor.grads": _GRADS, "clip_by_norm_per_tensor.max_norm": "huge",
     "clip_by_global_norm.grads": _GRADS, "clip_by_global_norm.max_norm": "huge",
+    # a rank's pieces may be scalars, hold NaN or inf (carried into the norm), or be none at all
+    "shard_norms.shards": "wrong_shape", "shard_norms.norm_type": "inf huge", "shard_norms.replicated": "none",
+    "clip_sharded.shards": "wrong_shape", "clip_sharded.norm_type": "inf huge",
+    "clip_sharded.max_norm": "inf zero huge", "clip_sharded.replicated": "none",
+    "combine_norms.local_norms": "nan inf zero huge", "combine_norms.norm_type": "inf huge",
     "adaptive_grad_clip.grads": "nan inf -inf zero negative huge",
     "adaptive_grad_clip.params": "nan inf -inf zero negative huge",
     "adaptive_grad_clip.clipping": "inf zero huge", "adaptive_grad_clip.eps": "inf zero huge",
