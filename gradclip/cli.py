@@ -72,23 +72,25 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: error: {message}")
 
 
-def _number(name: str) -> Callable[[str], float]:
+def _number(name: str, allowed: str | None = None) -> Callable[[str], float]:
+    """An argparse type: a float, or one line naming ``name`` and what it allows (by default
+    the simulator's range, ``RANGES[name]``); the range itself is checked by gradclip.checks."""
     def parse(text: str) -> float:
         try:
             return float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f"{text!r} is not a number; {name} must be {RANGES[name]}") from None
+                f"{text!r} is not a number; {name} must be {allowed or RANGES[name]}") from None
     return parse
 
 
-def _whole(name: str) -> Callable[[str], int]:
+def _whole(name: str, allowed: str | None = None) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             return int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f"{text!r} is not an integer; {name} must be {RANGES[name]}") from None
+                f"{text!r} is not an integer; {name} must be {allowed or RANGES[name]}") from None
     return parse
 
 
@@ -101,16 +103,16 @@ def _coordinate(text: str) -> float:
             f"landscape's bound (see gradclip landscapes --json)") from None
 
 
-def _number_list(name: str) -> Callable[[str], list[float]]:
+def _number_list(name: str, allowed: str | None = None) -> Callable[[str], list[float]]:
     single = name[:-1]  # "taus" -> "tau"
+    allowed = allowed or RANGES[single]
 
     def parse(text: str) -> list[float]:
         parts = [p.strip() for p in text.split(",") if p.strip()]
         if not parts:
             raise argparse.ArgumentTypeError(
-                f"{text!r} has no numbers; give {name} as a comma-separated list, each "
-                f"{RANGES[single]}")
-        return [_number(single)(p) for p in parts]
+                f"{text!r} has no numbers; give {name} as a comma-separated list, each {allowed}")
+        return [_number(single, allowed)(p) for p in parts]
     return parse
 
 
@@ -364,32 +366,22 @@ def _run_suggest(args: argparse.Namespace) -> int:
 # --- dp-sgd ----------------------------------------------------------------------------
 
 
-def _text_list(text: str) -> list[str]:
-    parts = [p.strip() for p in text.split(",")]
-    if not all(parts):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers")
-    return parts
-
-
 def _add_dp_sgd(sub: Any) -> None:
     p = sub.add_parser("dp-sgd", help="train the MLP with DP-SGD at given clip norms and noise",
                        description="Train gradclip's MLP on the regression task with DP-SGD (per-example "
                                    "clipping to C, Gaussian noise sigma*C on the sum), beside non-private SGD.")
-    p.add_argument("--clip", type=_text_list, default=["100", "1000", "10000"],
+    p.add_argument("--clip", type=_number_list("clips", "> 0"), default=[100.0, 1000.0, 10000.0],
                    help="comma-separated clip norms C, each > 0 (default: 100,1000,10000)")
-    p.add_argument("--noise", default="1", help="the noise multiplier sigma, >= 0 (default: 1)")
-    p.add_argument("--lr", default="0.003", help="SGD learning rate, > 0 (default: 0.003)")
-    p.add_argument("--steps", default="60", help="training steps, 1 to 10000 (default: 60)")
-    p.add_argument("--batch-size", default="64", help="examples per batch, 1 to 1000 (default: 64)")
-    p.add_argument("--seed", default="0", help="weights, batches and noise, >= 0 (default: 0)")
+    p.add_argument("--noise", type=_number("noise", ">= 0"), default=1.0,
+                   help="the noise multiplier sigma, >= 0 (default: 1)")
+    p.add_argument("--lr", type=_number("lr", "> 0"), default=0.003, help="SGD learning rate, > 0 (default: 0.003)")
+    p.add_argument("--steps", type=_whole("steps", "1 to 10000"), default=60,
+                   help="training steps, 1 to 10000 (default: 60)")
+    p.add_argument("--batch-size", type=_whole("batch-size", "1 to 1000"), default=64,
+                   help="examples per batch, 1 to 1000 (default: 64)")
+    p.add_argument("--seed", type=_whole("seed", ">= 0"), default=0,
+                   help="weights, batches and noise, >= 0 (default: 0)")
     p.set_defaults(run=_run_dp_sgd)
-
-
-def _parsed(text: str, name: str, kind: Callable[[str], Any]) -> Any:
-    try:
-        return kind(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not {'an integer' if kind is int else 'a number'}; see --{name}") from None
 
 
 def _run_dp_sgd(args: argparse.Namespace) -> int:
@@ -397,12 +389,12 @@ def _run_dp_sgd(args: argparse.Namespace) -> int:
     from gradclip.dp import dp_sgd_train
     from gradclip.tasks import RegressionTask
 
-    clips = [real(_parsed(c, "clip", float), "clip", 0, lo_open=True) for c in args.clip]
-    sigma = real(_parsed(args.noise, "noise", float), "noise", 0)
-    lr = real(_parsed(args.lr, "lr", float), "lr", 0, lo_open=True)
-    steps = integer(_parsed(args.steps, "steps", int), "steps", 1, 10_000)
-    batch = integer(_parsed(args.batch_size, "batch-size", int), "batch_size", 1, 1000)
-    seed = integer(_parsed(args.seed, "seed", int), "seed", 0)
+    clips = [real(c, "clip", 0, lo_open=True) for c in args.clip]
+    sigma = real(args.noise, "noise", 0)
+    lr = real(args.lr, "lr", 0, lo_open=True)
+    steps = integer(args.steps, "steps", 1, 10_000)
+    batch = integer(args.batch_size, "batch_size", 1, 1000)
+    seed = integer(args.seed, "seed", 0)
     if len(clips) > 16:
         raise ValueError(f"clip must list at most 16 clip norms, got {len(clips)}")
     out = dp_sgd_train([np.inf, *clips], [0.0] + [sigma] * len(clips), lr=lr, steps=steps, batch_size=batch,
@@ -416,25 +408,21 @@ def _run_dp_sgd(args: argparse.Namespace) -> int:
         share = f"{100 * np.nanmean(out.clipped_fraction[i]):.0f}%"
         print(f"{label:>10} {fmt_number(out.noise_multipliers[i]):>6} {fmt_number(final[i]):>10} "
               f"{fmt_number(float(np.nanmedian(out.median_norm[i]))):>12} {share:>8}")
+    return 0
 
 
 # --- shards ----------------------------------------------------------------------------
-
-
-def _norm_value(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number; each local norm must be a number >= 0") from None
 
 
 def _add_shards(sub: Any) -> None:
     p = sub.add_parser("shards", help="combine the ranks' local gradient norms into the global one",
                        description="Combine each rank's local gradient norm (FSDP, ZeRO, tensor parallel) "
                                    "into the global norm, and print the factor every rank must clip by.")
-    p.add_argument("norms", type=_norm_value, nargs="+", metavar="NORM", help="each rank's local norm")
-    p.add_argument("--tau", type=_norm_value, default=1.0, help="the clipping threshold, > 0 (default: 1)")
-    p.add_argument("--norm-type", type=_norm_value, default=2.0, help="p of the p-norm, > 0, or inf (default: 2)")
+    p.add_argument("norms", type=_number("each local norm", "a number >= 0"), nargs="+", metavar="NORM",
+                   help="each rank's local norm")
+    p.add_argument("--tau", type=_number("tau", "> 0"), default=1.0, help="the clipping threshold, > 0 (default: 1)")
+    p.add_argument("--norm-type", type=_number("norm-type", "> 0, or inf"), default=2.0,
+                   help="p of the p-norm, > 0, or inf (default: 2)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(run=_run_shards)
 
