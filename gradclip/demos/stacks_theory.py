@@ -128,8 +128,11 @@ def _remedy_results(logs: list, tau: float) -> dict[str, dict[str, str]]:
     for name, log in zip(SPIKE_RUNS, logs):    # the longest update once ZClip's warm-up is over
         res[f"final_{name}"] = final_loss_result(log)
         late = log.update_norm[ADAPTIVE_WARMUP:]
-        res[f"step_{name}"] = result(float(np.nanmax(late)) if late.size and np.isfinite(late).any()
-                                     else float("nan"))
+        if log.summary.diverged_at is not None:     # its longest update is chaos, like its loss
+            res[f"step_{name}"] = res[f"final_{name}"]
+        else:
+            res[f"step_{name}"] = result(float(np.nanmax(late)) if late.size and np.isfinite(late).any()
+                                         else float("nan"))
     for name, log in zip(SPIKE_RUNS[1:3], logs[1:3]):
         n = int(log.clipped.sum())
         res[f"clips_{name}"] = result(n, count_share_text(n, done))

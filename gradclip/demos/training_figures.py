@@ -32,10 +32,12 @@ __all__ = ["METHOD_CHOICES", "METHOD_LABELS", "RUN_COLORS", "MAX_POINTS", "PARTI
            "smoothed_loss_figure", "update_panel", "final_loss_result"]
 
 def final_loss_result(log: TrainLog) -> dict[str, str]:
-    """A run's final loss as a result field; a run that blew up says at which step."""
+    """A run's final loss as a result field; a run that blew up says at which step, and its
+    value is inf: the loss it had when it was stopped is last-bit chaos (Pyodide's maths library
+    and the machine's give different orders of magnitude), not a number to compare."""
     s = log.summary
     if s.diverged_at is not None:
-        return result(s.final_loss, f"blew up at step {s.diverged_at}")
+        return result(math.inf, f"blew up at step {s.diverged_at}")
     return result(s.final_loss)
 
 

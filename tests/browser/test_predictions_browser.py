@@ -25,7 +25,8 @@ pytestmark = pytest.mark.browser
 CELL_MS = 300_000       # a cold Pyodide start, then a page's training runs, on a busy 2-core machine
 # Results of runs that amplify last-bit differences between Pyodide's maths library and the
 # machine's: the unclipped run after the bad batches (its final loss differs in the 5th digit;
-# the page quotes none of them).
+# the page quotes none of them). A run that blew up shows the step, not its last loss
+# (training_figures.final_loss_result), so it is not here.
 CHAOTIC = {"spikes": frozenset({"final_none"})}
 
 
