@@ -20,8 +20,11 @@ points at once, gradient descent with the three step rules
 :math:`x \leftarrow x - h\,f'(x)`, and counts the iterations until :math:`\lvert f'(x)\rvert \le \epsilon`.
 :math:`M = \lvert f'(x_0)\rvert` is the largest gradient on the sublevel set
 :math:`\{f \le f(x_0)\}`, so the fixed step is the one the descent lemma with the curvature
-bound :math:`L_0 + L_1 M` allows there. The normalised step is within a factor 2 of the clipped one
-(:math:`\min(1, \gamma/g)/2 \le \gamma/(g + \gamma) \le \min(1, \gamma/g)`).
+bound :math:`L_0 + L_1 M` allows there. The normalised step is within a factor 2 of the clipped one:
+
+.. math::
+
+    \tfrac12\min(1, \gamma/g) \le \frac{\gamma}{g + \gamma} \le \min(1, \gamma/g).
 
 Examples
 --------
@@ -49,7 +52,10 @@ class CoshLoss:
     r"""The loss :math:`f_a(x) = \cosh(ax) - 1` (minimum 0 at :math:`x = 0`), vectorised.
 
     It is :math:`(L_0, L_1)`-smooth with :math:`L_0 = a^2` and :math:`L_1 = a`:
-    :math:`f'' = a^2\cosh(ax) \le a^2 + a\,\lvert a\sinh(ax)\rvert = L_0 + L_1\lvert f'\rvert`.
+
+    .. math::
+
+        f'' = a^2\cosh(ax) \le a^2 + a\,\lvert a\sinh(ax)\rvert = L_0 + L_1\lvert f'\rvert.
 
     Parameters
     ----------
