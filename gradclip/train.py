@@ -143,7 +143,7 @@ class TrainLog:
     layer_norms: np.ndarray
     bad_batch: np.ndarray
     layer_names: tuple[str, ...] = ()
-    skipped: np.ndarray | None = None      # steps not taken (RunSpec.skip_step_on_spike)
+    skipped: np.ndarray | None = None      # steps not taken (skip_step_on_spike, a clip hook)
 
     @property
     def steps(self) -> int:
@@ -461,8 +461,8 @@ def train_iter(model: Any = "rnn3", task: Any = "adding", runs: Sequence[RunSpec
 
     ``clip``: optional ``f(grads, params, run, step) -> (clipped, threshold, skip)`` that
     replaces the runs' own clip (their ``method`` then only names them) on run ``run``'s
-    gradient and weights (lists of tensors); ``skip`` = no step at all, as ZClip's
-    ``skip_step_on_spike`` (:func:`gradclip.loss_scale.train_amp` simulates fp16 loss scaling so).
+    gradient and weights (lists of tensors); ``skip``: no step at all, as with ZClip's
+    ``skip_step_on_spike`` (:func:`gradclip.loss_scale.train_amp`'s hook skips an fp16 overflow).
 
     The runs share the seed: the same initial weights and the same batches in the same
     order (a task with bad batches, :class:`gradclip.tasks.BadBatches`, puts them at the same
