@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from gradclip.checks import choice, integer, real
 from gradclip.clipping import _as_array_list, clip_grad_norm
-from gradclip.optim import OPTIMIZERS, ArrayStepper
-from gradclip.train import TRAIN_MAX_STEPS, resolve
+from gradclip.train import TRAIN_MAX_STEPS, RunSpec, resolve, train_runs
 
 __all__ = ["ACCUMULATE_CLIPS", "accumulate", "AccumulationRuns", "train_accumulated"]
 
@@ -81,7 +80,8 @@ def train_accumulated(k: int = 4, tau: float = 1.0, lr: float = 0.05, steps: int
                       seed: int = 0, *, model: str = "rnn1", task: str = "adding", rho: float = 1.0,
                       micro_batch: int = 8) -> AccumulationRuns:
     """Two runs on the same micro-batches, ``k`` per step: the clip ``once`` on the accumulated
-    mean, or on ``each`` micro-batch (:func:`accumulate`).
+    mean, or on ``each`` micro-batch (:func:`accumulate`), in the loop of
+    :func:`gradclip.train.train_runs` (its ``gradients`` hook averages the micro-batches).
 
     >>> out = train_accumulated(k=4, tau=0.5, steps=10)
     >>> bool(np.all(out.norm_each <= out.norm_once + 1e-9))     # clipping each never lengthens it
@@ -89,38 +89,44 @@ def train_accumulated(k: int = 4, tau: float = 1.0, lr: float = 0.05, steps: int
     """
     k, steps, seed = integer(k, "k", 1, 64), integer(steps, "steps", 1, TRAIN_MAX_STEPS), integer(seed, "seed", 0)
     tau, lr = real(tau, "tau", 1e-6, 1e6), real(lr, "lr", 1e-6, 10.0)
-    choice(optimizer, "optimizer", OPTIMIZERS)
     micro_batch = integer(micro_batch, "micro_batch", 1, 4096)
     integer(k * steps, "k * steps", 1, 20_000)
     net, tk = resolve(model, task, rho=rho)
-    batches = tk.batches(k * steps, micro_batch, seed=seed)
-    params = net.init(seed=seed, runs=2)                 # row 0: clip once; row 1: clip each
-    sizes = [p[0].size for p in params]
-    stepper = ArrayStepper(optimizer, np.array(lr), (2, sum(sizes)), bias_in_lr=False)
-    rec = {f: np.zeros(steps) for f in ("loss_once", "loss_each", "norm_once", "norm_each", "angle",
-                                        "micro_clipped", "once_clipped")}
-    with np.errstate(all="ignore"):
-        for s in range(steps):
-            micro, losses = [], np.zeros(2)
-            for b in batches[s * k:(s + 1) * k]:
-                loss, grads = net.loss_and_grads(params, b)
-                losses += loss / k
-                micro.append([a.copy() for a in grads])
-            rows = [[[a[r] for a in m] for m in micro] for r in (0, 1)]
-            once = _flat(accumulate(rows[0], tau, "once"))
-            other = _flat(accumulate(rows[0], tau, "each"))        # at the once run's weights
-            mine = _flat(accumulate(rows[1], tau, "each"))
-            raw = np.linalg.norm(_flat([sum(p) / k for p in zip(*rows[0])]))
-            rec["loss_once"][s], rec["loss_each"][s] = losses
-            rec["norm_once"][s], rec["norm_each"][s] = np.linalg.norm(once), np.linalg.norm(other)
-            cos = np.dot(once, other) / (np.linalg.norm(once) * np.linalg.norm(other))
-            rec["angle"][s] = math.degrees(math.acos(min(1.0, max(-1.0, float(cos))))) if np.isfinite(cos) else math.nan
-            rec["micro_clipped"][s] = sum(np.linalg.norm(_flat(m)) > tau for m in rows[0])
-            rec["once_clipped"][s] = raw > tau
-            move = stepper.step(np.stack([once, mine]), s + 1)
-            for p, piece in zip(params, np.split(move, np.cumsum(sizes)[:-1], axis=1)):
-                p -= piece.reshape(p.shape)
-    return AccumulationRuns(k=k, tau=tau, **rec)
+    rec = {f: np.full(steps, np.nan) for f in ("norm_once", "norm_each", "angle")}
+    rec.update(micro_clipped=np.zeros(steps), once_clipped=np.zeros(steps))
+    hook = _accumulating(net, tk.batches(k * steps, micro_batch, seed=seed), k, tau, rec)
+    # Both clips happen in the hook (accumulate), so the loop's own clip is off for both runs.
+    once, each = train_runs(net, tk, [RunSpec("none", tau, lr)] * 2, steps, optimizer, seed,
+                            batch_size=micro_batch, gradients=hook)
+    return AccumulationRuns(k=k, tau=tau, loss_once=once.loss, loss_each=each.loss, **rec)
+
+
+def _accumulating(net: Any, micro: list[Any], k: int, tau: float, rec: dict[str, np.ndarray]) -> Callable:
+    """The ``gradients`` hook of :func:`gradclip.train.train_iter` for :func:`train_accumulated`:
+    at step ``s`` each run averages its gradients on ``micro[s*k:(s+1)*k]`` (the loop's own
+    batch is not used), run 0 clipping ``once`` and run 1 ``each``; at run 0's weights it also
+    records into ``rec`` what clipping ``each`` would give, and how many gradients exceed ``tau``."""
+    def gradients(params: list[np.ndarray], batch: Any, out: list[np.ndarray], runs: np.ndarray,
+                  s: int) -> np.ndarray:
+        loss, grads = np.zeros(runs.size), []
+        for b in micro[s * k:(s + 1) * k]:
+            part_loss, part = net.loss_and_grads(params, b)
+            loss += part_loss / k
+            grads.append(part)
+        for j, r in enumerate(runs):
+            mine = [[a[j] for a in g] for g in grads]
+            mean = accumulate(mine, tau, ACCUMULATE_CLIPS[r])
+            for o, a in zip(out, mean):
+                o[j] = a
+            if r == 0:
+                once, other = _flat(mean), _flat(accumulate(mine, tau, "each"))
+                rec["norm_once"][s], rec["norm_each"][s] = np.linalg.norm(once), np.linalg.norm(other)
+                cos = float(np.dot(once, other) / (np.linalg.norm(once) * np.linalg.norm(other)))
+                rec["angle"][s] = math.degrees(math.acos(min(1.0, max(-1.0, cos)))) if math.isfinite(cos) else math.nan
+                rec["micro_clipped"][s] = sum(np.linalg.norm(_flat(m)) > tau for m in mine)
+                rec["once_clipped"][s] = np.linalg.norm(_flat([sum(p) / k for p in zip(*mine)])) > tau
+        return loss
+    return gradients
 
 
 def _flat(arrays: list[np.ndarray]) -> np.ndarray:

@@ -51,8 +51,7 @@ import numpy as np
 
 from gradclip.checks import choice, integer, real, real_array
 from gradclip.clipping import _as_array_list, clip_grad_norm
-from gradclip.optim import OPTIMIZERS, ArrayStepper
-from gradclip.train import TRAIN_MAX_STEPS, TrainLog, resolve
+from gradclip.train import TRAIN_MAX_STEPS, RunSpec, TrainLog, train_runs
 
 __all__ = ["CLIP_ORDERS", "FP16_MAX", "GradScalerRule", "AmpStep", "AmpRun", "loss_scale_history",
            "fp16_scaled", "amp_clip", "train_amp"]
@@ -174,19 +173,12 @@ def amp_clip(grads: Any, scale: float, max_norm: float, order: str = "after_unsc
     return AmpStep(None if found_inf else true, found_inf, float(total))
 
 
-def check_orders(orders: Sequence[str]) -> tuple[str, ...]:
-    """``orders`` as a tuple of names from :data:`CLIP_ORDERS` (at least one)."""
-    if isinstance(orders, str) or not isinstance(orders, Sequence) or not orders:
-        raise TypeError(f"orders must be a non-empty list of {', '.join(CLIP_ORDERS)}; got {orders!r}")
-    return tuple(choice(o, "orders", CLIP_ORDERS) for o in orders)
-
-
 @dataclass
 class AmpRun:
     """One run of :func:`train_amp`: its :class:`gradclip.train.TrainLog` (``threshold`` = the
     threshold the *true* gradient met: :math:`\\tau`, :math:`\\tau/S` or inf; ``grad_norm`` =
-    the true gradient's norm; ``update_norm`` = 0 on a skipped step), the scale in force at each
-    step and which steps were skipped."""
+    the true gradient's norm; ``clipped_norm`` and ``update_norm`` = 0 on a skipped step), the
+    scale in force at each step and which steps were skipped."""
 
     order: str
     log: TrainLog
@@ -201,52 +193,39 @@ def train_amp(orders: Sequence[str] = CLIP_ORDERS, tau: float = 1.0, lr: float =
     scaling (:func:`amp_clip` each step, one :class:`GradScalerRule` state per run); a skipped
     step leaves the weights and the optimiser's state untouched, as ``scaler.step`` does.
 
+    The loop is :func:`gradclip.train.train_runs` with :func:`amp_clip` as its ``clip`` hook.
+
     >>> right, wrong = train_amp(["after_unscale", "before_unscale"], steps=20)
     >>> int(right.skipped.sum()) > 0, bool(np.all(wrong.log.threshold == 1.0 / wrong.scale))
     (True, True)
     """
-    orders = check_orders(orders)
+    if isinstance(orders, str) or not isinstance(orders, Sequence) or not orders:
+        raise TypeError(f"orders must be a non-empty list of {', '.join(CLIP_ORDERS)}; got {orders!r}")
+    orders = tuple(choice(o, "orders", CLIP_ORDERS) for o in orders)
     tau, lr = real(tau, "tau", 1e-6, 1e6), real(lr, "lr", 1e-6, 10.0)
-    steps, seed = integer(steps, "steps", 1, TRAIN_MAX_STEPS), integer(seed, "seed", 0)
-    choice(optimizer, "optimizer", OPTIMIZERS)
+    steps = integer(steps, "steps", 1, TRAIN_MAX_STEPS)
     if not isinstance(rule, GradScalerRule):
         raise TypeError(f"rule must be a GradScalerRule, got {rule!r}")
-    net, tk = resolve(model, task, rho=rho)
-    batches = tk.batches(steps, seed=seed)
-    R = len(orders)
-    params = net.init(seed=seed, runs=R)
-    sizes = [p[0].size for p in params]
-    steppers = [ArrayStepper(optimizer, np.array(lr), (sum(sizes),), bias_in_lr=False) for _ in orders]
-    taken, state = [0] * R, [(float(rule.init_scale), 0)] * R
-    rows = {k: np.zeros((R, steps)) for k in ("loss", "grad_norm", "clipped_norm", "update_norm", "threshold",
-                                              "scale")}
-    skipped = np.zeros((R, steps), dtype=bool)
-    with np.errstate(all="ignore"):
-        for s in range(steps):
-            loss, grads = net.loss_and_grads(params, batches[s])
-            for r, order in enumerate(orders):
-                g, (scale, tracker) = [a[r] for a in grads], state[r]
-                step = amp_clip(g, scale, tau, order)
-                rows["loss"][r, s], rows["scale"][r, s], skipped[r, s] = loss[r], scale, step.found_inf
-                rows["grad_norm"][r, s] = np.sqrt(sum(float(np.vdot(a, a)) for a in g))
-                rows["threshold"][r, s] = {"after_unscale": tau, "before_unscale": tau / scale}.get(order, math.inf)
-                if step.grads is not None:
-                    taken[r] += 1
-                    move = steppers[r].step(np.concatenate([a.ravel() for a in step.grads]), taken[r])
-                    for p, piece in zip(params, np.split(move, np.cumsum(sizes)[:-1])):
-                        p[r] -= piece.reshape(p[r].shape)
-                    rows["clipped_norm"][r, s] = np.sqrt(sum(float(np.vdot(a, a)) for a in step.grads))
-                    rows["update_norm"][r, s] = float(np.linalg.norm(move))
-                state[r] = rule.update(scale, tracker, step.found_inf)
-    return [_amp_run(net, tk, order, tau, lr, optimizer, seed, rows, skipped, r) for r, order in enumerate(orders)]
+    scale = np.full((len(orders), steps), np.nan)
+    runs = [RunSpec("none" if o == "none" else "norm", tau, lr) for o in orders]
+    logs = train_runs(model, task, runs, steps, optimizer, seed, rho=rho, clip=_amp_hook(orders, tau, rule, scale))
+    for order, log in zip(orders, logs):     # an overflow or fp16 rounding is no clip
+        log.clipped &= ~log.skipped & (order != "none")
+    return [AmpRun(order, log, scale[r], log.skipped) for r, (order, log) in enumerate(zip(orders, logs))]
 
 
-def _amp_run(net: Any, tk: Any, order: str, tau: float, lr: float, optimizer: str, seed: int,
-             rows: dict[str, np.ndarray], skipped: np.ndarray, r: int) -> AmpRun:
-    g, kept = rows["grad_norm"][r], rows["clipped_norm"][r]
-    log = TrainLog(model=net.name, task=tk.name, method="none" if order == "none" else "norm", tau=tau, lr=lr,
-                   optimizer=optimizer, seed=seed, loss=rows["loss"][r], grad_norm=g, clipped_norm=kept,
-                   update_norm=rows["update_norm"][r], clipped=~skipped[r] & (kept < g * (1 - 1e-9)) & (order != "none"),
-                   threshold=rows["threshold"][r], layer_norms=np.full((g.size, 0), np.nan),
-                   bad_batch=np.zeros(g.size, dtype=bool))
-    return AmpRun(order, log, rows["scale"][r], skipped[r])
+def _amp_hook(orders: tuple[str, ...], tau: float, rule: GradScalerRule, scale: np.ndarray) -> Any:
+    """The ``clip`` hook of :func:`gradclip.train.train_iter` for :func:`train_amp`: run ``r``
+    clips in ``orders[r]`` at its own loss scale, which it records in ``scale[r, step]``; an
+    overflow skips the step (the optimiser gets zeros, logged as a clipped norm of 0)."""
+    state = [(float(rule.init_scale), 0)] * len(orders)
+
+    def clip(grads: list[np.ndarray], params: list[np.ndarray], r: int, step: int) -> tuple:
+        s, tracker = state[r]
+        scale[r, step] = s
+        out = amp_clip(grads, s, tau, orders[r])
+        state[r] = rule.update(s, tracker, out.found_inf)
+        threshold = {"after_unscale": tau, "before_unscale": tau / s}.get(orders[r], math.inf)
+        kept = [np.zeros_like(a) for a in grads] if out.grads is None else out.grads
+        return kept, threshold, out.found_inf
+    return clip

@@ -143,7 +143,7 @@ class TrainLog:
     layer_norms: np.ndarray
     bad_batch: np.ndarray
     layer_names: tuple[str, ...] = ()
-    skipped: np.ndarray | None = None      # steps not taken (RunSpec.skip_step_on_spike)
+    skipped: np.ndarray | None = None      # steps not taken (skip_step_on_spike, a clip hook)
 
     @property
     def steps(self) -> int:
@@ -238,35 +238,36 @@ def _rule(spec: RunSpec) -> Any:
 
 
 def _apply(spec: RunSpec, grads: np.ndarray | list[np.ndarray], params: list[np.ndarray] | None,
-           rule: Any) -> tuple[list[np.ndarray], float]:
+           rule: Any) -> tuple[list[np.ndarray], float, bool]:
     """Clip one run's gradients (one flat array, or its tensors for AGC) with the package's
     rule (``rule``: the run's adaptive state, see :func:`_rule`); returns (clipped tensors,
-    threshold)."""
+    threshold, whether to skip the step), as a ``clip`` hook of :func:`train_iter` does."""
     m = spec.method
     unchanged = [grads] if isinstance(grads, np.ndarray) else grads
     if m == "none":
-        return unchanged, math.inf
+        return unchanged, math.inf, False
     if m == "norm":
         out, _ = clipping.clip_grad_norm(grads, spec.tau)
-        return out, spec.tau
+        return out, spec.tau, False
     if m == "value":
-        return clipping.clip_grad_value(grads, spec.tau), spec.tau
+        return clipping.clip_grad_value(grads, spec.tau), spec.tau, False
     if m == "agc":
-        return adaptive.adaptive_grad_clip(grads, params, clipping=spec.tau), math.nan
+        return adaptive.adaptive_grad_clip(grads, params, clipping=spec.tau), math.nan, False
     total = float(clipping.global_norm(grads))
     if not math.isfinite(total):
         # The adaptive rules keep statistics of finite norms only; a blown-up run has no
-        # meaningful threshold left, and its gradient is unusable either way.
-        return unchanged, math.nan
+        # meaningful threshold left, and its gradient is unusable either way. ZClip's last
+        # judgement (``spiked``) stands for a skip.
+        return unchanged, math.nan, bool(spec.skip_step_on_spike and rule.spiked)
     if m == "autoclip":   # a percentile of every norm seen so far, this step's included
         thr = float(rule.add(total))
     else:                 # zclip: tau is the z-score above which a norm counts as a spike
         thr = rule.update(total)
         if thr is None:   # warm-up: nothing is clipped yet
-            return unchanged, math.inf
+            return unchanged, math.inf, False
         thr = float(thr)
     out, _ = clipping.clip_grad_norm(grads, thr)
-    return out, thr
+    return out, thr, bool(spec.skip_step_on_spike and rule.spiked)
 
 
 class _FlatRuns:
@@ -277,7 +278,8 @@ class _FlatRuns:
     tensor or run. A run whose weights are no longer finite leaves (:meth:`drop_dead`).
     """
 
-    def __init__(self, net: Any, runs: list[RunSpec], optimizer: str, momentum: float, seed: int, x0: Any):
+    def __init__(self, net: Any, runs: list[RunSpec], optimizer: str, momentum: float, seed: int, x0: Any,
+                 clip: Callable | None = None):
         R = len(runs)
         init = net.init(seed=seed, runs=R)
         self.shapes = [p.shape[1:] for p in init]
@@ -288,9 +290,9 @@ class _FlatRuns:
         # a sequence model keeps its scratch buffers from step to step (batches share a shape)
         self.workspace = getattr(net, "workspace", None)
         self.x0 = x0
-        self.runs = runs
+        self.runs, self.clip = runs, clip         # clip: train_iter's hook, or None
         # steps taken per run (Adam's bias correction), kept only when a run may skip one
-        self.taken = np.zeros((R, 1)) if any(r.skip_step_on_spike for r in runs) else None
+        self.taken = np.zeros((R, 1)) if clip is not None or any(r.skip_step_on_spike for r in runs) else None
         self.alive = np.arange(R)
         self.rows: Any = slice(None)      # the rows of the alive runs in the log tables
         self._make_buffers()
@@ -308,7 +310,7 @@ class _FlatRuns:
         self.sq = np.empty_like(self.g)
         self.work = ws(A, x0.shape[0], x0.shape[1]) if ws is not None and x0.ndim == 3 else None
         self.clip_runs = [(j, int(r), self.runs[r]) for j, r in enumerate(self.alive)
-                          if self.runs[r].method != "none"]
+                          if self.clip is not None or self.runs[r].method != "none"]
 
     def drop_dead(self) -> None:
         """Dead: a run whose weights are no longer finite. Every later loss and gradient of it
@@ -367,13 +369,14 @@ def _train_step(net: Any, flat: _FlatRuns, batch: Any, s: int, rules: list[Any],
     thresholds = default_thr[flat.alive]
     skip = []
     for j, r, spec in flat.clip_runs:
-        if spec.method == "agc":       # AGC works unit by unit: it needs the tensors
-            row, mine = [a[j] for a in flat.g_views], [p[j] for p in flat.params]
-        else:                          # the others see the run's gradient as one tensor
-            row, mine = g[j], None
-        out, thresholds[j] = _apply(spec, row, mine, rules[r])
+        # a hook and AGC (unit by unit) get the tensors; the package's other rules one flat row
+        by_tensor = flat.clip is not None or spec.method == "agc"
+        row = [a[j] for a in flat.g_views] if by_tensor else g[j]
+        mine = [p[j] for p in flat.params] if by_tensor else None
+        out, thresholds[j], skipped = (flat.clip(row, mine, r, s) if flat.clip is not None
+                                       else _apply(spec, row, mine, rules[r]))
         g[j] = out[0] if len(out) == 1 else np.concatenate([o.ravel() for o in out])
-        if spec.skip_step_on_spike and rules[r].spiked:
+        if skipped:
             skip.append(j)
     after = np.sqrt(np.add.reduce(np.multiply(g, g, out=sq), axis=1))
     step = _optimiser_step(flat, g, s, skip)
@@ -446,13 +449,20 @@ def _check_work(net: Any, tk: Any, runs: int, steps: int, batch_size: Any) -> No
 def train_iter(model: Any = "rnn3", task: Any = "adding", runs: Sequence[RunSpec] = (RunSpec(),),
                steps: int = 500, optimizer: str = "sgd", seed: int = 0, *, momentum: float = 0.9,
                batch_size: int | None = None, seq_len: int | None = None, n_hidden: int | None = None,
-               rho: float | None = None, gradients: Callable | None = None) -> Iterator[TrainProgress]:
+               rho: float | None = None, gradients: Callable | None = None,
+               clip: Callable | None = None) -> Iterator[TrainProgress]:
     """Train every run in ``runs`` together; yield a :class:`TrainProgress` after each step.
 
     ``gradients``: optional ``f(params, batch, out, runs, step) -> loss`` that replaces the
     model's ``loss_and_grads``: it writes the alive runs' gradients into ``out`` (views shaped
     as ``params``, rows = the runs numbered ``runs`` in ``runs``) and returns their losses
-    (:func:`gradclip.dp.dp_sgd_train` computes DP-SGD gradients this way).
+    (:func:`gradclip.dp.dp_sgd_train` computes DP-SGD gradients this way;
+    :func:`gradclip.accumulation.train_accumulated` averages micro-batches).
+
+    ``clip``: optional ``f(grads, params, run, step) -> (clipped, threshold, skip)`` that
+    replaces the runs' own clip (their ``method`` then only names them) on run ``run``'s
+    gradient and weights (lists of tensors); ``skip``: no step at all, as with ZClip's
+    ``skip_step_on_spike`` (:func:`gradclip.loss_scale.train_amp`'s hook skips an fp16 overflow).
 
     The runs share the seed: the same initial weights and the same batches in the same
     order (a task with bad batches, :class:`gradclip.tasks.BadBatches`, puts them at the same
@@ -463,16 +473,19 @@ def train_iter(model: Any = "rnn3", task: Any = "adding", runs: Sequence[RunSpec
     net, tk = resolve(model, task, seq_len=seq_len, n_hidden=n_hidden, rho=rho)
     _check_work(net, tk, len(runs), steps, batch_size)
     batches = tk.batches(steps, batch_size, seed=seed)
-    if gradients is not None and not callable(gradients):
-        raise TypeError(f"gradients must be a function f(params, batch, out, runs, step) or None, got {gradients!r:.60}")
+    for hook, name, form in ((gradients, "gradients", "(params, batch, out, runs, step)"),
+                             (clip, "clip", "(grads, params, run, step)")):
+        if hook is not None and not callable(hook):
+            raise TypeError(f"{name} must be a function f{form} or None, got {hook!r:.60}")
     # Checked here, when called, not at the first next(): a generator would defer the error.
-    return _train_steps(net, tk, runs, steps, optimizer, seed, momentum, batches, gradients)
+    return _train_steps(net, tk, runs, steps, optimizer, seed, momentum, batches, gradients, clip)
 
 
 def _train_steps(net: Any, tk: Any, runs: list[RunSpec], steps: int, optimizer: str, seed: int,
-                 momentum: float, batches: list[Any], gradients: Callable | None = None) -> Iterator[TrainProgress]:
+                 momentum: float, batches: list[Any], gradients: Callable | None = None,
+                 clip: Callable | None = None) -> Iterator[TrainProgress]:
     """:func:`train_iter`'s loop, on checked arguments."""
-    flat = _FlatRuns(net, runs, optimizer, momentum, seed, batches[0].x)
+    flat = _FlatRuns(net, runs, optimizer, momentum, seed, batches[0].x, clip)
     starts = _group_starts(net, flat.bounds)
     table, logs = _log_tables(net, tk, runs, steps, optimizer, seed)
     rules = [_rule(r) for r in runs]

@@ -139,7 +139,7 @@ BASE: dict[str, dict] = {
               "optimizer": "sgd", "seed": 0},
     "train_iter": {"model": "rnn1", "task": "adding", "runs": [gradclip.RunSpec()], "steps": 2,
                    "optimizer": "sgd", "seed": 0, "momentum": 0.9, "batch_size": None, "seq_len": None,
-                   "n_hidden": None, "rho": None, "gradients": None},
+                   "n_hidden": None, "rho": None, "gradients": None, "clip": None},
     "train_runs": {"model": "rnn1", "task": "adding", "runs": [gradclip.RunSpec()], "steps": 2,
                    "optimizer": "sgd", "seed": 0},
     "RunSpec": {"method": "zclip", "tau": 2.5, "lr": 0.05, "skip_update_on_spike": False,
@@ -230,6 +230,7 @@ ACCEPTS: dict[str, str] = {
     "train.seed": "zero huge", "train_runs.seed": "zero huge", "train_iter.seed": "zero huge",
     "train_iter.momentum": "zero", "train_iter.batch_size": "none", "train_iter.seq_len": "none",
     "train_iter.n_hidden": "none", "train_iter.rho": "none", "train_iter.gradients": "none",
+    "train_iter.clip": "none",
     # per-example gradients: any finite numbers in any (B, ...) shape (huge ones overflow the norm: clipped to 0)
     "clip_per_example.grads": "zero negative huge wrong_shape", "dp_sgd_step.grads": "zero negative huge wrong_shape",
     "dp_sgd_step.noise_multiplier": "zero huge", "dp_sgd_step.expected_batch_size": "huge none",

@@ -206,6 +206,29 @@ def test_clipping_goes_through_the_package_functions(monkeypatch):
     assert calls == [0.7] * 5
 
 
+def test_a_clip_hook_replaces_every_runs_clip_and_can_skip_a_step():
+    """The hook sees each run's tensors; clipping like method 'norm' gives that run's numbers, and
+    a step it skips moves nothing (the optimiser's state on a skip: test_training_spikes)."""
+    seen = []
+
+    def hook(grads, params, run, step):
+        seen.append((run, step, len(grads) == len(params)))
+        out, _ = clipping.clip_grad_norm(grads, 0.5)
+        return out, 0.5, run == 1 and step == 2
+    specs = [RunSpec("none", 1.0, 0.01)] * 2
+    hooked, skipping = train_runs("rnn1", "adding", specs, 6, "adam", seed=1, clip=hook)
+    plain = train("rnn1", "adding", "norm", 0.5, 0.01, 6, "adam", seed=1)
+    assert sorted(seen) == [(r, s, True) for r in (0, 1) for s in range(6)]
+    np.testing.assert_allclose(hooked.loss, plain.loss, rtol=1e-9)
+    assert np.all(hooked.threshold == 0.5) and not hooked.skipped.any()
+    assert skipping.skipped.tolist() == [False, False, True, False, False, False]
+    assert skipping.update_norm[2] == 0.0 and hooked.update_norm[2] > 0.0
+    np.testing.assert_array_equal(skipping.loss[:3], hooked.loss[:3])     # same until the skip
+    assert skipping.loss[3] != hooked.loss[3]
+    with pytest.raises(TypeError, match="clip must be a function"):
+        train_iter("rnn1", "adding", steps=2, clip=3)
+
+
 def test_per_layer_norms_add_up_to_the_global_norm():
     log = train("rnn3", "temporal_order", "none", 1.0, 0.05, 10, seed=1)
     assert log.layer_names == ("layer 1", "layer 2", "layer 3", "output")
