@@ -58,7 +58,7 @@ __all__ = ["CLIP_ORDERS", "FP16_MAX", "GradScalerRule", "AmpStep", "AmpRun", "lo
 
 CLIP_ORDERS = ("after_unscale", "before_unscale", "none")
 FP16_MAX = float(np.finfo(np.float16).max)      # 65504
-_SCALE_RANGE = (2.0 ** -24, float(np.finfo(np.float32).max))     # the scale is a float32
+_SCALE_RANGE = (2.0 ** -24, float(np.finfo(np.float32).max))     # a starting scale (a float32)
 
 
 @dataclass(frozen=True)
@@ -86,8 +86,8 @@ class GradScalerRule:
 
         A grown scale that would be infinite in float32 (the scale's dtype) is not taken and the
         count restarts, as ``torch._amp_update_scale_`` does on CPU (the unit test checks both)."""
-        if found_inf:
-            return scale * self.backoff_factor, 0
+        if found_inf:     # float32, as in torch: a run that overflows on every step reaches 0
+            return float(np.float32(scale) * np.float32(self.backoff_factor)), 0
         tracker += 1
         if tracker == self.growth_interval:
             grown = scale * self.growth_factor
@@ -121,7 +121,8 @@ def loss_scale_history(found_inf: Any, rule: GradScalerRule = GradScalerRule()) 
 
 def fp16_scaled(grads: Any, scale: float) -> tuple[list[np.ndarray], bool]:
     """What a float16 backward of the scaled loss gives: :math:`\\operatorname{fp16}(S g)` per
-    tensor (as float64 arrays), and whether any entry is inf or NaN.
+    tensor (as float64 arrays), and whether any entry is inf or NaN. ``scale``: from 0 to
+    float32's largest value (a run that overflows on every step halves its scale down to 0).
 
     >>> g, found_inf = fp16_scaled([np.array([1.0, 1e-11])], 1024.0)
     >>> g[0].tolist(), found_inf          # 1e-11 * 1024 is below half float16's smallest subnormal
@@ -130,7 +131,8 @@ def fp16_scaled(grads: Any, scale: float) -> tuple[list[np.ndarray], bool]:
     True
     """
     arrays = _as_array_list(grads)
-    s = real(scale, "scale", *_SCALE_RANGE)
+    # Any float32 scale, down to 0: backing off from an overflow on every step gets there.
+    s = real(scale, "scale", 0.0, _SCALE_RANGE[1])
     with np.errstate(over="ignore", invalid="ignore"):
         out = [(a * s).astype(np.float16).astype(np.float64) for a in arrays]
     return out, not all(bool(np.isfinite(a).all()) for a in out)
@@ -160,14 +162,16 @@ def amp_clip(grads: Any, scale: float, max_norm: float, order: str = "after_unsc
     """
     order = choice(order, "order", CLIP_ORDERS)
     tau = real(max_norm, "max_norm", 0, math.inf)
-    scaled, found_inf = fp16_scaled(grads, scale)
+    scaled, _ = fp16_scaled(grads, scale)
     s = float(scale)
     total = math.nan
     if order == "before_unscale":
         with np.errstate(invalid="ignore"):
             scaled, total = clip_grad_norm(scaled, tau)
-    with np.errstate(invalid="ignore"):
-        true = [a / s for a in scaled]
+    # unscale_ multiplies by 1/S and then looks for inf and NaN (so at S = 0 every step is skipped)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        true = [a * (1.0 / s if s else math.inf) for a in scaled]
+    found_inf = not all(bool(np.isfinite(a).all()) for a in true)
     if order == "after_unscale" and not found_inf:
         true, total = clip_grad_norm(true, tau)
     return AmpStep(None if found_inf else true, found_inf, float(total))
@@ -225,7 +229,7 @@ def _amp_hook(orders: tuple[str, ...], tau: float, rule: GradScalerRule, scale: 
         scale[r, step] = s
         out = amp_clip(grads, s, tau, orders[r])
         state[r] = rule.update(s, tracker, out.found_inf)
-        threshold = {"after_unscale": tau, "before_unscale": tau / s}.get(orders[r], math.inf)
+        threshold = {"after_unscale": tau, "before_unscale": tau / s if s else math.inf}.get(orders[r], math.inf)
         kept = [np.zeros_like(a) for a in grads] if out.grads is None else out.grads
         return kept, threshold, out.found_inf
     return clip

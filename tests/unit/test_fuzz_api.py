@@ -247,7 +247,7 @@ ACCEPTS: dict[str, str] = {
     "read_norm_log.text": "str",
     "read_norm_log.run": "huge none str",   # a run past those in the file is refused only by a W&B export
     "GradScalerRule.init_scale": "huge", "GradScalerRule.growth_interval": "huge", "loss_scale_history.found_inf": "zero empty",
-    "fp16_scaled.grads": _GRADS, "fp16_scaled.scale": "huge", "amp_clip.grads": _GRADS, "amp_clip.scale": "huge",
+    "fp16_scaled.grads": _GRADS, "fp16_scaled.scale": "zero huge", "amp_clip.grads": _GRADS, "amp_clip.scale": "zero huge",
     "amp_clip.max_norm": "inf zero huge", "accumulate.max_norm": "inf zero huge",
     "train_amp.seed": "zero huge", "train_amp.rho": "none", "train_accumulated.seed": "zero huge",
     "train_accumulated.rho": "none",

@@ -105,6 +105,19 @@ def test_the_demos_clamp_bad_parameters():
         assert params["tau"] == 0.01 and params["seed"] == 999 and params["lr"] == 0.05 and notes
 
 
+
+def test_a_run_that_overflows_every_step_backs_its_scale_off_to_zero_and_skips_on():
+    """As torch's float32 scale does: halving reaches 0, and then every step is skipped (at S = 0
+    unscale_ multiplies by inf). The demo at the ends of its ranges keeps computing."""
+    rule = GradScalerRule(init_scale=1.0)
+    s, tracker = 1.0, 0
+    for _ in range(200):
+        s, tracker = rule.update(s, tracker, True)
+    assert s == 0.0 and amp_clip([np.array([1e-3])], 0.0, 1.0).grads is None
+    out = run("amp_clip_order", {"init_scale": 1.0, "lr": 0.5, "steps": 400})
+    assert out["results"]["final_none"]["text"].startswith("blew up")
+
+
 # ---- PyTorch recipes ---------------------------------------------------------------------------
 
 def _torch_setup(torch, n_batches=4, batch=8, scale=1.0):
