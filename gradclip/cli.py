@@ -7,7 +7,7 @@
     gradclip sweep    [--landscape L] [--method M] [--taus T,T,...] [--lrs LR,LR,...]
                       [--steps N] [--optimizer O] [--seed S] [--json]
     gradclip landscapes [--json]
-    gradclip suggest  FILE [--json]
+    gradclip suggest  FILE [--run R] [--zclip-skip-update] [--json]
     gradclip dp-sgd   [--clip C,C,...] [--noise SIGMA] [--lr LR] [--steps N] [--batch-size B] [--seed S]
     gradclip shards   NORM [NORM ...] [--tau T] [--norm-type P] [--json]
 
