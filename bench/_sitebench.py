@@ -1,6 +1,7 @@
-"""Helpers of ``bench/site.py``: the sites it compares, waiting in a page, and the report's
-figures with their goals ("met" / "missed by N%"). Not a benchmark itself (``make bench`` runs
-``bench/[!_]*.py``)."""
+"""Helpers of the benchmarks that use a built site (``bench/site.py``, ``bench/train.py``,
+``bench/training_demos.py``): the sites compared, waiting in a page, a demo's response to a
+setting change (``MEASURE_JS``), and the report's figures with their goals ("met" / "missed by
+N%"). Not a benchmark itself (``make bench`` runs ``bench/[!_]*.py``)."""
 
 from __future__ import annotations
 
@@ -121,3 +122,28 @@ def summary(values: list, failures: list[str], unit: str) -> tuple[float | None,
 
 def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1] if len(values) > 1 else values[0]
+
+
+# ------------------------------------------------------------------ a demo's response in a page
+
+# From a setting change to the final output, with partial outputs and animation-frame gaps.
+MEASURE_JS = """async ([sel, params]) => {
+  const root = document.querySelector(sel);
+  const demo = root.gcDemo;
+  const idle = () => new Promise(r => { const f = () => root.hasAttribute('data-busy') ? setTimeout(f, 10) : r(); f(); });
+  await idle();
+  let frames = true, lastFrame = performance.now(), worstFrame = 0;
+  const tick = (t) => { worstFrame = Math.max(worstFrame, t - lastFrame); lastFrame = t; if (frames) requestAnimationFrame(tick); };
+  const outs = [];
+  const t0 = performance.now();
+  const done = new Promise(r => root.addEventListener('gc:output', function h(e) {
+    outs.push(performance.now());
+    if (e.detail.output.done !== false) { root.removeEventListener('gc:output', h); r(performance.now()); }
+  }));
+  requestAnimationFrame((t) => { lastFrame = t; requestAnimationFrame(tick); });
+  demo.setParams(params);
+  const t1 = await done;
+  frames = false;
+  const gaps = outs.map((t, i) => t - (i ? outs[i - 1] : t0));
+  return {total: t1 - t0, outputs: outs.length, firstOutput: gaps[0], worstGap: Math.max(...gaps.slice(1), 0), worstFrame};
+}"""

@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from _sitebench import MEASURE_JS  # noqa: E402
 from support import launch_options, site_or_build  # noqa: E402
 
 WORKED = {"model": "rnn3", "task": "adding", "method": "norm", "tau": 1.0, "lr": 0.05,
@@ -122,27 +123,6 @@ def analyser(repeats: int) -> None:
           f"{len(text) / 1e6:.0f} MB   median {statistics.median(times):6.2f} s")
 
 
-# From a setting change to the final output, with partial outputs and animation-frame gaps.
-MEASURE_JS = """async ([sel, params]) => {
-  const root = document.querySelector(sel);
-  const demo = root.gcDemo;
-  const idle = () => new Promise(r => { const f = () => root.hasAttribute('data-busy') ? setTimeout(f, 10) : r(); f(); });
-  await idle();
-  let frames = true, lastFrame = performance.now(), worstFrame = 0;
-  const tick = (t) => { worstFrame = Math.max(worstFrame, t - lastFrame); lastFrame = t; if (frames) requestAnimationFrame(tick); };
-  const outs = [];
-  const t0 = performance.now();
-  const done = new Promise(r => root.addEventListener('gc:output', function h(e) {
-    outs.push(performance.now());
-    if (e.detail.output.done !== false) { root.removeEventListener('gc:output', h); r(performance.now()); }
-  }));
-  requestAnimationFrame((t) => { lastFrame = t; requestAnimationFrame(tick); });
-  demo.setParams(params);
-  const t1 = await done;
-  frames = false;
-  const gaps = outs.map((t, i) => t - (i ? outs[i - 1] : t0));
-  return {total: t1 - t0, outputs: outs.length, firstOutput: gaps[0], worstGap: Math.max(...gaps.slice(1), 0), worstFrame};
-}"""
 
 
 def browser(site: Path, repeats: int) -> None:
