@@ -30,8 +30,8 @@ $(VENV)/.stamp: pyproject.toml
 	  || echo "warning: tensorboard/transformers/lightning not installed; integration tests will be skipped"
 	# The libraries of the "Clipping in real training" pages' recipes (tests/unit/test_training_*.py),
 	# each run as the page shows it; Keras runs on its JAX backend.
-	$(PIP) install -q "keras==3.15.1" "jax==0.10.2" "jaxlib==0.10.2" "optax==0.2.8" "opacus==1.6.0" "torch==2.13.0" \
-	  || echo "warning: keras/jax/optax/opacus not installed; their recipe tests will be skipped"
+	$(PIP) install -q "keras==3.15.1" "jax==0.10.2" "jaxlib==0.10.2" "optax==0.2.8" "flax==0.12.8" "opacus==1.6.0" \
+	  "torch==2.13.0" || echo "warning: keras/jax/optax/flax/opacus not installed; their recipe tests will be skipped"
 	touch $@
 
 venv: $(VENV)/.stamp

@@ -118,6 +118,15 @@ def test_optax_row_matches_optax():
     assert optax.clip_by_global_norm(1.0).init(jnp.zeros(2)) == optax.EmptyState()   # no norm kept
 
 
+def test_flax_row_matches_flax():
+    flax = need("flax")
+    nnx = need("flax.nnx")
+    r = row("Flax")
+    assert version_in(r["Library (version)"]) == flax.__version__
+    params = inspect.signature(nnx.Optimizer.__init__).parameters
+    assert "tx" in params and not any("clip" in name for name in params)     # no knob of its own
+
+
 # --------------------------------------------------------------------------- the recipes
 
 
@@ -186,7 +195,7 @@ def test_keras_clipnorm_is_per_variable_and_global_clipnorm_is_global():
 def test_optax_clip_after_adam_clips_nothing_and_lets_the_spike_in():
     need("jax")
     optax = need("optax")
-    ns = run_page_block(PAGE, "optax.chain(", {})
+    ns = run_page_block(PAGE, "adam_then_clip = ", {})
     plain = ns["update_norms"](optax.adam(0.1), ns["grads"])
     assert ns["adam_then_clip"] == plain                            # the clip never acted
     assert max(ns["adam_then_clip"]) < 1.0
@@ -197,11 +206,28 @@ def test_optax_clip_after_adam_clips_nothing_and_lets_the_spike_in():
     assert ratio.min() > 1.5 and np.all(np.diff(ratio) > 0)        # shorter, and more so every step
 
 
+def test_flax_clips_in_the_optax_chain_it_is_given():
+    need("flax")
+    jnp = need("jax").numpy
+    optax = need("optax")
+    source = page_block(PAGE, "nnx.Optimizer(model, tx")
+    before, after = source.split("optimizer.update(model, grads)")
+    ns = run_page_block(PAGE, "nnx.Optimizer(model, tx", {})
+    fresh = {}
+    exec(compile(before, "flax-before", "exec"), fresh)                # the same model, not yet updated
+    moved = optax.tree.norm({"w": fresh["model"].kernel[...] - ns["model"].kernel[...],
+                             "b": fresh["model"].bias[...] - ns["model"].bias[...]})
+    assert ns["grad_norm"] > 100 * TAU
+    assert float(moved) == pytest.approx(0.1 * TAU, rel=1e-5)          # lr times the clipped norm
+    assert float(jnp.abs(fresh["grads"]["kernel"][...] - ns["grads"]["kernel"][...]).max()) == 0.0
+
+
 def test_every_python_block_is_run_here_or_by_the_build():
     from site_hooks.cells import find_blocks
 
     markers = ["max_grad_norm=1.0", "class LoggedRegressor", "manual_backward",
-               'for knob in ("clipnorm", "global_clipnorm")', "optax.chain(", "gradclip.clip_grad_norm("]
+               'for knob in ("clipnorm", "global_clipnorm")', "adam_then_clip = ", "nnx.Optimizer(model, tx",
+               "gradclip.clip_grad_norm("]
     blocks = find_blocks((ROOT / "docs" / PAGE).read_text().splitlines())
     assert len(blocks) == len(markers)
     for marker in markers:
