@@ -18,7 +18,7 @@ from __future__ import annotations
 import pytest
 
 from support import (answer_prediction, assert_matches_cpython, assert_quoted_values_are_live,
-                     cell_printed, demo_ready, nav_pages, run_cell_in_page, wait_idle)
+                     cell_printed, demo_ready, instant_goto, nav_pages, run_cell_in_page, wait_idle)
 
 pytestmark = pytest.mark.browser
 
@@ -37,9 +37,27 @@ def _pages() -> list[str]:
     return [p.removesuffix(".md") + "/" for p in pages]
 
 
+@pytest.fixture(scope="module")
+def reader(browser, site_url):
+    """One reader going from page to page by instant navigation, as the site is read: Python
+    starts once for all the pages (a full load per page would start it every time), and each
+    page's cells still get a fresh namespace. Yields the page and its console errors."""
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    with page.expect_response(lambda r: r.url.endswith("/sitemap.xml")):
+        page.goto(site_url)
+    yield page, errors
+    ctx.close()
+
+
 @pytest.mark.parametrize("path", _pages())
-def test_predictions_reveal_what_they_guard_and_every_number_is_the_browsers(page, site_url, console_errors, path):
-    page.goto(site_url + path)
+def test_predictions_reveal_what_they_guard_and_every_number_is_the_browsers(reader, site_url, path):
+    page, console_errors = reader
+    console_errors.clear()
+    instant_goto(page, site_url + path)
     keys = page.eval_on_selector_all(".gc-predict[data-key]", "els => els.map(e => e.dataset.key)")
     assert keys, f"{path} asks for no prediction"
     cells = page.eval_on_selector_all(".gc-cell:not([data-scope])", "els => els.map(e => e.dataset.cell)")
