@@ -140,11 +140,27 @@ CSP_LISTENER = """window.__csp = [];
         e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"""
 
 
+# What a page runs: its module scripts and whether it has code cells.
+PAGE_KIND = """() => JSON.stringify([[...document.querySelectorAll('script[type=module][src]')]
+    .map(s => new URL(s.src).pathname.split('/').pop()).sort(), !!document.querySelector('.gc-cell')])"""
+# The page's scripts have run: every demo is bound (demos.js) and every cell (cells.js).
+BOUND = """() => document.readyState === 'complete'
+    && [...document.querySelectorAll('.gc-demo')].every(d => d.gcDemo)
+    && [...document.querySelectorAll('.gc-cell')].every(c => c.gcCell)"""
+
+
 @pytest.mark.browser
 def test_every_page_runs_under_its_meta_policy_and_stays_on_this_origin(browser, built_site):
     """Every page, a full load each: served without the header (as GitHub Pages serves it), so the
-    meta tag is what is enforced; every demo gets ready; no request leaves 127.0.0.1 and the
-    console shows no error."""
+    meta tag is what is enforced; no request leaves 127.0.0.1 and the console shows no error.
+
+    Every page carries the same tag (``test_every_page_carries_the_meta_policy_before_anything_it_governs``)
+    and loads the same scripts, so what the page's own load can break (its inline scripts, its
+    scripts binding the demos) is checked on every page, and Python running under the policy
+    (the worker, WebAssembly, the wheel, painting) on each new kind of page: the first page, the
+    first with a code cell (the editor is fetched after Python is ready), and any page whose
+    scripts differ from those seen (``_kind``). Waiting for Python on every page would boot it
+    once per page, for the same code under the same policy."""
     server, base = start(built_site)
     ctx = browser.new_context()
     ctx.add_init_script(CSP_LISTENER)
@@ -157,9 +173,18 @@ def test_every_page_runs_under_its_meta_policy_and_stays_on_this_origin(browser,
     page.on("console", lambda m: messages.append(f"{page.url}: {m.text}") if m.type == "error" else None)
     page.on("pageerror", lambda e: messages.append(f"{page.url}: {e}"))
     try:
+        kinds = set()
         for i, p in enumerate(site_pages(built_site)):
             page.goto(page_url(built_site, base, p))   # a full load each time: each page's own tag
-            all_demos_ready(page)
+            kind = page.evaluate(PAGE_KIND)
+            if kind not in kinds:
+                kinds.add(kind)
+                all_demos_ready(page)
+                if page.locator(".gc-cell").count():        # the editor comes once Python is ready
+                    page.wait_for_function("() => performance.getEntriesByType('resource')"
+                                           ".some(r => r.name.endsWith('/editor.js'))", timeout=60_000)
+            else:
+                page.wait_for_function(BOUND)
             violations = page.evaluate("window.__csp")
             if i == 0:
                 # The policy is in force: an injected inline script is refused, and reported.
