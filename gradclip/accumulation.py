@@ -28,7 +28,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from gradclip.checks import choice, integer, real
-from gradclip.clipping import _as_array_list, clip_grad_norm
+from gradclip.clipping import _as_array_list, angle_degrees, clip_grad_norm
 from gradclip.train import TRAIN_MAX_STEPS, RunSpec, resolve, train_runs
 
 __all__ = ["ACCUMULATE_CLIPS", "accumulate", "AccumulationRuns", "train_accumulated"]
@@ -121,8 +121,8 @@ def _accumulating(net: Any, micro: list[Any], k: int, tau: float, rec: dict[str,
             if r == 0:
                 once, other = _flat(mean), _flat(accumulate(mine, tau, "each"))
                 rec["norm_once"][s], rec["norm_each"][s] = np.linalg.norm(once), np.linalg.norm(other)
-                cos = float(np.dot(once, other) / (np.linalg.norm(once) * np.linalg.norm(other)))
-                rec["angle"][s] = math.degrees(math.acos(min(1.0, max(-1.0, cos)))) if math.isfinite(cos) else math.nan
+                finite = bool(np.isfinite(once).all() and np.isfinite(other).all())
+                rec["angle"][s] = angle_degrees(once, other, decimals=12) if finite else math.nan
                 rec["micro_clipped"][s] = sum(np.linalg.norm(_flat(m)) > tau for m in mine)
                 rec["once_clipped"][s] = np.linalg.norm(_flat([sum(p) / k for p in zip(*mine)])) > tau
         return loss

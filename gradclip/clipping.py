@@ -43,6 +43,7 @@ from gradclip.checks import boolean, choice, real, real_array
 
 
 __all__ = [
+    "angle_degrees",
     "NonFiniteNormError",
     "clip_by_norm",
     "clip_by_value",
@@ -414,6 +415,28 @@ def clip_by_value(
 
 
 # --------------------------------------------------------------------------- PyTorch
+
+
+def angle_degrees(a: np.ndarray, b: np.ndarray, decimals: int = 10) -> float:
+    """Angle between two vectors in degrees (how far clipping turned a gradient), rounded to ``decimals``; 0 when either is the
+    zero vector or not finite.
+
+    .. math:: \\angle(a, b) = 2 \\arctan \\frac{\\lVert \\lVert a\\rVert b - \\lVert b\\rVert a \\rVert}
+              {\\lVert \\lVert a\\rVert b + \\lVert b\\rVert a \\rVert}
+
+    (Kahan's form: unlike :math:`\\arccos` of the cosine it stays accurate for nearly
+    parallel vectors, so a rescaled vector reads exactly 0°.)
+
+    >>> angle_degrees(np.array([1.0, 0.0]), np.array([1.0, 1.0]))
+    45.0
+    """
+    a = np.asarray(a, dtype=float).ravel()
+    b = np.asarray(b, dtype=float).ravel()
+    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+    if not (na > 0 and nb > 0 and math.isfinite(na) and math.isfinite(nb)):
+        return 0.0
+    u, v = na * b, nb * a
+    return round(math.degrees(2.0 * math.atan2(np.linalg.norm(u - v), np.linalg.norm(u + v))), decimals)
 
 
 def global_norm(grads: Any, norm_type: float = 2.0) -> float:

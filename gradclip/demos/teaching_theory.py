@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from gradclip.checks import choice, integer, real, real_array
-from gradclip.clipping import (clip_by_global_norm, clip_by_norm, clip_by_norm_per_tensor,
+from gradclip.clipping import (angle_degrees, clip_by_global_norm, clip_by_norm, clip_by_norm_per_tensor,
                                clip_by_value, clip_grad_value, global_norm, _norm_scale)
 from gradclip.demos import DemoOutput, DemoSpec, Param, register, result
 from gradclip.figures import Figure
@@ -26,28 +26,6 @@ from gradclip.figures.helpers import padded_log_range
 from gradclip.figures.numbers import fmt_number, vector_text
 
 __all__ = ["angle_degrees", "example_gradients", "batch_gradients", "clipping_bias"]
-
-
-def angle_degrees(a: np.ndarray, b: np.ndarray, decimals: int = 10) -> float:
-    """Angle between two vectors in degrees, rounded to ``decimals``; 0 when either is the
-    zero vector or not finite.
-
-    .. math:: \\angle(a, b) = 2 \\arctan \\frac{\\lVert \\lVert a\\rVert b - \\lVert b\\rVert a \\rVert}
-              {\\lVert \\lVert a\\rVert b + \\lVert b\\rVert a \\rVert}
-
-    (Kahan's form: unlike :math:`\\arccos` of the cosine it stays accurate for nearly
-    parallel vectors, so a rescaled vector reads exactly 0°.)
-
-    >>> angle_degrees(np.array([1.0, 0.0]), np.array([1.0, 1.0]))
-    45.0
-    """
-    a = np.asarray(a, dtype=float).ravel()
-    b = np.asarray(b, dtype=float).ravel()
-    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
-    if not (na > 0 and nb > 0 and math.isfinite(na) and math.isfinite(nb)):
-        return 0.0
-    u, v = na * b, nb * a
-    return round(math.degrees(2.0 * math.atan2(np.linalg.norm(u - v), np.linalg.norm(u + v))), decimals)
 
 
 # ---------------------------------------------------------------------------------------
