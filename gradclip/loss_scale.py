@@ -187,7 +187,11 @@ class AmpRun:
     order: str
     log: TrainLog
     scale: np.ndarray
-    skipped: np.ndarray
+
+    @property
+    def skipped(self) -> np.ndarray:
+        """The steps the scaler skipped (an overflow): the log's ``skipped``."""
+        return self.log.skipped
 
 
 def train_amp(orders: Sequence[str] = CLIP_ORDERS, tau: float = 1.0, lr: float = 0.05, steps: int = 300,
@@ -215,7 +219,7 @@ def train_amp(orders: Sequence[str] = CLIP_ORDERS, tau: float = 1.0, lr: float =
     logs = train_runs(model, task, runs, steps, optimizer, seed, rho=rho, clip=_amp_hook(orders, tau, rule, scale))
     for order, log in zip(orders, logs):     # an overflow or fp16 rounding is no clip
         log.clipped &= ~log.skipped & (order != "none")
-    return [AmpRun(order, log, scale[r], log.skipped) for r, (order, log) in enumerate(zip(orders, logs))]
+    return [AmpRun(order, log, scale[r]) for r, (order, log) in enumerate(zip(orders, logs))]
 
 
 def _amp_hook(orders: tuple[str, ...], tau: float, rule: GradScalerRule, scale: np.ndarray) -> Any:
